@@ -1,0 +1,169 @@
+"""TAXII 2.1 wire vocabulary: media types, query filters and their parsing (TAXII 2.1 s3.4-3.6)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$"
+)
+_STIX_ID = re.compile(
+    r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_STIX_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+_SPEC_VERSION = re.compile(r"^\d+\.\d+$")
+
+
+class QueryError(ValueError):
+    """A query parameter a TAXII client sent is malformed; the message names it."""
+
+
+def parse_timestamp(value: str, name: str) -> datetime:
+    """Parse a TAXII/STIX timestamp (UTC, 'Z'); microseconds kept, finer digits dropped."""
+    match = _TIMESTAMP.match(value)
+    if not match:
+        raise QueryError(f"{name} must be a UTC timestamp like 2026-01-31T12:00:00.000Z")
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second),
+            int((fraction or "0").ljust(6, "0")[:6]), tzinfo=UTC,
+        )
+    except ValueError as exc:
+        raise QueryError(f"{name} is not a real date and time: {value}") from exc
+
+
+def format_timestamp(value: datetime) -> str:
+    """A TAXII timestamp with microsecond precision and the 'Z' suffix."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Keyset position after which the next page starts: (date_added, sequence)."""
+
+    date_added: datetime
+    seq: int
+
+    def encode(self) -> str:
+        """Opaque `next` token."""
+        micros = (self.date_added - _EPOCH) // timedelta(microseconds=1)
+        return base64.urlsafe_b64encode(f"{micros}.{self.seq}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """Parse a `next` token; QueryError if it is not one of ours."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            micros, seq = raw.split(".")
+            when = _EPOCH + timedelta(microseconds=int(micros))
+            if int(seq) < 0 or len(token) > 64:
+                raise ValueError
+            return cls(when, int(seq))
+        except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
+            raise QueryError("next is not a token this server issued") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMatch:
+    """match[version]: any of first, last, all, or exact version timestamps."""
+
+    first: bool = False
+    last: bool = False
+    all: bool = False
+    timestamps: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectQuery:
+    """The filters of one TAXII read, typed, as the store takes them."""
+
+    limit: int
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: VersionMatch = field(default_factory=lambda: VersionMatch(last=True))
+    spec_versions: tuple[str, ...] = ()
+    added_after: datetime | None = None
+    cursor: Cursor | None = None
+
+
+def _split(value: str, name: str) -> tuple[str, ...]:
+    items = tuple(part.strip() for part in value.split(","))
+    if not all(items):
+        raise QueryError(f"{name} has an empty item")
+    return items
+
+
+def parse_version_match(value: str | None, default: str) -> VersionMatch:
+    """Parse match[version]; `default` applies when absent."""
+    first = last = every = False
+    stamps = []
+    for item in _split(value or default, "match[version]"):
+        if item == "first":
+            first = True
+        elif item == "last":
+            last = True
+        elif item == "all":
+            every = True
+        else:
+            stamps.append(parse_timestamp(item, "match[version]"))
+    return VersionMatch(first, last, every, tuple(stamps))
+
+
+def parse_object_query(
+    params: dict[str, str],
+    *,
+    default_limit: int,
+    max_limit: int,
+    allowed: frozenset[str],
+    version_default: str = "last",
+) -> ObjectQuery:
+    """Parse TAXII query parameters; unknown or malformed ones raise QueryError."""
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise QueryError(f"unsupported query parameter: {', '.join(unknown)}")
+    limit = default_limit
+    if "limit" in params:
+        raw = params["limit"]
+        if not raw.isdigit() or int(raw) < 1:
+            raise QueryError("limit must be a positive integer")
+        limit = min(int(raw), max_limit)
+    ids = _split(params["match[id]"], "match[id]") if "match[id]" in params else ()
+    for stix_id in ids:
+        if not _STIX_ID.match(stix_id):
+            raise QueryError(f"match[id] has a malformed STIX id: {stix_id[:100]}")
+    types = _split(params["match[type]"], "match[type]") if "match[type]" in params else ()
+    for stix_type in types:
+        if not _STIX_TYPE.match(stix_type):
+            raise QueryError(f"match[type] has a malformed STIX type: {stix_type[:100]}")
+    specs = ()
+    if "match[spec_version]" in params:
+        specs = _split(params["match[spec_version]"], "match[spec_version]")
+        if not all(_SPEC_VERSION.match(s) for s in specs):
+            raise QueryError("match[spec_version] items must look like 2.1")
+    return ObjectQuery(
+        limit=limit,
+        ids=ids,
+        types=types,
+        versions=parse_version_match(params.get("match[version]"), version_default),
+        spec_versions=specs,
+        added_after=(
+            parse_timestamp(params["added_after"], "added_after")
+            if "added_after" in params
+            else None
+        ),
+        cursor=Cursor.decode(params["next"]) if "next" in params else None,
+    )
+
+
+def is_stix_id(value: str) -> bool:
+    """Whether value has the form type--UUID."""
+    return bool(_STIX_ID.match(value))

@@ -1,0 +1,70 @@
+"""The aiohttp application: routes, middlewares, and the resources that live as long as it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.appkeys import POOL, SETTINGS
+from server.auth import auth_middleware
+from server.config import Settings
+from server.db.migrate import migrate
+from server.db.pool import create_pool, resolve_dsn
+from server.middleware import error_middleware, request_id_middleware
+from server.store.statuses import purge_statuses
+from server.taxii import collections, discovery, manifest, objects, status
+
+log = logging.getLogger("accord.app")
+
+_PURGE_EVERY_S = 3600
+
+
+def _database(dsn: str | None):
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        # Starting the embedded PostgreSQL blocks for a moment: keep it off the loop.
+        target = dsn or await asyncio.to_thread(resolve_dsn, settings)
+        pool = await create_pool(target, settings)
+        async with pool.acquire() as conn:
+            applied = await migrate(conn)
+        if applied:
+            log.info("migrations applied", extra={"fields": {"applied": applied}})
+        app[POOL] = pool
+        yield
+        await pool.close()
+
+    return database
+
+
+async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
+    async def loop() -> None:
+        while True:
+            async with app[POOL].acquire() as conn:
+                await purge_statuses(conn, app[SETTINGS].status_retention_hours)
+            await asyncio.sleep(_PURGE_EVERY_S)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
+    """Build the application; `dsn` overrides the settings' database (tests use it)."""
+    app = web.Application(
+        middlewares=[request_id_middleware, error_middleware, auth_middleware],
+        # Bodies are read through a counting reader (taxii.common.read_body); this is
+        # only the outer bound for anything else.
+        client_max_size=settings.max_content_length + 1,
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database(dsn))
+    app.cleanup_ctx.append(_purge_statuses)
+    for module in (discovery, collections, objects, manifest, status):
+        app.add_routes(module.routes)
+    return app

@@ -1,0 +1,20 @@
+"""Typed application keys for what lives as long as the app."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from schemas.principal import Principal
+from server.config import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+# Set on each request by the auth and request-id middlewares.
+PRINCIPAL = web.RequestKey("principal", Principal)
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The authenticated principal of a request that passed the auth middleware."""
+    return request[PRINCIPAL]

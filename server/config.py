@@ -1,0 +1,46 @@
+"""Settings: one pydantic model, read from ACCORD_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """Everything the server needs to know about its deployment."""
+
+    database_url: str | None = Field(
+        None, description="PostgreSQL DSN; unset means an embedded PostgreSQL under data_dir."
+    )
+    data_dir: Path = Field(Path(".accord"), description="Where the embedded PostgreSQL lives.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, description="Port to listen on.")
+    public_url: str | None = Field(
+        None, description="External base URL (behind a proxy); else taken from the request."
+    )
+    max_content_length: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
+    )
+    page_size: int = Field(1000, ge=1, description="Objects per page when no limit is given.")
+    max_page_size: int = Field(5000, ge=1, description="Largest page a client may ask for.")
+    status_retention_hours: int = Field(
+        24, ge=24, description="How long status resources stay readable."
+    )
+    pool_min_size: int = Field(2, ge=1)
+    pool_max_size: int = Field(10, ge=1)
+    title: str = Field("Accord", description="Title shown in TAXII discovery.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ACCORD_<FIELD> variables, then apply explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = env.get(f"ACCORD_{name.upper()}")
+            if raw not in (None, ""):
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

@@ -1,0 +1,95 @@
+"""Cross-cutting middlewares: request id and access log, errors as TAXII error resources."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import orjson
+from aiohttp import web
+
+from schemas.taxii import TAXII_MEDIA_TYPE, QueryError
+from server.appkeys import REQUEST_ID
+from server.auth import Handler
+from server.errors import AccordError, Unauthorized, http_status
+from server.logs import request_id_var
+
+log = logging.getLogger("accord.http")
+
+_CHALLENGE = 'Bearer realm="accord", Basic realm="accord"'
+
+
+def _media_type(request: web.Request) -> str:
+    return "application/json" if request.path.startswith("/api/") else TAXII_MEDIA_TYPE
+
+
+def error_response(
+    request: web.Request,
+    status: int,
+    title: str,
+    description: str,
+    details: dict | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A TAXII 2.1 error resource (section 3.6.1) with the request id as error_id."""
+    body = {
+        "title": title,
+        "description": description,
+        "error_id": request.get(REQUEST_ID, ""),
+        "http_status": str(status),
+    }
+    if details:
+        body["details"] = details
+    return web.Response(
+        status=status,
+        body=orjson.dumps(body),
+        headers={"Content-Type": _media_type(request), **(headers or {})},
+    )
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give each request an id, echo it, and log one access line (never with credentials)."""
+    request_id = uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        log.info(
+            "request",
+            extra={"fields": {
+                "method": request.method, "path": request.path, "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            }},
+        )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into a TAXII error resource; never let a stack trace out."""
+    try:
+        return await handler(request)
+    except AccordError as exc:
+        status = http_status(exc)
+        headers = {"WWW-Authenticate": _CHALLENGE} if isinstance(exc, Unauthorized) else None
+        return error_response(request, status, exc.title, exc.description, exc.details, headers)
+    except QueryError as exc:
+        return error_response(request, 400, "Bad request", str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(request, exc.status, exc.reason, exc.text or exc.reason,
+                              headers=headers)
+    except Exception:
+        log.exception("unhandled error")
+        return error_response(request, 500, "Internal error",
+                              "the server failed to handle this request; it was logged")

@@ -1,0 +1,68 @@
+"""API keys: created with a secret shown once, stored as a hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+import asyncpg
+
+from schemas.principal import Principal, Role, Sector
+from server.errors import NotFound
+from server.store.records import ApiKey, NewApiKey
+
+_COLUMNS = "id, org_id, role, created, last_used, revoked_at"
+
+
+def _hash(secret: str) -> bytes:
+    # Secrets are 256 random bits, so a fast hash resists guessing as well as a slow one.
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def create_key(conn: asyncpg.Connection, org_id: uuid.UUID, role: Role) -> NewApiKey:
+    """Create a key for an organisation; the returned secret is never stored."""
+    key_id = f"ak_{secrets.token_hex(8)}"
+    secret = secrets.token_urlsafe(32)
+    row = await conn.fetchrow(
+        f"INSERT INTO api_keys (id, org_id, role, secret_hash) VALUES ($1, $2, $3, $4)"
+        f" RETURNING {_COLUMNS}",
+        key_id, org_id, role.value, _hash(secret),
+    )
+    return NewApiKey(ApiKey(**dict(row)), secret)
+
+
+async def revoke_key(conn: asyncpg.Connection, key_id: str) -> ApiKey:
+    """Revoke a key at once; revoking twice keeps the first revocation time."""
+    row = await conn.fetchrow(
+        f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1"
+        f" RETURNING {_COLUMNS}",
+        key_id,
+    )
+    if row is None:
+        raise NotFound(f"no API key {key_id!r}")
+    return ApiKey(**dict(row))
+
+
+async def authenticate(conn: asyncpg.Connection, key_id: str, secret: str) -> Principal | None:
+    """The principal for a live key whose secret matches, else None."""
+    row = await conn.fetchrow(
+        "SELECT k.secret_hash, k.role, k.org_id, o.name, o.sector,"
+        " k.last_used IS NULL OR k.last_used < now() - interval '1 minute' AS stale"
+        " FROM api_keys k JOIN organizations o ON o.id = k.org_id"
+        " WHERE k.id = $1 AND k.revoked_at IS NULL",
+        key_id,
+    )
+    if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
+        return None
+    if row["stale"]:
+        # Coarse last-used tracking: one write a minute per key, not one per request.
+        await conn.execute("UPDATE api_keys SET last_used = now() WHERE id = $1", key_id)
+    return Principal(
+        key_id=key_id,
+        org_id=row["org_id"],
+        org_name=row["name"],
+        sector=Sector(row["sector"]),
+        role=Role(row["role"]),
+    )

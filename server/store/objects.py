@@ -1,0 +1,234 @@
+"""Stored STIX object versions: bulk insert of an envelope, filtered keyset reads, delete."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from schemas.principal import Principal
+from schemas.taxii import ObjectQuery
+from server.store.query import Params
+from server.store.records import Page
+from server.store.visibility import visible
+
+
+@dataclass(frozen=True, slots=True)
+class StagedObject:
+    """One validated object version, ready to store."""
+
+    stix_id: str
+    stix_type: str
+    spec_version: str
+    version: datetime | None
+    version_text: str | None
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    """What happened to each staged object: stored now, already stored identically, refused."""
+
+    stored: list[tuple[str, str]]
+    duplicates: list[tuple[str, str]]
+    conflicts: list[tuple[str, str]]
+
+
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging ("
+    " ord integer, stix_id text, stix_type text, spec_version text,"
+    " version timestamptz, version_text text, body text) ON COMMIT DELETE ROWS"
+)
+_STAGING_COLUMNS = (
+    "ord", "stix_id", "stix_type", "spec_version", "version", "version_text", "body"
+)
+_US = "interval '1 microsecond'"
+_ISO = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+
+
+async def store_envelope(
+    conn: asyncpg.Connection,
+    collection_id: uuid.UUID,
+    producer_org: uuid.UUID,
+    objects: list[StagedObject],
+) -> StoreOutcome:
+    """Store an envelope's valid objects atomically; duplicates of stored versions are kept once.
+
+    date_added values are handed out under the collection's row lock, so they increase
+    strictly in commit order and a reader paging with added_after never skips an object.
+    Call inside the caller's transaction, so the status is written in the same commit.
+    """
+    await conn.execute(_STAGING)
+    await conn.copy_records_to_table(
+        "ingest_staging",
+        records=[
+            (i, o.stix_id, o.stix_type, o.spec_version, o.version, o.version_text, o.body)
+            for i, o in enumerate(objects)
+        ],
+        columns=_STAGING_COLUMNS,
+    )
+    base = await conn.fetchval(
+        f"UPDATE collections SET last_added ="
+        f" greatest(clock_timestamp(), last_added + {_US}) + ($2 - 1) * {_US}"
+        f" WHERE id = $1 RETURNING last_added - ($2 - 1) * {_US}",
+        collection_id, len(objects),
+    )
+    inserted = await conn.fetch(
+        f"INSERT INTO objects (collection_id, stix_id, stix_type, spec_version, version,"
+        f" version_text, versioned, date_added, producer_org, body)"
+        f" SELECT $1, s.stix_id, s.stix_type, s.spec_version,"
+        f"  coalesce(s.version, a.added),"
+        f"  coalesce(s.version_text, to_char(a.added AT TIME ZONE 'UTC', {_ISO})),"
+        f"  s.version IS NOT NULL, a.added, $3, s.body"
+        f" FROM ingest_staging s, LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
+        f" ORDER BY s.ord"
+        f" ON CONFLICT DO NOTHING RETURNING stix_id, version_text, versioned",
+        collection_id, base, producer_org,
+    )
+    stored_keys = {(r["stix_id"], r["version_text"] if r["versioned"] else None) for r in inserted}
+    left = [o for o in objects if (o.stix_id, o.version_text) not in stored_keys]
+    existing: dict[tuple[str, datetime | None], tuple[str, str]] = {}
+    if left:
+        rows = await conn.fetch(
+            "SELECT stix_id, version, version_text, versioned, body FROM objects"
+            " WHERE collection_id = $1 AND stix_id = ANY($2::text[])",
+            collection_id, list({o.stix_id for o in left}),
+        )
+        for r in rows:
+            key = (r["stix_id"], r["version"] if r["versioned"] else None)
+            existing[key] = (r["version_text"], r["body"])
+    stored = [(r["stix_id"], r["version_text"]) for r in inserted]
+    duplicates, conflicts = [], []
+    for o in left:
+        version_text, body = existing.get((o.stix_id, o.version), (o.version_text or "", None))
+        # Same id and version: identical content is a success (TAXII 2.1 s5.5), other
+        # content is refused so that a version can never change once stored.
+        (duplicates if body == o.body else conflicts).append((o.stix_id, version_text))
+    return StoreOutcome(stored, duplicates, conflicts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    sql: str
+    args: list
+
+
+def _filtered(
+    principal: Principal,
+    collection_id: uuid.UUID,
+    q: ObjectQuery,
+    columns: str,
+    *,
+    stix_id: str | None = None,
+    paged: bool = True,
+) -> _Query:
+    """The page query: the visibility predicate plus every TAXII filter, keyset ordered."""
+    p = Params()
+    where = [f"o.collection_id = {p(collection_id)}", visible(principal, p, "o")]
+    ids = (stix_id,) if stix_id else q.ids
+    if ids:
+        where.append(f"o.stix_id = ANY({p(list(ids))}::text[])")
+    if q.types:
+        where.append(f"o.stix_type = ANY({p(list(q.types))}::text[])")
+    spec = ""
+    if q.spec_versions:
+        spec_param = p(list(q.spec_versions))
+        where.append(f"o.spec_version = ANY({spec_param}::text[])")
+        spec = f" AND n.spec_version = ANY({spec_param}::text[])"
+    if q.added_after is not None:
+        where.append(f"o.date_added > {p(q.added_after)}")
+    if q.cursor is not None:
+        where.append(f"(o.date_added, o.seq) > ({p(q.cursor.date_added)}, {p(q.cursor.seq)})")
+    v = q.versions
+    if not v.all:
+        # first/last are judged among the versions this reader may see, so a hidden
+        # later version never shows through its timestamp.
+        def _extreme(op: str) -> str:
+            return (
+                f"NOT EXISTS (SELECT 1 FROM objects n WHERE n.collection_id = o.collection_id"
+                f" AND n.stix_id = o.stix_id AND n.version {op} o.version"
+                f" AND {visible(principal, p, 'n')}{spec})"
+            )
+
+        alternatives = []
+        if v.last:
+            alternatives.append(_extreme(">"))
+        if v.first:
+            alternatives.append(_extreme("<"))
+        if v.timestamps:
+            alternatives.append(f"o.version = ANY({p(list(v.timestamps))}::timestamptz[])")
+        where.append("(" + " OR ".join(alternatives) + ")")
+    sql = f"SELECT o.seq, o.date_added, {columns} FROM objects o WHERE " + " AND ".join(where)
+    if paged:
+        # One row beyond the page tells whether more follow.
+        sql += f" ORDER BY o.date_added, o.seq LIMIT {p(q.limit + 1)}"
+    return _Query(sql, p.values)
+
+
+async def read_page(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    collection_id: uuid.UUID,
+    q: ObjectQuery,
+    columns: str,
+    *,
+    stix_id: str | None = None,
+) -> Page:
+    """One page of visible object versions with the requested columns."""
+    query = _filtered(principal, collection_id, q, columns, stix_id=stix_id)
+    rows = await conn.fetch(query.sql, *query.args)
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    cursor = (rows[-1]["date_added"], rows[-1]["seq"]) if more else None
+    return Page(rows, more, cursor)
+
+
+OBJECT_COLUMNS = "o.body"
+MANIFEST_COLUMNS = "o.stix_id, o.version_text"
+VERSION_COLUMNS = "o.version_text"
+
+
+async def has_visible(
+    conn: asyncpg.Connection, principal: Principal, collection_id: uuid.UUID, stix_id: str
+) -> bool:
+    """Whether any version of the object is visible to the principal in this collection."""
+    p = Params()
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = {p(collection_id)}"
+        f" AND o.stix_id = {p(stix_id)} AND {visible(principal, p, 'o')})"
+    )
+    return await conn.fetchval(sql, *p.values)
+
+
+async def matching_versions(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    collection_id: uuid.UUID,
+    stix_id: str,
+    q: ObjectQuery,
+) -> list[asyncpg.Record]:
+    """Every visible version of one object that the query matches (seq, producer_org)."""
+    query = _filtered(
+        principal, collection_id, q, "o.producer_org", stix_id=stix_id, paged=False
+    )
+    return await conn.fetch(query.sql, *query.args)
+
+
+async def delete_versions(conn: asyncpg.Connection, seqs: list[int]) -> int:
+    """Delete stored versions by sequence number; return how many went."""
+    status = await conn.execute("DELETE FROM objects WHERE seq = ANY($1::bigint[])", seqs)
+    return int(status.split()[-1])
+
+
+async def stored_ids(
+    conn: asyncpg.Connection, collection_id: uuid.UUID, stix_ids: list[str]
+) -> set[str]:
+    """Which of these ids have a version stored in this collection (and only this one)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT stix_id FROM objects"
+        " WHERE collection_id = $1 AND stix_id = ANY($2::text[])",
+        collection_id, stix_ids,
+    )
+    return {r["stix_id"] for r in rows}

@@ -1,0 +1,45 @@
+"""Organisations."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from server.errors import Conflict, NotFound
+from server.store.records import Organization
+
+_COLUMNS = "id, name, sector, identity_id, is_platform"
+
+
+def _org(row: asyncpg.Record) -> Organization:
+    return Organization(**dict(row))
+
+
+async def create_org(
+    conn: asyncpg.Connection, name: str, sector: str, *, is_platform: bool = False
+) -> Organization:
+    """Create an organisation with a fresh STIX identity id."""
+    try:
+        row = await conn.fetchrow(
+            f"INSERT INTO organizations (id, name, sector, identity_id, is_platform)"
+            f" VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}",
+            uuid.uuid4(), name, sector, f"identity--{uuid.uuid4()}", is_platform,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"an organisation named {name!r} already exists") from exc
+    return _org(row)
+
+
+async def org_by_name(conn: asyncpg.Connection, name: str) -> Organization:
+    """The organisation with this name, or NotFound."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE name = $1", name)
+    if row is None:
+        raise NotFound(f"no organisation named {name!r}")
+    return _org(row)
+
+
+async def platform_org(conn: asyncpg.Connection) -> Organization | None:
+    """The platform operator's organisation, if bootstrapped."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE is_platform")
+    return None if row is None else _org(row)

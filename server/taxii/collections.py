@@ -1,0 +1,43 @@
+"""TAXII 2.1 Collections (s5.1) and Collection (s5.2) resources."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.taxii import STIX_MEDIA_TYPE
+from server.appkeys import POOL, principal_of
+from server.store.collections import list_collections
+from server.store.records import Collection
+from server.taxii.common import API_ROOT, COLLECTION, negotiate, readable_collection, taxii_response
+
+routes = web.RouteTableDef()
+
+
+def collection_resource(c: Collection) -> dict:
+    """A collection as TAXII shows it, with the caller's can_read/can_write."""
+    resource = {
+        "id": str(c.id),
+        "title": c.title,
+        "can_read": c.can_read,
+        "can_write": c.can_write,
+        "media_types": [STIX_MEDIA_TYPE],
+    }
+    if c.description:
+        resource["description"] = c.description
+    return resource
+
+
+@routes.get(API_ROOT + "/collections/")
+async def collections(request: web.Request) -> web.Response:
+    """Every collection the caller may read; others are not mentioned at all."""
+    media = negotiate(request)
+    async with request.app[POOL].acquire() as conn:
+        found = await list_collections(conn, principal_of(request))
+    return taxii_response({"collections": [collection_resource(c) for c in found]}, media)
+
+
+@routes.get(COLLECTION + "/")
+async def collection(request: web.Request) -> web.Response:
+    """One collection, or 404 alike for absent and not readable."""
+    media = negotiate(request)
+    return taxii_response(collection_resource(await readable_collection(request)), media)

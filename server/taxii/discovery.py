@@ -1,0 +1,49 @@
+"""TAXII 2.1 Discovery (s4.1) and API Root (s4.2) resources."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.taxii import TAXII_MEDIA_TYPE
+from server.appkeys import SETTINGS
+from server.taxii.common import API_ROOT, negotiate, taxii_response
+
+routes = web.RouteTableDef()
+
+
+def _base_url(request: web.Request) -> str:
+    configured = request.app[SETTINGS].public_url
+    return configured.rstrip("/") if configured else str(request.url.origin())
+
+
+@routes.get("/taxii2/")
+async def discovery(request: web.Request) -> web.Response:
+    """Server discovery: the one API root this server has."""
+    media = negotiate(request)
+    settings = request.app[SETTINGS]
+    root = f"{_base_url(request)}{API_ROOT}/"
+    return taxii_response(
+        {
+            "title": settings.title,
+            "description": "Accord threat-intelligence exchange (TAXII 2.1)",
+            "default": root,
+            "api_roots": [root],
+        },
+        media,
+    )
+
+
+@routes.get(API_ROOT + "/")
+async def api_root(request: web.Request) -> web.Response:
+    """The API root: versions served and the largest body accepted."""
+    media = negotiate(request)
+    settings = request.app[SETTINGS]
+    return taxii_response(
+        {
+            "title": f"{settings.title} API root",
+            "description": "Collections of the trust groups you belong to",
+            "versions": [TAXII_MEDIA_TYPE],
+            "max_content_length": settings.max_content_length,
+        },
+        media,
+    )

@@ -1,0 +1,34 @@
+"""TAXII 2.1 Manifest resource (s5.3 manifest): one record per visible object version."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.taxii import STIX_MEDIA_TYPE, Cursor, format_timestamp
+from server.store import objects as object_store
+from server.taxii import paging
+from server.taxii.common import COLLECTION, negotiate, taxii_response
+
+routes = web.RouteTableDef()
+
+
+@routes.get(COLLECTION + "/manifest/")
+async def get_manifest(request: web.Request) -> web.Response:
+    """Manifest records (id, date_added, version, media_type) of the visible objects."""
+    media = negotiate(request)
+    query = paging.parse_query(request, paging.FILTERS)
+    page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
+    body: dict = {"more": page.more}
+    if page.next_cursor:
+        body["next"] = Cursor(*page.next_cursor).encode()
+    if page.rows:
+        body["objects"] = [
+            {
+                "id": row["stix_id"],
+                "date_added": format_timestamp(row["date_added"]),
+                "version": row["version_text"],
+                "media_type": STIX_MEDIA_TYPE,
+            }
+            for row in page.rows
+        ]
+    return taxii_response(body, media, headers=paging.page_headers(page))

@@ -1,0 +1,101 @@
+"""TAXII 2.1 Objects (s5.3, s5.4), Object (s5.5, s5.6) and Object Versions (s5.7)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.taxii import Cursor, is_stix_id
+from server.appkeys import POOL, principal_of
+from server.errors import Forbidden, NotFound
+from server.ingest.deletion import delete_object as delete_versions
+from server.ingest.envelope import ingest_envelope
+from server.store import objects as object_store
+from server.store.records import Page
+from server.taxii import paging
+from server.taxii.common import (
+    COLLECTION,
+    negotiate,
+    parse_uuid,
+    read_body,
+    readable_collection,
+    require_content_type,
+    taxii_response,
+)
+from server.taxii.status import status_resource
+
+routes = web.RouteTableDef()
+
+
+def _object_id(request: web.Request) -> str:
+    object_id = request.match_info["object_id"]
+    if not is_stix_id(object_id):
+        raise NotFound("no such object")
+    return object_id
+
+
+def _envelope(page: Page) -> bytes:
+    # Stored JSON text goes out as it was stored: no per-object parse or serialise.
+    if not page.rows:
+        return b"{" + paging.page_fields(page) + b"}"
+    objects = ",".join([row["body"] for row in page.rows]).encode()
+    return b"{" + paging.page_fields(page) + b',"objects":[' + objects + b"]}"
+
+
+@routes.get(COLLECTION + "/objects/")
+async def get_objects(request: web.Request) -> web.Response:
+    """A page of the collection's objects the caller may see."""
+    media = negotiate(request, allow_stix=True)
+    query = paging.parse_query(request, paging.FILTERS)
+    page = await paging.read(request, query, object_store.OBJECT_COLUMNS)
+    return taxii_response(_envelope(page), media, headers=paging.page_headers(page))
+
+
+@routes.post(COLLECTION + "/objects/")
+async def add_objects(request: web.Request) -> web.Response:
+    """Validate and store an envelope; answer 202 with its (complete) status resource."""
+    media = negotiate(request)
+    require_content_type(request, allow_stix=True)
+    collection = await readable_collection(request)
+    if not collection.can_write:
+        raise Forbidden("posting to this collection needs the contributor role")
+    body = await read_body(request)
+    status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body)
+    return taxii_response(status_resource(status), media, status=202)
+
+
+@routes.get(COLLECTION + "/objects/{object_id}/")
+async def get_object(request: web.Request) -> web.Response:
+    """Versions of one object (last by default), as an envelope."""
+    media = negotiate(request, allow_stix=True)
+    object_id = _object_id(request)
+    query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
+    page = await paging.read(request, query, object_store.OBJECT_COLUMNS, stix_id=object_id)
+    return taxii_response(_envelope(page), media, headers=paging.page_headers(page))
+
+
+@routes.delete(COLLECTION + "/objects/{object_id}/")
+async def delete_object(request: web.Request) -> web.Response:
+    """Delete the matched versions (all by default); only the producer or a platform admin."""
+    negotiate(request, allow_stix=True)
+    object_id = _object_id(request)
+    query = paging.parse_query(
+        request, frozenset({"match[version]", "match[spec_version]"}), version_default="all"
+    )
+    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    await delete_versions(
+        request.app[POOL], principal_of(request), collection_id, object_id, query
+    )
+    return web.Response(status=200)
+
+
+@routes.get(COLLECTION + "/objects/{object_id}/versions/")
+async def get_versions(request: web.Request) -> web.Response:
+    """The version timestamps of one object that the caller may see."""
+    media = negotiate(request)
+    object_id = _object_id(request)
+    query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
+    page = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
+    body = {"more": page.more, "versions": [row["version_text"] for row in page.rows]}
+    if page.next_cursor:
+        body["next"] = Cursor(*page.next_cursor).encode()
+    return taxii_response(body, media, headers=paging.page_headers(page))

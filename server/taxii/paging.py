@@ -1,0 +1,74 @@
+"""One filtered, visible, keyset-paged read of a collection, as every TAXII list shares it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.taxii import Cursor, ObjectQuery, parse_object_query
+from server.appkeys import POOL, SETTINGS, principal_of
+from server.errors import NotFound
+from server.store import objects as object_store
+from server.store.collections import get_collection
+from server.store.records import Page
+from server.taxii.common import date_added_headers, parse_uuid, query_params
+
+FILTERS = frozenset(
+    {"added_after", "limit", "next", "match[id]", "match[type]", "match[version]",
+     "match[spec_version]"}
+)
+ONE_OBJECT_FILTERS = frozenset(
+    {"added_after", "limit", "next", "match[version]", "match[spec_version]"}
+)
+VERSION_FILTERS = frozenset({"added_after", "limit", "next", "match[spec_version]"})
+
+
+def parse_query(
+    request: web.Request, allowed: frozenset[str], version_default: str = "last"
+) -> ObjectQuery:
+    """The request's TAXII filters, with limit clamped to the server maximum."""
+    settings = request.app[SETTINGS]
+    return parse_object_query(
+        query_params(request),
+        default_limit=settings.page_size,
+        max_limit=settings.max_page_size,
+        allowed=allowed,
+        version_default=version_default,
+    )
+
+
+async def read(
+    request: web.Request,
+    query: ObjectQuery,
+    columns: str,
+    *,
+    stix_id: str | None = None,
+) -> Page:
+    """A page of the path's collection; 404 if the collection (or object) is not visible."""
+    principal = principal_of(request)
+    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    async with request.app[POOL].acquire() as conn:
+        await get_collection(conn, principal, collection_id)
+        page = await object_store.read_page(
+            conn, principal, collection_id, query, columns, stix_id=stix_id
+        )
+        if (
+            stix_id is not None
+            and not page.rows
+            and not await object_store.has_visible(conn, principal, collection_id, stix_id)
+        ):
+            raise NotFound("no such object")
+    return page
+
+
+def page_headers(page: Page) -> dict[str, str]:
+    """Date-added headers of the rows on this page."""
+    if not page.rows:
+        return {}
+    return date_added_headers(page.rows[0]["date_added"], page.rows[-1]["date_added"])
+
+
+def page_fields(page: Page) -> bytes:
+    """The leading `more`/`next` envelope members, as JSON text ending in a comma or not."""
+    if page.next_cursor is None:
+        return b'"more":false'
+    return b'"more":true,"next":"' + Cursor(*page.next_cursor).encode().encode() + b'"'

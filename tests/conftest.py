@@ -1,0 +1,159 @@
+"""Test fixtures: a fresh real PostgreSQL database per session and a real HTTP server.
+
+ACCORD_TEST_DATABASE_URL names a PostgreSQL server to create the session's database on;
+without it the embedded PostgreSQL (pgserver) is started in a temporary directory.
+Nothing is mocked: requests go over loopback HTTP into the same app `accord serve` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestServer
+
+from schemas.principal import Role
+from server.app import create_app
+from server.config import Settings
+from server.db.embedded import start_embedded
+from server.store import collections, groups, keys, orgs
+from server.store.records import NewApiKey
+
+
+def _admin_dsn() -> tuple[str, str | None]:
+    url = os.environ.get("ACCORD_TEST_DATABASE_URL")
+    if url:
+        return url, None
+    tmp = tempfile.mkdtemp(prefix="accord-test-pg-")
+    return start_embedded(Path(tmp)), tmp
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A fresh, empty database for this test session, dropped at the end."""
+    admin_dsn, _ = _admin_dsn()
+    name = f"accord_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = admin_dsn.partition("?")
+    prefix = base.rsplit("/", 1)[0]
+    yield f"{prefix}/{name}" + (f"?{query}" if query else "")
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings of the server under test; a small max_content_length to test 413 cheaply."""
+    return Settings(max_content_length=2 * 1024 * 1024, page_size=100, max_page_size=1000)
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, database_url: str) -> AsyncIterator[TestServer]:
+    """The real app on a loopback port, migrations applied as at `accord serve`."""
+    test_server = TestServer(create_app(settings, database_url), host="127.0.0.1")
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
+@pytest.fixture(scope="session")
+async def pool(server: TestServer, database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool of our own for arranging rows through the store (never for asserting by SQL)."""
+    db_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    yield db_pool
+    await db_pool.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: TestServer) -> str:
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@dataclass
+class Member:
+    """An organisation with one key of each role used in tests."""
+
+    name: str
+    org_id: uuid.UUID
+    identity_id: str
+    reader: NewApiKey
+    contributor: NewApiKey
+    admin: NewApiKey
+
+
+@dataclass
+class World:
+    """A trust group with members, one outsider, a platform admin, and a collection."""
+
+    group_id: uuid.UUID
+    collection_id: uuid.UUID
+    alice: Member
+    bob: Member
+    mallory: Member  # not in the group
+    platform: NewApiKey
+
+
+class Factory:
+    """Creates rows through the store, each with a unique name."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def member(self, label: str, sector: str = "private") -> Member:
+        async with self.pool.acquire() as conn:
+            org = await orgs.create_org(conn, f"{label}-{uuid.uuid4().hex[:8]}", sector)
+            made = [await keys.create_key(conn, org.id, role)
+                    for role in (Role.READER, Role.CONTRIBUTOR, Role.ORG_ADMIN)]
+        return Member(org.name, org.id, org.identity_id, *made)
+
+    async def group(self, *members: Member) -> uuid.UUID:
+        async with self.pool.acquire() as conn:
+            group = await groups.create_group(
+                conn, f"group-{uuid.uuid4().hex[:8]}", [m.org_id for m in members]
+            )
+        return group.id
+
+    async def collection(self, group_id: uuid.UUID, **kwargs: object) -> uuid.UUID:
+        async with self.pool.acquire() as conn:
+            return await collections.create_collection(
+                conn, group_id, f"coll-{uuid.uuid4().hex[:8]}", "test collection", **kwargs
+            )
+
+    async def platform_key(self) -> NewApiKey:
+        async with self.pool.acquire() as conn:
+            org = await orgs.platform_org(conn)
+            if org is None:
+                org = await orgs.create_org(conn, "platform-test", "nonprofit", is_platform=True)
+            return await keys.create_key(conn, org.id, Role.PLATFORM_ADMIN)
+
+
+@pytest.fixture(scope="session")
+async def factory(pool: asyncpg.Pool) -> Factory:
+    return Factory(pool)
+
+
+@pytest.fixture
+async def world(factory: Factory) -> World:
+    """A fresh world per test, so tests never see each other's objects."""
+    alice, bob, mallory = await asyncio.gather(
+        factory.member("alice"), factory.member("bob", "government"), factory.member("mallory")
+    )
+    group_id = await factory.group(alice, bob)
+    collection_id = await factory.collection(group_id)
+    return World(group_id, collection_id, alice, bob, mallory, await factory.platform_key())
+

@@ -1,0 +1,80 @@
+"""Helpers shared by tests: auth headers, TAXII media types, STIX object builders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import orjson
+
+from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
+from server.store.records import NewApiKey
+
+TAXII = {"Accept": TAXII_MEDIA_TYPE, "Content-Type": TAXII_MEDIA_TYPE}
+STIX = STIX_MEDIA_TYPE
+
+
+def auth(key: NewApiKey, **extra: str) -> dict[str, str]:
+    """Bearer authorisation plus TAXII media type headers for a key."""
+    return {**TAXII, "Authorization": f"Bearer {key.token}", **extra}
+
+
+def stamp(when: datetime | None = None, *, offset_s: float = 0) -> str:
+    """A STIX timestamp with millisecond precision."""
+    value = (when or datetime.now(UTC)) + timedelta(seconds=offset_s)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def indicator(
+    value: str = "198.51.100.7",
+    *,
+    stix_id: str | None = None,
+    created: str = "2026-01-01T00:00:00.000Z",
+    modified: str | None = None,
+    **extra: object,
+) -> dict:
+    """A valid STIX 2.1 indicator for an IPv4 address."""
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": stix_id or f"indicator--{uuid.uuid4()}",
+        "created": created,
+        "modified": modified or created,
+        "name": f"bad address {value}",
+        "pattern": f"[ipv4-addr:value = '{value}']",
+        "pattern_type": "stix",
+        "valid_from": created,
+        **extra,
+    }
+
+
+def envelope(*objects: dict) -> bytes:
+    """A TAXII envelope body."""
+    return orjson.dumps({"objects": list(objects)})
+
+
+def objects_url(base_url: str, collection_id: object, suffix: str = "") -> str:
+    """The objects endpoint of a collection (with an optional sub-path)."""
+    return f"{base_url}/taxii2/root/collections/{collection_id}/objects/{suffix}"
+
+
+async def post(
+    http: aiohttp.ClientSession, base_url: str, collection_id: object, key: NewApiKey,
+    *objects: dict,
+) -> dict:
+    """POST objects and return the status resource; fails the test on a non-202."""
+    async with http.post(
+        objects_url(base_url, collection_id), data=envelope(*objects), headers=auth(key)
+    ) as resp:
+        body = await resp.json(content_type=None)
+        assert resp.status == 202, body
+        return body
+
+
+async def get_json(
+    http: aiohttp.ClientSession, url: str, key: NewApiKey, **params: str
+) -> tuple[int, dict, dict]:
+    """GET a TAXII URL; return status, parsed body, headers."""
+    async with http.get(url, headers=auth(key), params=params) as resp:
+        return resp.status, await resp.json(content_type=None), dict(resp.headers)

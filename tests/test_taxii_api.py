@@ -1,0 +1,245 @@
+"""TAXII 2.1 resources end to end over HTTP: success paths, filters, paging, headers."""
+
+from __future__ import annotations
+
+import uuid
+
+from schemas.taxii import TAXII_MEDIA_TYPE
+from tests.helpers import auth, get_json, indicator, objects_url, post
+
+
+async def test_discovery_lists_the_api_root(http, base_url, world):
+    status, body, headers = await get_json(http, f"{base_url}/taxii2/", world.alice.reader)
+    assert status == 200
+    assert headers["Content-Type"] == TAXII_MEDIA_TYPE
+    assert body["default"] == f"{base_url}/taxii2/root/"
+    assert body["api_roots"] == [f"{base_url}/taxii2/root/"]
+
+
+async def test_api_root_advertises_version_and_max_content_length(http, base_url, world, settings):
+    status, body, _ = await get_json(http, f"{base_url}/taxii2/root/", world.alice.reader)
+    assert status == 200
+    assert body["versions"] == [TAXII_MEDIA_TYPE]
+    assert body["max_content_length"] == settings.max_content_length
+
+
+async def test_collections_show_caller_rights_and_hide_others(http, base_url, world):
+    url = f"{base_url}/taxii2/root/collections/"
+    _, as_reader, _ = await get_json(http, url, world.alice.reader)
+    mine = [c for c in as_reader["collections"] if c["id"] == str(world.collection_id)]
+    assert mine and mine[0]["can_read"] is True and mine[0]["can_write"] is False
+    _, as_contributor, _ = await get_json(http, url, world.alice.contributor)
+    mine = [c for c in as_contributor["collections"] if c["id"] == str(world.collection_id)]
+    assert mine[0]["can_write"] is True
+    _, as_outsider, _ = await get_json(http, url, world.mallory.admin)
+    assert str(world.collection_id) not in {c["id"] for c in as_outsider["collections"]}
+
+
+async def test_collection_hidden_from_outsider_exactly_like_unknown(http, base_url, world):
+    hidden = f"{base_url}/taxii2/root/collections/{world.collection_id}/"
+    unknown = f"{base_url}/taxii2/root/collections/{uuid.uuid4()}/"
+    s1, b1, h1 = await get_json(http, hidden, world.mallory.reader)
+    s2, b2, h2 = await get_json(http, unknown, world.mallory.reader)
+    assert s1 == s2 == 404
+    for body in (b1, b2):
+        body.pop("error_id")
+    assert b1 == b2
+    assert set(h1) == set(h2)
+    status, body, _ = await get_json(http, hidden, world.alice.reader)
+    assert status == 200 and body["id"] == str(world.collection_id)
+
+
+async def test_post_then_read_back_byte_for_byte_equal_content(http, base_url, world):
+    obj = indicator("203.0.113.9", labels=["malicious-activity"])
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    assert status["status"] == "complete"
+    assert status["success_count"] == 1 and status["failure_count"] == 0
+    assert status["successes"] == [{"id": obj["id"], "version": obj["modified"]}]
+    code, body, headers = await get_json(
+        http, objects_url(base_url, world.collection_id), world.bob.reader
+    )
+    assert code == 200
+    assert body["objects"] == [obj]
+    assert body["more"] is False
+    assert headers["X-TAXII-Date-Added-First"] == headers["X-TAXII-Date-Added-Last"]
+
+
+async def test_status_readable_only_by_the_posting_organisation(http, base_url, world):
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, indicator())
+    url = f"{base_url}/taxii2/root/status/{status['id']}/"
+    code, body, _ = await get_json(http, url, world.alice.reader)
+    assert code == 200 and body["id"] == status["id"] and body["total_count"] == 1
+    code, _, _ = await get_json(http, url, world.bob.admin)
+    assert code == 404
+    code, _, _ = await get_json(http, f"{base_url}/taxii2/root/status/{uuid.uuid4()}/",
+                                world.alice.reader)
+    assert code == 404
+
+
+async def test_paging_with_next_returns_every_object_once(http, base_url, world):
+    objs = [indicator(f"192.0.2.{i}") for i in range(25)]
+    await post(http, base_url, world.collection_id, world.alice.contributor, *objs)
+    seen, params, pages = [], {"limit": "10"}, 0
+    while True:
+        code, body, _ = await get_json(
+            http, objects_url(base_url, world.collection_id), world.bob.reader, **params
+        )
+        assert code == 200
+        pages += 1
+        seen += [o["id"] for o in body.get("objects", [])]
+        if not body["more"]:
+            assert "next" not in body
+            break
+        params = {"limit": "10", "next": body["next"]}
+    assert pages == 3
+    assert seen == [o["id"] for o in objs]
+
+
+async def test_added_after_and_date_added_headers(http, base_url, world):
+    await post(http, base_url, world.collection_id, world.alice.contributor, indicator())
+    url = objects_url(base_url, world.collection_id)
+    _, _, headers = await get_json(http, url, world.alice.reader)
+    last = headers["X-TAXII-Date-Added-Last"]
+    second = indicator("192.0.2.200")
+    await post(http, base_url, world.collection_id, world.alice.contributor, second)
+    _, body, headers2 = await get_json(http, url, world.alice.reader, added_after=last)
+    assert [o["id"] for o in body["objects"]] == [second["id"]]
+    assert headers2["X-TAXII-Date-Added-First"] > last
+
+
+async def test_match_filters(http, base_url, world):
+    ind = indicator()
+    ident = {
+        "type": "identity", "spec_version": "2.1", "id": f"identity--{uuid.uuid4()}",
+        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+        "name": "ACME", "identity_class": "organization",
+    }
+    await post(http, base_url, world.collection_id, world.alice.contributor, ind, ident)
+    url = objects_url(base_url, world.collection_id)
+    _, body, _ = await get_json(http, url, world.alice.reader, **{"match[type]": "identity"})
+    assert [o["id"] for o in body["objects"]] == [ident["id"]]
+    _, body, _ = await get_json(http, url, world.alice.reader, **{"match[id]": ind["id"]})
+    assert [o["id"] for o in body["objects"]] == [ind["id"]]
+    _, body, _ = await get_json(
+        http, url, world.alice.reader, **{"match[type]": "indicator,identity"}
+    )
+    assert len(body["objects"]) == 2
+    _, body, _ = await get_json(http, url, world.alice.reader, **{"match[spec_version]": "2.0"})
+    assert "objects" not in body
+    _, body, _ = await get_json(http, url, world.alice.reader, **{"match[spec_version]": "2.1"})
+    assert len(body["objects"]) == 2
+
+
+async def test_versions_first_last_all_and_timestamp(http, base_url, world):
+    stix_id = f"indicator--{uuid.uuid4()}"
+    v1 = indicator(stix_id=stix_id, modified="2026-01-01T00:00:00.000Z")
+    v2 = indicator(stix_id=stix_id, modified="2026-02-01T00:00:00.000Z", name="v2")
+    v3 = indicator(stix_id=stix_id, modified="2026-03-01T00:00:00.000Z", name="v3")
+    await post(http, base_url, world.collection_id, world.alice.contributor, v2, v1, v3)
+    url = objects_url(base_url, world.collection_id)
+
+    async def versions(**params: str) -> list[str]:
+        _, body, _ = await get_json(http, url, world.alice.reader, **params)
+        return sorted(o["modified"] for o in body.get("objects", []))
+
+    assert await versions() == [v3["modified"]]
+    assert await versions(**{"match[version]": "first"}) == [v1["modified"]]
+    assert await versions(**{"match[version]": "first,last"}) == [v1["modified"], v3["modified"]]
+    assert len(await versions(**{"match[version]": "all"})) == 3
+    assert await versions(**{"match[version]": v2["modified"]}) == [v2["modified"]]
+
+    versions_url = objects_url(base_url, world.collection_id, f"{stix_id}/versions/")
+    code, body, _ = await get_json(http, versions_url, world.bob.reader)
+    assert code == 200 and sorted(body["versions"]) == [v["modified"] for v in (v1, v2, v3)]
+
+    one = objects_url(base_url, world.collection_id, f"{stix_id}/")
+    code, body, _ = await get_json(http, one, world.bob.reader)
+    assert code == 200 and [o["modified"] for o in body["objects"]] == [v3["modified"]]
+    code, body, _ = await get_json(http, one, world.bob.reader, **{"match[version]": "all"})
+    assert len(body["objects"]) == 3
+
+
+async def test_manifest_lists_visible_versions(http, base_url, world):
+    obj = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    url = f"{base_url}/taxii2/root/collections/{world.collection_id}/manifest/"
+    code, body, headers = await get_json(http, url, world.bob.reader)
+    assert code == 200
+    [record] = body["objects"]
+    assert record["id"] == obj["id"] and record["version"] == obj["modified"]
+    assert record["media_type"] == "application/stix+json;version=2.1"
+    assert record["date_added"] == headers["X-TAXII-Date-Added-First"]
+    code, _, _ = await get_json(http, url, world.mallory.reader)
+    assert code == 404
+
+
+async def test_exact_duplicate_is_success_and_stored_once(http, base_url, world):
+    obj = indicator()
+    first = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    again = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    assert first["success_count"] == again["success_count"] == 1
+    _, body, _ = await get_json(
+        http, objects_url(base_url, world.collection_id), world.alice.reader,
+        **{"match[version]": "all"},
+    )
+    assert [o["id"] for o in body["objects"]] == [obj["id"]]
+
+
+async def test_same_version_with_other_content_is_refused(http, base_url, world):
+    obj = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    changed = {**obj, "name": "something else"}
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, changed)
+    assert status["failure_count"] == 1 and status["success_count"] == 0
+    assert "already stored" in status["failures"][0]["message"]
+    _, body, _ = await get_json(
+        http, objects_url(base_url, world.collection_id, f"{obj['id']}/"), world.alice.reader
+    )
+    assert body["objects"] == [obj]
+
+
+async def test_delete_only_by_producer_or_platform_admin(http, base_url, world):
+    obj = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    url = objects_url(base_url, world.collection_id, f"{obj['id']}/")
+    async with http.delete(url, headers=auth(world.bob.contributor)) as resp:
+        assert resp.status == 403
+    async with http.delete(url, headers=auth(world.mallory.contributor)) as resp:
+        assert resp.status == 404
+    async with http.delete(url, headers=auth(world.alice.contributor)) as resp:
+        assert resp.status == 200
+    code, _, _ = await get_json(http, url, world.alice.reader)
+    assert code == 404
+
+    other = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, other)
+    url = objects_url(base_url, world.collection_id, f"{other['id']}/")
+    async with http.delete(url, headers=auth(world.platform)) as resp:
+        assert resp.status == 200
+    code, _, _ = await get_json(http, url, world.alice.reader)
+    assert code == 404
+
+
+async def test_delete_matched_versions_only(http, base_url, world):
+    stix_id = f"indicator--{uuid.uuid4()}"
+    v1 = indicator(stix_id=stix_id, modified="2026-01-01T00:00:00.000Z")
+    v2 = indicator(stix_id=stix_id, modified="2026-02-01T00:00:00.000Z")
+    await post(http, base_url, world.collection_id, world.alice.contributor, v1, v2)
+    url = objects_url(base_url, world.collection_id, f"{stix_id}/")
+    async with http.delete(url, headers=auth(world.alice.contributor),
+                           params={"match[version]": "first"}) as resp:
+        assert resp.status == 200
+    _, body, _ = await get_json(http, url + "versions/", world.alice.reader)
+    assert body["versions"] == [v2["modified"]]
+
+
+async def test_unversioned_observable_is_stored_once(http, base_url, world):
+    sco = {"type": "ipv4-addr", "spec_version": "2.1",
+           "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "198.51.100.3"}
+    await post(http, base_url, world.collection_id, world.alice.contributor, sco)
+    again = await post(http, base_url, world.collection_id, world.alice.contributor, sco)
+    assert again["success_count"] == 1
+    url = f"{base_url}/taxii2/root/collections/{world.collection_id}/manifest/"
+    _, body, _ = await get_json(http, url, world.alice.reader, **{"match[version]": "all"})
+    [record] = body["objects"]
+    assert record["version"] == record["date_added"]
