@@ -8,6 +8,7 @@ Nothing is mocked: requests go over loopback HTTP into the same app `accord serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
@@ -28,26 +29,33 @@ from server.store import collections, groups, keys, orgs
 from server.store.records import NewApiKey
 
 
-def _admin_dsn() -> tuple[str, str | None]:
-    url = os.environ.get("ACCORD_TEST_DATABASE_URL")
-    if url:
-        return url, None
-    tmp = tempfile.mkdtemp(prefix="accord-test-pg-")
-    return start_embedded(Path(tmp)), tmp
+@pytest.fixture(scope="session")
+def admin_dsn() -> str:
+    """A PostgreSQL server on which tests may create databases."""
+    return os.environ.get("ACCORD_TEST_DATABASE_URL") or start_embedded(
+        Path(tempfile.mkdtemp(prefix="accord-test-pg-"))
+    )
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(admin_dsn: str) -> AsyncIterator[str]:
+    """Create an empty database on the server of admin_dsn; drop it afterwards."""
+    name = f"accord_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base, _, query = admin_dsn.partition("?")
+        yield f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
+async def database_url(admin_dsn: str) -> AsyncIterator[str]:
     """A fresh, empty database for this test session, dropped at the end."""
-    admin_dsn, _ = _admin_dsn()
-    name = f"accord_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = admin_dsn.partition("?")
-    prefix = base.rsplit("/", 1)[0]
-    yield f"{prefix}/{name}" + (f"?{query}" if query else "")
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with fresh_database(admin_dsn) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,192 @@
+"""`accord` as a user runs it: admin commands, `accord serve`, and a kill -9 mid-ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import aiohttp
+import orjson
+
+from tests.conftest import fresh_database
+from tests.helpers import TAXII, indicator
+
+
+def _accord(dsn: str, *args: str) -> str:
+    env = {**os.environ, "ACCORD_DATABASE_URL": dsn}
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """An `accord serve` child process on a loopback port."""
+
+    def __init__(self, dsn: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "ACCORD_DATABASE_URL": dsn, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+
+    def first_lines(self, count: int) -> list[str]:
+        assert self.proc.stdout is not None
+        return [self.proc.stdout.readline() for _ in range(count)]
+
+    async def ready(self, token: str) -> None:
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                try:
+                    async with http.get(f"{self.url}/taxii2/",
+                                        headers={"Authorization": f"Bearer {token}"}) as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("server did not start within 30 s")
+
+    def _rest(self) -> str:
+        assert self.proc.stdout is not None
+        with self.proc.stdout:
+            return self.proc.stdout.read()
+
+    def kill(self) -> str:
+        """SIGKILL, as a crash; return what it printed since first_lines."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        return self._rest()
+
+    def stop(self) -> str:
+        """SIGINT, as an operator; return what it printed since first_lines."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            return self.kill()
+        return self._rest()
+
+
+async def _setup_exchange(dsn: str) -> tuple[str, str]:
+    """Two organisations, a group, a collection, via the admin commands; return (token, id)."""
+    assert "created organisation 'CERT-A'" in _accord(
+        dsn, "admin", "org", "create", "CERT-A", "--sector", "government")
+    _accord(dsn, "admin", "org", "create", "Bank-B", "--sector", "private")
+    out = _accord(dsn, "admin", "group", "create", "finance", "--member", "CERT-A")
+    assert "1 member(s)" in out
+    assert "added to" in _accord(dsn, "admin", "group", "add-member", "finance", "Bank-B")
+    collection_id = _accord(dsn, "admin", "collection", "create", "Finance IOCs",
+                            "--group", "finance")
+    assert re.fullmatch(r"[0-9a-f-]{36}", collection_id)
+    token = _accord(dsn, "admin", "key", "create", "--org", "CERT-A", "--role", "contributor",
+                    "--quiet")
+    return token, collection_id
+
+
+async def test_serve_bootstraps_admin_key_and_admin_commands_work(admin_dsn):
+    async with fresh_database(admin_dsn) as dsn:
+        token, collection_id = await _setup_exchange(dsn)
+        served = Served(dsn)
+        try:
+            lines = served.first_lines(4)
+            admin_token = lines[3].split("token:")[1].strip()
+            await served.ready(admin_token)
+            url = f"{served.url}/taxii2/root/collections/{collection_id}/objects/"
+            obj = indicator()
+            async with aiohttp.ClientSession() as http:
+                headers = {**TAXII, "Authorization": f"Bearer {token}"}
+                async with http.post(url, data=orjson.dumps({"objects": [obj]}),
+                                     headers=headers) as resp:
+                    assert resp.status == 202
+                async with http.get(url, headers=headers) as resp:
+                    assert (await resp.json(content_type=None))["objects"] == [obj]
+                key_id = token.split(".")[0]
+                assert "revoked" in _accord(dsn, "admin", "key", "revoke", key_id)
+                async with http.get(url, headers=headers) as resp:
+                    assert resp.status == 401
+        finally:
+            served.stop()
+        # A second start finds the platform already bootstrapped and prints no key.
+        again = Served(dsn)
+        try:
+            await again.ready(admin_token)
+        finally:
+            assert "token" not in again.stop()
+
+
+async def test_acknowledged_objects_survive_kill_9(admin_dsn):
+    async with fresh_database(admin_dsn) as dsn:
+        token, collection_id = await _setup_exchange(dsn)
+        served = Served(dsn)
+        headers = {**TAXII, "Authorization": f"Bearer {token}"}
+        url = f"{served.url}/taxii2/root/collections/{collection_id}/objects/"
+        acknowledged: dict[str, dict] = {}
+        try:
+            admin_token = served.first_lines(4)[3].split("token:")[1].strip()
+            await served.ready(admin_token)
+
+            async def poster(n: int) -> None:
+                async with aiohttp.ClientSession() as http:
+                    for e in range(200):
+                        objs = [indicator(f"10.{n}.{e % 250}.{i}") for i in range(40)]
+                        try:
+                            async with http.post(url, data=orjson.dumps({"objects": objs}),
+                                                 headers=headers) as resp:
+                                if resp.status != 202:
+                                    return
+                                status = await resp.json(content_type=None)
+                        except aiohttp.ClientError:
+                            return
+                        ok = {s["id"] for s in status["successes"]}
+                        acknowledged.update({o["id"]: o for o in objs if o["id"] in ok})
+
+            posters = [asyncio.create_task(poster(n)) for n in range(3)]
+            await asyncio.sleep(random.uniform(0.5, 1.5))
+            served.kill()
+            await asyncio.gather(*posters)
+        finally:
+            if served.proc.returncode is None:
+                served.kill()
+        assert acknowledged, "no envelope was acknowledged before the kill"
+
+        restarted = Served(dsn)
+        try:
+            await restarted.ready(admin_token)
+            url = f"{restarted.url}/taxii2/root/collections/{collection_id}/objects/"
+            seen: dict[str, bytes] = {}
+            params = {"limit": "1000", "match[version]": "all"}
+            async with aiohttp.ClientSession() as http:
+                for _ in range(1000):
+                    async with http.get(url, headers=headers, params=params) as resp:
+                        page = orjson.loads(await resp.read())
+                    for obj in page.get("objects", []):
+                        assert obj["id"] not in seen, "an object is stored twice"
+                        seen[obj["id"]] = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+                    if not page["more"]:
+                        break
+                    params = {**params, "next": page["next"]}
+        finally:
+            restarted.stop()
+        missing = set(acknowledged) - set(seen)
+        assert not missing, f"{len(missing)} acknowledged objects lost"
+        for stix_id, obj in acknowledged.items():
+            assert seen[stix_id] == orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
