@@ -35,6 +35,10 @@ class Principal:
     org_name: str
     sector: Sector
     role: Role
+    identity_id: str = ""
+    # What this key's posts default to when an object states no terms (None: collection's).
+    default_tlp: str | None = None
+    default_attribution: str | None = None
 
     def has_role(self, needed: Role) -> bool:
         """Whether this key's role includes `needed`."""

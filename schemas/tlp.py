@@ -34,3 +34,19 @@ TLP1_IDS: dict[str, Tlp] = {
 }
 
 TLP_LEVELS: dict[str, Tlp] = {**TLP2_IDS, **TLP1_IDS}
+
+TLP2_ID_OF: dict[Tlp, str] = {level: ref for ref, level in TLP2_IDS.items()}
+
+
+def tlp2_marking_definition(level: Tlp) -> dict:
+    """The TLP 2.0 marking-definition object of a level (FIRST's TLP 2.0 extension)."""
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": TLP2_ID_OF[level],
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": f"TLP:{level.value.upper()}",
+        "extensions": {
+            TLP2_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": level.value},
+        },
+    }

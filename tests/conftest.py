@@ -145,8 +145,6 @@ class Factory:
     async def platform_key(self) -> NewApiKey:
         async with self.pool.acquire() as conn:
             org = await orgs.platform_org(conn)
-            if org is None:
-                org = await orgs.create_org(conn, "platform-test", "nonprofit", is_platform=True)
             return await keys.create_key(conn, org.id, Role.PLATFORM_ADMIN)
 
 

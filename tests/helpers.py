@@ -78,3 +78,14 @@ async def get_json(
     """GET a TAXII URL; return status, parsed body, headers."""
     async with http.get(url, headers=auth(key), params=params) as resp:
         return resp.status, await resp.json(content_type=None), dict(resp.headers)
+
+
+TLP_AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+TLP_CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+TLP_RED = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+
+
+def as_served(obj: dict, marking: str = TLP_AMBER) -> dict:
+    """An unmarked object as the server stores it: the default TLP marking applied."""
+    return {**obj, "object_marking_refs": [marking]}

@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 
 from tests.conftest import fresh_database
-from tests.helpers import TAXII, indicator
+from tests.helpers import TAXII, as_served, indicator
 
 
 def _accord(dsn: str, *args: str) -> str:
@@ -118,7 +118,7 @@ async def test_serve_bootstraps_admin_key_and_admin_commands_work(admin_dsn):
                                      headers=headers) as resp:
                     assert resp.status == 202
                 async with http.get(url, headers=headers) as resp:
-                    assert (await resp.json(content_type=None))["objects"] == [obj]
+                    assert (await resp.json(content_type=None))["objects"] == [as_served(obj)]
                 key_id = token.split(".")[0]
                 assert "revoked" in _accord(dsn, "admin", "key", "revoke", key_id)
                 async with http.get(url, headers=headers) as resp:
@@ -189,4 +189,4 @@ async def test_acknowledged_objects_survive_kill_9(admin_dsn):
         missing = set(acknowledged) - set(seen)
         assert not missing, f"{len(missing)} acknowledged objects lost"
         for stix_id, obj in acknowledged.items():
-            assert seen[stix_id] == orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+            assert seen[stix_id] == orjson.dumps(as_served(obj), option=orjson.OPT_SORT_KEYS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from schemas.taxii import TAXII_MEDIA_TYPE
-from tests.helpers import auth, get_json, indicator, objects_url, post
+from tests.helpers import as_served, auth, get_json, indicator, objects_url, post
 
 
 async def test_discovery_lists_the_api_root(http, base_url, world):
@@ -59,7 +59,7 @@ async def test_post_then_read_back_byte_for_byte_equal_content(http, base_url, w
         http, objects_url(base_url, world.collection_id), world.bob.reader
     )
     assert code == 200
-    assert body["objects"] == [obj]
+    assert body["objects"] == [as_served(obj)]
     assert body["more"] is False
     assert headers["X-TAXII-Date-Added-First"] == headers["X-TAXII-Date-Added-Last"]
 
@@ -195,7 +195,7 @@ async def test_same_version_with_other_content_is_refused(http, base_url, world)
     _, body, _ = await get_json(
         http, objects_url(base_url, world.collection_id, f"{obj['id']}/"), world.alice.reader
     )
-    assert body["objects"] == [obj]
+    assert body["objects"] == [as_served(obj)]
 
 
 async def test_delete_only_by_producer_or_platform_admin(http, base_url, world):

@@ -1,23 +1,21 @@
-"""First start: the platform operator's organisation and its first admin key."""
+"""First start: the platform operator's first admin key (its organisation comes with 0002)."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from schemas.principal import Role
-from server.store.keys import create_key
-from server.store.orgs import create_org, platform_org
+from server.store.keys import create_key, has_platform_admin_key
+from server.store.orgs import platform_org
 from server.store.records import NewApiKey
-
-PLATFORM_ORG = "Accord platform"
 
 
 async def bootstrap(conn: asyncpg.Connection) -> NewApiKey | None:
-    """Create the platform organisation and an admin key once; None if already done."""
+    """Create the first platform-admin key once; None if one was ever created."""
     async with conn.transaction():
         # Serialise concurrent first starts of several processes.
-        await conn.execute("LOCK TABLE organizations IN SHARE ROW EXCLUSIVE MODE")
-        if await platform_org(conn) is not None:
+        await conn.execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
+        if await has_platform_admin_key(conn):
             return None
-        org = await create_org(conn, PLATFORM_ORG, "nonprofit", is_platform=True)
+        org = await platform_org(conn)
         return await create_key(conn, org.id, Role.PLATFORM_ADMIN)

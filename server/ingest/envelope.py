@@ -1,20 +1,29 @@
-"""Ingest: envelope -> validated objects -> store in one transaction -> status (DESIGN.md)."""
+"""Ingest: envelope -> validated objects -> policy decisions -> store -> status (DESIGN.md).
+
+Validation runs before any database work; the policy decisions, the ownership claims, the
+objects, the audit entries and the status are written in one transaction.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
+import pydantic
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 
+from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal
-from schemas.tlp import TLP_LEVELS
+from schemas.tlp import TLP_LEVELS, Tlp
+from server import policy
 from server.errors import BadRequest
+from server.store import audit, statuses
 from server.store import objects as object_store
-from server.store import statuses
 from server.store.objects import StagedObject
+from server.store.orgs import orgs_by_identity
 from server.store.records import Collection
 
 # A version dated further ahead than this would shadow every honest later version.
@@ -24,8 +33,10 @@ _FUTURE_SLACK = timedelta(days=1)
 @dataclass(slots=True)
 class _Checked:
     index: int
+    obj: dict
     facts: StixFacts
-    staged: StagedObject
+    version: datetime | None
+    terms: policy.Terms
 
 
 def parse_envelope(body: bytes) -> list[object]:
@@ -56,25 +67,58 @@ def _failure(obj: object, index: int, message: str) -> dict:
     }
 
 
+def _terms(obj: dict) -> policy.Terms:
+    raw = (obj.get("extensions") or {}).get(ACCORD_EXTENSION_ID)
+    if raw is None:
+        return policy.Terms()
+    try:
+        terms = AccordTerms.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
+        )
+        raise StixError(f"the Accord extension is malformed: {problems}",
+                        property="extensions", reason="extension") from None
+    return policy.Terms(
+        attribution=terms.attribution,
+        sectors=frozenset(terms.releasable_to_sectors) if terms.releasable_to_sectors else None,
+        recipients=tuple(terms.recipients) if terms.recipients else None,
+    )
+
+
 def _check(index: int, obj: object, allow_custom: bool, now: datetime) -> _Checked:
     facts = validate_object(obj, allow_custom=allow_custom)
+    assert isinstance(obj, dict)  # validate_object refuses anything else
     version = None
     if facts.version is not None:
         version = parse_timestamp(facts.version)
         if version > now + _FUTURE_SLACK:
-            raise StixError(
-                f"version {facts.version} is in the future", property="modified",
-                reason="timestamp",
-            )
-    body = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-    staged = StagedObject(facts.id, facts.type, facts.spec_version, version, facts.version, body)
-    return _Checked(index, facts, staged)
+            raise StixError(f"version {facts.version} is in the future", property="modified",
+                            reason="timestamp")
+    return _Checked(index, obj, facts, version, _terms(obj))
+
+
+def _submission(principal: Principal, collection: Collection) -> policy.Submission:
+    return policy.Submission(
+        poster_org=principal.org_id,
+        poster_identity=principal.identity_id,
+        platform_admin=principal.is_platform_admin,
+        group_id=collection.group_id,
+        group_identity=collection.group_identity,
+        allow_anonymous=collection.allow_anonymous,
+        default_tlp=Tlp(principal.default_tlp or collection.default_tlp),
+        default_attribution=principal.default_attribution or collection.default_attribution,
+    )
+
+
+def _canonical(obj: dict) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
 
 
 async def ingest_envelope(
     pool: asyncpg.Pool, principal: Principal, collection: Collection, body: bytes
 ) -> statuses.Status:
-    """Validate and store a POSTed envelope; every object ends in successes or failures."""
+    """Validate, decide and store a POSTed envelope; every object ends in successes or failures."""
     objects = parse_envelope(body)
     now = datetime.now(UTC)
     failures: list[dict] = []
@@ -85,57 +129,151 @@ async def ingest_envelope(
         except StixError as exc:
             failures.append(_failure(obj, index, exc.message))
             continue
-        key = (item.facts.id, item.staged.version)
-        earlier = checked.get(key)
-        if earlier is None:
-            checked[key] = item
-        elif earlier.staged.body != item.staged.body:
-            failures.append(_failure(obj, index, "the envelope holds this id and version twice,"
-                                     " with different content"))
+        earlier = checked.setdefault((item.facts.id, item.version), item)
+        if earlier is not item and _canonical(earlier.obj) != _canonical(item.obj):
+            failures.append(_failure(obj, index, "the envelope holds this id and version"
+                                     " twice, with different content"))
     async with pool.acquire() as conn, conn.transaction():
-        accepted = await _known_markings(conn, collection, list(checked.values()), failures)
+        run = _Run(conn, principal, collection, failures)
+        successes = await run.store(list(checked.values()))
+        await audit.record(conn, run.audit_entries())
+        return await statuses.save_status(conn, principal, collection.id, successes, failures)
+
+
+class _Run:
+    """The database half of one ingest, inside its transaction."""
+
+    def __init__(self, conn: asyncpg.Connection, principal: Principal, collection: Collection,
+                 failures: list[dict]) -> None:
+        self.conn = conn
+        self.principal = principal
+        self.collection = collection
+        self.sub = _submission(principal, collection)
+        self.failures = failures
+        self.refused: list[dict] = []
+        self.remarked: list[str] = []
+        self.withheld: list[str] = []
+
+    def _refuse(self, item: _Checked, message: str, reason: str) -> None:
+        self.failures.append(_failure(item.obj, item.index, message))
+        self.refused.append({"id": item.facts.id, "reason": reason})
+
+    async def store(self, items: list[_Checked]) -> list[dict]:
         successes: list[dict] = []
-        if accepted:
+        items = await self._known_markings(items)
+        # The TLP definitions are built in: posting one is a no-op success.
+        builtin = [c for c in items if c.facts.id in TLP_LEVELS]
+        successes += [{"id": c.facts.id, "version": c.facts.version or ""} for c in builtin]
+        items = [c for c in items if c.facts.id not in TLP_LEVELS]
+        decided = await self._decide(items)
+        staged = await self._owned(decided)
+        if staged:
             outcome = await object_store.store_envelope(
-                conn, collection.id, principal.org_id, [c.staged for c in accepted]
+                self.conn, self.collection.id, self.collection.group_id, staged
             )
-            successes = [
-                {"id": i, "version": v} for i, v in outcome.stored + outcome.duplicates
-            ]
-            failures.extend(
+            successes += [{"id": i, "version": v} for i, v in outcome.stored + outcome.duplicates]
+            self.failures.extend(
                 {"id": i, "version": v, "message": "a different object with this id and"
                  " version is already stored; a changed object needs a new 'modified'"}
                 for i, v in outcome.conflicts
             )
-        return await statuses.save_status(conn, principal, collection.id, successes, failures)
+        return successes
 
+    async def _known_markings(self, items: list[_Checked]) -> list[_Checked]:
+        """Refuse objects referencing marking definitions nobody can resolve.
 
-async def _known_markings(
-    conn: asyncpg.Connection, collection: Collection, items: list[_Checked], failures: list[dict]
-) -> list[_Checked]:
-    """Drop (into failures) objects that reference marking definitions nobody can resolve.
-
-    Known: the TLP definitions, marking definitions in this envelope, and those stored
-    in this collection (never another, so a failure reveals nothing of other groups).
-    """
-    in_envelope = {c.facts.id for c in items if c.facts.type == "marking-definition"}
-    wanted = {
-        ref for c in items for ref in c.facts.marking_refs
-        if ref not in TLP_LEVELS and ref not in in_envelope
-    }
-    stored = await object_store.stored_ids(conn, collection.id, list(wanted)) if wanted else set()
-    accepted = []
-    for c in items:
-        unknown = sorted(
-            r for r in c.facts.marking_refs
-            if r not in TLP_LEVELS and r not in in_envelope and r not in stored
+        Known: the TLP definitions, marking definitions in this envelope, and those stored
+        in this collection (never another, so a failure reveals nothing of other groups).
+        """
+        in_envelope = {c.facts.id for c in items if c.facts.type == "marking-definition"}
+        wanted = {
+            ref for c in items for ref in c.facts.marking_refs
+            if ref not in TLP_LEVELS and ref not in in_envelope
+        }
+        stored = (
+            await object_store.stored_ids(self.conn, self.collection.id, list(wanted))
+            if wanted else set()
         )
-        if unknown:
-            failures.append({
-                "id": c.facts.id, "version": c.facts.version or "",
-                "message": f"objects[{c.index}]: unknown marking definition {unknown[0]}:"
-                " post it first or in the same envelope",
-            })
-        else:
-            accepted.append(c)
-    return accepted
+        accepted = []
+        for c in items:
+            unknown = sorted(set(c.facts.marking_refs) - TLP_LEVELS.keys() - in_envelope - stored)
+            if unknown:
+                self._refuse(c, f"unknown marking definition {unknown[0]}: post it first or in"
+                             " the same envelope", "marking")
+            else:
+                accepted.append(c)
+        return accepted
+
+    async def _decide(self, items: list[_Checked]) -> list[tuple[_Checked, policy.Decision]]:
+        named = sorted({r for c in items for r in (c.terms.recipients or ())})
+        recipients = await orgs_by_identity(self.conn, named) if named else {}
+        decided = []
+        for c in items:
+            try:
+                decided.append((c, policy.decide(self.sub, c.obj, c.terms, recipients)))
+            except policy.Refusal as exc:
+                self._refuse(c, exc.message, exc.reason)
+        return decided
+
+    async def _owned(
+        self, decided: list[tuple[_Checked, policy.Decision]]
+    ) -> list[StagedObject]:
+        """Apply version ownership; stage what may be stored, under its producer."""
+        versioned = sorted({c.facts.id for c, _ in decided if c.version is not None})
+        owners = await object_store.claim_owners(self.conn, versioned, self.principal.org_id)
+        foreign = [i for i in versioned if owners[i] != self.principal.org_id]
+        copies = (
+            await object_store.stored_copies(self.conn, foreign)
+            if foreign and not self.principal.is_platform_admin else {}
+        )
+        staged = []
+        for c, decision in decided:
+            copy = copies.get((c.facts.id, c.version))
+            identical = copy is not None and copy[0] == _canonical(c.obj)
+            try:
+                producer = policy.check_owner(
+                    self.sub, owners.get(c.facts.id), Tlp(copy[1]) if identical else None
+                )
+            except policy.Refusal as exc:
+                self._refuse(c, exc.message, exc.reason)
+                continue
+            if identical and producer != self.principal.org_id:
+                body, tlp, sectors = copy
+                staged.append(self._stage(c, body, producer, tlp, sectors, [], False))
+                continue
+            if decision.remarked:
+                self.remarked.append(c.facts.id)
+            if decision.withheld:
+                self.withheld.append(c.facts.id)
+            staged.append(self._stage(
+                c, _canonical(decision.body), producer, decision.tlp.value,
+                sorted(decision.sectors) if decision.sectors else None,
+                sorted(decision.recipients), decision.withheld,
+            ))
+        return staged
+
+    @staticmethod
+    def _stage(c: _Checked, body: str, producer: uuid.UUID, tlp: str,
+               sectors: list[str] | None, recipients: list[uuid.UUID],
+               withheld: bool) -> StagedObject:
+        return StagedObject(
+            c.facts.id, c.facts.type, c.facts.spec_version, c.version, c.facts.version, body,
+            producer, tlp, sectors, recipients, withheld,
+        )
+
+    def audit_entries(self) -> list[audit.AuditEntry]:
+        org = self.principal.org_id
+        where = {"collection": str(self.collection.id)}
+        entries = []
+        if self.refused:
+            entries.append(audit.entry(self.principal, "object.refused", org,
+                                       refused=self.refused, **where))
+        if self.remarked:
+            entries.append(audit.entry(self.principal, "object.remarked", org,
+                                       ids=self.remarked, default_tlp=self.sub.default_tlp,
+                                       **where))
+        if self.withheld:
+            entries.append(audit.entry(self.principal, "object.withheld", org, ids=self.withheld,
+                                       producer_org=str(org),
+                                       producer=self.principal.org_name, **where))
+        return entries

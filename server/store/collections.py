@@ -23,7 +23,12 @@ def _collection(principal: Principal, row: asyncpg.Record) -> Collection:
         description=row["description"],
         allow_custom=row["allow_custom"],
         can_read=policy.can_read_collection(principal, member),
-        can_write=policy.can_write_collection(principal, member),
+        can_write=policy.can_write_collection(principal, member, row["archived"]),
+        archived=row["archived"],
+        default_tlp=row["default_tlp"],
+        default_attribution=row["default_attribution"],
+        group_identity=row["group_identity"],
+        allow_anonymous=row["allow_anonymous"],
     )
 
 
@@ -31,8 +36,11 @@ def _select(principal: Principal, p: Params) -> str:
     member = member_of_collection(principal, p)
     where = "true" if principal.is_platform_admin else member
     return (
-        f"SELECT c.id, c.group_id, c.title, c.description, c.allow_custom, {member} AS member"
-        f" FROM collections c WHERE {where}"
+        f"SELECT c.id, c.group_id, c.title, c.description, c.allow_custom, c.archived,"
+        f" coalesce(c.default_tlp, g.default_tlp) AS default_tlp,"
+        f" coalesce(c.default_attribution, g.default_attribution) AS default_attribution,"
+        f" g.identity_id AS group_identity, g.allow_anonymous, {member} AS member"
+        f" FROM collections c JOIN trust_groups g ON g.id = c.group_id WHERE {where}"
     )
 
 

@@ -15,10 +15,12 @@ async def create_group(
 ) -> TrustGroup:
     """Create a trust group with its first member organisations."""
     group_id = uuid.uuid4()
+    identity_id = f"identity--{uuid.uuid4()}"
     async with conn.transaction():
         try:
             await conn.execute(
-                "INSERT INTO trust_groups (id, name) VALUES ($1, $2)", group_id, name
+                "INSERT INTO trust_groups (id, name, identity_id) VALUES ($1, $2, $3)",
+                group_id, name, identity_id,
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"a trust group named {name!r} already exists") from exc
@@ -26,15 +28,17 @@ async def create_group(
             "INSERT INTO group_members (group_id, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             [(group_id, org) for org in members],
         )
-    return TrustGroup(group_id, name)
+    return TrustGroup(group_id, name, identity_id)
 
 
 async def group_by_name(conn: asyncpg.Connection, name: str) -> TrustGroup:
     """The trust group with this name, or NotFound."""
-    row = await conn.fetchrow("SELECT id, name FROM trust_groups WHERE name = $1", name)
+    row = await conn.fetchrow(
+        "SELECT id, name, identity_id FROM trust_groups WHERE name = $1", name
+    )
     if row is None:
         raise NotFound(f"no trust group named {name!r}")
-    return TrustGroup(row["id"], row["name"])
+    return TrustGroup(row["id"], row["name"], row["identity_id"])
 
 
 async def add_member(conn: asyncpg.Connection, group_id: uuid.UUID, org_id: uuid.UUID) -> bool:

@@ -48,7 +48,8 @@ async def revoke_key(conn: asyncpg.Connection, key_id: str) -> ApiKey:
 async def authenticate(conn: asyncpg.Connection, key_id: str, secret: str) -> Principal | None:
     """The principal for a live key whose secret matches, else None."""
     row = await conn.fetchrow(
-        "SELECT k.secret_hash, k.role, k.org_id, o.name, o.sector,"
+        "SELECT k.secret_hash, k.role, k.org_id, o.name, o.sector, o.identity_id,"
+        " k.default_tlp, k.default_attribution,"
         " k.last_used IS NULL OR k.last_used < now() - interval '1 minute' AS stale"
         " FROM api_keys k JOIN organizations o ON o.id = k.org_id"
         " WHERE k.id = $1 AND k.revoked_at IS NULL",
@@ -65,4 +66,14 @@ async def authenticate(conn: asyncpg.Connection, key_id: str, secret: str) -> Pr
         org_name=row["name"],
         sector=Sector(row["sector"]),
         role=Role(row["role"]),
+        identity_id=row["identity_id"],
+        default_tlp=row["default_tlp"],
+        default_attribution=row["default_attribution"],
+    )
+
+
+async def has_platform_admin_key(conn: asyncpg.Connection) -> bool:
+    """Whether a platform-admin key was ever created (revoked ones count)."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'platform-admin')"
     )

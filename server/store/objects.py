@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -17,7 +17,7 @@ from server.store.visibility import visible
 
 @dataclass(frozen=True, slots=True)
 class StagedObject:
-    """One validated object version, ready to store."""
+    """One validated object version and its sharing terms, ready to store."""
 
     stix_id: str
     stix_type: str
@@ -25,6 +25,11 @@ class StagedObject:
     version: datetime | None
     version_text: str | None
     body: str
+    producer_org: uuid.UUID
+    tlp: str = "amber"
+    sectors: list[str] | None = None
+    recipients: list[uuid.UUID] = field(default_factory=list)
+    withheld: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +42,14 @@ class StoreOutcome:
 
 
 _STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging ("
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging_v2 ("
     " ord integer, stix_id text, stix_type text, spec_version text,"
-    " version timestamptz, version_text text, body text) ON COMMIT DELETE ROWS"
+    " version timestamptz, version_text text, body text, producer_org uuid, tlp text,"
+    " sectors text[], recipients uuid[], withheld boolean) ON COMMIT DELETE ROWS"
 )
 _STAGING_COLUMNS = (
-    "ord", "stix_id", "stix_type", "spec_version", "version", "version_text", "body"
+    "ord", "stix_id", "stix_type", "spec_version", "version", "version_text", "body",
+    "producer_org", "tlp", "sectors", "recipients", "withheld",
 )
 _US = "interval '1 microsecond'"
 _ISO = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
@@ -51,7 +58,7 @@ _ISO = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 async def store_envelope(
     conn: asyncpg.Connection,
     collection_id: uuid.UUID,
-    producer_org: uuid.UUID,
+    group_id: uuid.UUID,
     objects: list[StagedObject],
 ) -> StoreOutcome:
     """Store an envelope's valid objects atomically; duplicates of stored versions are kept once.
@@ -62,9 +69,10 @@ async def store_envelope(
     """
     await conn.execute(_STAGING)
     await conn.copy_records_to_table(
-        "ingest_staging",
+        "ingest_staging_v2",
         records=[
-            (i, o.stix_id, o.stix_type, o.spec_version, o.version, o.version_text, o.body)
+            (i, o.stix_id, o.stix_type, o.spec_version, o.version, o.version_text, o.body,
+             o.producer_org, o.tlp, o.sectors, o.recipients, o.withheld)
             for i, o in enumerate(objects)
         ],
         columns=_STAGING_COLUMNS,
@@ -76,16 +84,19 @@ async def store_envelope(
         collection_id, len(objects),
     )
     inserted = await conn.fetch(
-        f"INSERT INTO objects (collection_id, stix_id, stix_type, spec_version, version,"
-        f" version_text, versioned, date_added, producer_org, body)"
-        f" SELECT $1, s.stix_id, s.stix_type, s.spec_version,"
+        f"INSERT INTO objects (collection_id, group_id, stix_id, stix_type, spec_version,"
+        f" version, version_text, versioned, date_added, producer_org, body, tlp, sectors,"
+        f" recipients, withheld)"
+        f" SELECT $1, $3, s.stix_id, s.stix_type, s.spec_version,"
         f"  coalesce(s.version, a.added),"
         f"  coalesce(s.version_text, to_char(a.added AT TIME ZONE 'UTC', {_ISO})),"
-        f"  s.version IS NOT NULL, a.added, $3, s.body"
-        f" FROM ingest_staging s, LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
+        f"  s.version IS NOT NULL, a.added, s.producer_org, s.body, s.tlp, s.sectors,"
+        f"  s.recipients, s.withheld"
+        f" FROM ingest_staging_v2 s,"
+        f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
         f" ORDER BY s.ord"
         f" ON CONFLICT DO NOTHING RETURNING stix_id, version_text, versioned",
-        collection_id, base, producer_org,
+        collection_id, base, group_id,
     )
     stored_keys = {(r["stix_id"], r["version_text"] if r["versioned"] else None) for r in inserted}
     left = [o for o in objects if (o.stix_id, o.version_text) not in stored_keys]
@@ -232,3 +243,39 @@ async def stored_ids(
         collection_id, stix_ids,
     )
     return {r["stix_id"] for r in rows}
+
+
+async def claim_owners(
+    conn: asyncpg.Connection, stix_ids: list[str], org_id: uuid.UUID
+) -> dict[str, uuid.UUID]:
+    """Record org_id as owner of the ids nobody owns yet; return every id's owner.
+
+    Run in the ingest transaction: a concurrent claim of the same id waits for ours.
+    """
+    if not stix_ids:
+        return {}
+    await conn.execute(
+        "INSERT INTO object_owners (stix_id, producer_org)"
+        " SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+        stix_ids, org_id,
+    )
+    rows = await conn.fetch(
+        "SELECT stix_id, producer_org FROM object_owners WHERE stix_id = ANY($1::text[])",
+        stix_ids,
+    )
+    return {r["stix_id"]: r["producer_org"] for r in rows}
+
+
+async def stored_copies(
+    conn: asyncpg.Connection, stix_ids: list[str]
+) -> dict[tuple[str, datetime], tuple[str, str, list[str] | None]]:
+    """Stored versions of these ids in any collection: (id, version) -> (body, tlp, sectors).
+
+    Used only to recognise an identical re-share; never shown to the poster.
+    """
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (stix_id, version) stix_id, version, body, tlp, sectors"
+        " FROM objects WHERE stix_id = ANY($1::text[]) AND versioned",
+        stix_ids,
+    )
+    return {(r["stix_id"], r["version"]): (r["body"], r["tlp"], r["sectors"]) for r in rows}

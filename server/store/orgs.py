@@ -39,7 +39,17 @@ async def org_by_name(conn: asyncpg.Connection, name: str) -> Organization:
     return _org(row)
 
 
-async def platform_org(conn: asyncpg.Connection) -> Organization | None:
-    """The platform operator's organisation, if bootstrapped."""
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE is_platform")
-    return None if row is None else _org(row)
+async def platform_org(conn: asyncpg.Connection) -> Organization:
+    """The platform operator's organisation (created by migration 0002)."""
+    return _org(await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE is_platform"))
+
+
+async def orgs_by_identity(
+    conn: asyncpg.Connection, identity_ids: list[str]
+) -> dict[str, uuid.UUID]:
+    """Organisation ids of the given STIX identity ids (unknown ones are absent)."""
+    rows = await conn.fetch(
+        "SELECT identity_id, id FROM organizations WHERE identity_id = ANY($1::text[])",
+        identity_ids,
+    )
+    return {r["identity_id"]: r["id"] for r in rows}

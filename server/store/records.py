@@ -43,10 +43,13 @@ class NewApiKey:
 class TrustGroup:
     id: uuid.UUID
     name: str
+    identity_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Collection:
+    """A collection as one principal sees it, with the policy its posts fall under."""
+
     id: uuid.UUID
     group_id: uuid.UUID
     title: str
@@ -54,6 +57,12 @@ class Collection:
     allow_custom: bool
     can_read: bool
     can_write: bool
+    archived: bool = False
+    # Effective defaults: the collection's own, else its trust group's.
+    default_tlp: str = "amber"
+    default_attribution: str = "credited"
+    group_identity: str = ""
+    allow_anonymous: bool = True
 
 
 @dataclass(frozen=True, slots=True)

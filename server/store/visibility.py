@@ -1,4 +1,4 @@
-"""The one visibility predicate: SQL twin of `policy.can_see`, used by every read."""
+"""The one visibility predicate: the SQL twin of `policy.can_see`, used by every read."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ from server.store.query import Params
 def visible(principal: Principal, p: Params, obj: str = "o") -> str:
     """SQL condition true for rows of `objects` (aliased `obj`) the principal may see.
 
-    Membership is read live from group_members, so a removed member loses access at
-    once, including in the middle of paging.
+    Clause for clause `policy.can_see`; membership is read live from group_members, so
+    a removed member loses access at once, in the middle of paging too.
     """
-    if principal.is_platform_admin:
-        return "true"
     org = p(principal.org_id)
+    member = (
+        "true" if principal.is_platform_admin
+        else f"{obj}.group_id IN (SELECT gm.group_id FROM group_members gm"
+             f" WHERE gm.org_id = {org})"
+    )
+    sector = (
+        "true" if principal.is_platform_admin
+        else f"({obj}.sectors IS NULL OR {p(principal.sector.value)} = ANY({obj}.sectors))"
+    )
     return (
-        f"({obj}.producer_org = {org} OR EXISTS ("
-        f"SELECT 1 FROM collections vc JOIN group_members vm ON vm.group_id = vc.group_id"
-        f" WHERE vc.id = {obj}.collection_id AND vm.org_id = {org}))"
+        f"(NOT {obj}.withdrawn AND ({obj}.producer_org = {org} OR ({member}"
+        f" AND ({obj}.tlp <> 'red' OR {org} = ANY({obj}.recipients)) AND {sector})))"
     )
 
 
