@@ -39,6 +39,8 @@ class StoreOutcome:
     stored: list[tuple[str, str]]
     duplicates: list[tuple[str, str]]
     conflicts: list[tuple[str, str]]
+    # (stix_id, version_text) -> sequence of each version stored now.
+    seqs: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 _STAGING = (
@@ -68,6 +70,8 @@ async def store_envelope(
     Call inside the caller's transaction, so the status is written in the same commit.
     """
     await conn.execute(_STAGING)
+    # Rows go at commit; an earlier call in the same transaction may have left some.
+    await conn.execute("DELETE FROM ingest_staging_v2")
     await conn.copy_records_to_table(
         "ingest_staging_v2",
         records=[
@@ -95,7 +99,7 @@ async def store_envelope(
         f" FROM ingest_staging_v2 s,"
         f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
         f" ORDER BY s.ord"
-        f" ON CONFLICT DO NOTHING RETURNING stix_id, version_text, versioned",
+        f" ON CONFLICT DO NOTHING RETURNING seq, stix_id, version_text, versioned",
         collection_id, base, group_id,
     )
     stored_keys = {(r["stix_id"], r["version_text"] if r["versioned"] else None) for r in inserted}
@@ -117,7 +121,8 @@ async def store_envelope(
         # Same id and version: identical content is a success (TAXII 2.1 s5.5), other
         # content is refused so that a version can never change once stored.
         (duplicates if body == o.body else conflicts).append((o.stix_id, version_text))
-    return StoreOutcome(stored, duplicates, conflicts)
+    seqs = {(r["stix_id"], r["version_text"]): r["seq"] for r in inserted}
+    return StoreOutcome(stored, duplicates, conflicts, seqs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,3 +284,23 @@ async def stored_copies(
         stix_ids,
     )
     return {(r["stix_id"], r["version"]): (r["body"], r["tlp"], r["sectors"]) for r in rows}
+
+
+async def visible_among(
+    conn: asyncpg.Connection, principal: Principal, seqs: list[int]
+) -> set[int]:
+    """Which of these stored versions the principal may see (the predicate, nothing else)."""
+    p = Params()
+    sql = (
+        f"SELECT o.seq FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
+        f" AND {visible(principal, p, 'o')}"
+    )
+    return {r["seq"] for r in await conn.fetch(sql, *p.values)}
+
+
+async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bool) -> int:
+    """Withdraw stored versions from every reader (or restore them); return how many."""
+    status = await conn.execute(
+        "UPDATE objects SET withdrawn = $2 WHERE seq = ANY($1::bigint[])", seqs, withdrawn
+    )
+    return int(status.split()[-1])
