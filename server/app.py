@@ -14,6 +14,7 @@ from server.auth import auth_middleware
 from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import create_pool, resolve_dsn
+from server.ingest.reference import seed_reference
 from server.middleware import error_middleware, request_id_middleware
 from server.store.statuses import purge_statuses
 from server.taxii import collections, discovery, manifest, objects, status
@@ -31,6 +32,7 @@ def _database(dsn: str | None):
         pool = await create_pool(target, settings)
         async with pool.acquire() as conn:
             applied = await migrate(conn)
+            await seed_reference(conn)
         if applied:
             log.info("migrations applied", extra={"fields": {"applied": applied}})
         app[POOL] = pool

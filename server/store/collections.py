@@ -79,3 +79,12 @@ async def create_collection(
         collection_id, group_id, title, description, allow_custom,
     )
     return collection_id
+
+
+async def reference_collection(conn: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+    """(collection id, group id) of the reference collection every organisation reads."""
+    row = await conn.fetchrow(
+        "SELECT c.id, c.group_id FROM collections c JOIN trust_groups g ON g.id = c.group_id"
+        " WHERE g.is_reference"
+    )
+    return row["id"], row["group_id"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from schemas.principal import Principal
 from server.store.query import Params
 
+# Every organisation is a reader of the reference group (policy.Reader.groups includes it).
+_REFERENCE_GROUP = "SELECT rg.id FROM trust_groups rg WHERE rg.is_reference"
+
 
 def visible(principal: Principal, p: Params, obj: str = "o") -> str:
     """SQL condition true for rows of `objects` (aliased `obj`) the principal may see.
@@ -16,7 +19,7 @@ def visible(principal: Principal, p: Params, obj: str = "o") -> str:
     member = (
         "true" if principal.is_platform_admin
         else f"{obj}.group_id IN (SELECT gm.group_id FROM group_members gm"
-             f" WHERE gm.org_id = {org})"
+             f" WHERE gm.org_id = {org} UNION ALL {_REFERENCE_GROUP})"
     )
     sector = (
         "true" if principal.is_platform_admin
@@ -31,6 +34,6 @@ def visible(principal: Principal, p: Params, obj: str = "o") -> str:
 def member_of_collection(principal: Principal, p: Params, coll: str = "c") -> str:
     """SQL condition true when the principal's organisation is in the collection's group."""
     return (
-        f"EXISTS (SELECT 1 FROM group_members cm WHERE cm.group_id = {coll}.group_id"
-        f" AND cm.org_id = {p(principal.org_id)})"
+        f"({coll}.group_id IN ({_REFERENCE_GROUP}) OR EXISTS (SELECT 1 FROM group_members cm"
+        f" WHERE cm.group_id = {coll}.group_id AND cm.org_id = {p(principal.org_id)}))"
     )

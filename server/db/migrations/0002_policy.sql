@@ -93,3 +93,16 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 INSERT INTO organizations (id, name, sector, identity_id, is_platform)
 SELECT gen_random_uuid(), 'Accord platform', 'nonprofit', 'identity--' || gen_random_uuid(), true
 WHERE NOT EXISTS (SELECT 1 FROM organizations WHERE is_platform);
+
+-- One reference trust group that every organisation reads and nobody posts to: its
+-- archived collection holds the TLP 2.0 marking definitions and the Accord extension.
+ALTER TABLE trust_groups ADD COLUMN is_reference boolean NOT NULL DEFAULT false;
+CREATE UNIQUE INDEX trust_groups_one_reference ON trust_groups (is_reference) WHERE is_reference;
+INSERT INTO trust_groups (id, name, identity_id, description, default_tlp, is_reference)
+SELECT gen_random_uuid(), 'Accord reference', identity_id,
+       'Definitions every member needs: TLP 2.0 markings and the Accord extension', 'clear', true
+FROM organizations WHERE is_platform;
+INSERT INTO collections (id, group_id, title, description, archived)
+SELECT gen_random_uuid(), id, 'Accord reference',
+       'TLP 2.0 marking definitions and the Accord sharing-terms extension definition', true
+FROM trust_groups WHERE is_reference;

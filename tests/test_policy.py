@@ -1,0 +1,211 @@
+"""server.policy, the pure sharing rules: every rule, every TLP level, both ways."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from schemas.principal import Principal, Role, Sector
+from schemas.tlp import TLP1_IDS, TLP2_ID_OF, Tlp
+from server import policy
+from server.policy import Reader, StoredObject, Submission, Terms
+
+GROUP, OTHER_GROUP = uuid.uuid4(), uuid.uuid4()
+ME, PRODUCER, STRANGER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def reader(*, groups=(GROUP,), sector=Sector.PRIVATE, admin=False, org=ME) -> Reader:
+    return Reader(org, sector, frozenset(groups), platform_admin=admin)
+
+
+def obj(**kwargs) -> StoredObject:
+    return StoredObject(group_id=kwargs.pop("group_id", GROUP),
+                        producer_org=kwargs.pop("producer_org", PRODUCER), **kwargs)
+
+
+@pytest.mark.parametrize("tlp", [t for t in Tlp if t is not Tlp.RED])
+def test_members_see_clear_green_amber_and_amber_strict(tlp):
+    assert policy.can_see(reader(), obj(tlp=tlp))
+
+
+@pytest.mark.parametrize("tlp", list(Tlp))
+def test_non_members_see_nothing_at_any_level(tlp):
+    outsider = reader(groups=(OTHER_GROUP,))
+    assert not policy.can_see(outsider, obj(tlp=tlp, recipients=frozenset({ME})))
+
+
+def test_red_only_for_named_recipients_who_are_members():
+    assert not policy.can_see(reader(), obj(tlp=Tlp.RED, recipients=frozenset({STRANGER})))
+    assert policy.can_see(reader(), obj(tlp=Tlp.RED, recipients=frozenset({ME})))
+    assert not policy.can_see(reader(groups=()), obj(tlp=Tlp.RED, recipients=frozenset({ME})))
+
+
+def test_platform_admin_passes_membership_and_sectors_but_not_red():
+    admin = reader(groups=(), admin=True, sector=Sector.NONPROFIT)
+    assert policy.can_see(admin, obj(tlp=Tlp.AMBER_STRICT, sectors=frozenset({Sector.GOVERNMENT})))
+    assert not policy.can_see(admin, obj(tlp=Tlp.RED, recipients=frozenset({STRANGER})))
+
+
+@pytest.mark.parametrize("sector", list(Sector))
+def test_sector_releasability(sector):
+    limited = obj(sectors=frozenset({Sector.GOVERNMENT}))
+    assert policy.can_see(reader(sector=sector), limited) == (sector is Sector.GOVERNMENT)
+    assert policy.can_see(reader(sector=sector), obj(sectors=None))
+
+
+def test_every_clause_must_admit_the_reader():
+    # RED recipient but wrong sector: refused; right sector but not a recipient: refused.
+    red_gov = dict(tlp=Tlp.RED, sectors=frozenset({Sector.GOVERNMENT}))
+    assert not policy.can_see(reader(sector=Sector.PRIVATE),
+                              obj(**red_gov, recipients=frozenset({ME})))
+    assert not policy.can_see(reader(sector=Sector.GOVERNMENT),
+                              obj(**red_gov, recipients=frozenset({STRANGER})))
+    assert policy.can_see(reader(sector=Sector.GOVERNMENT),
+                          obj(**red_gov, recipients=frozenset({ME})))
+
+
+@pytest.mark.parametrize(("tlp", "sectors", "member"), list(itertools.product(
+    list(Tlp), [None, frozenset({Sector.GOVERNMENT})], [True, False])))
+def test_producer_always_sees_its_own_and_nobody_sees_withdrawn(tlp, sectors, member):
+    mine = obj(producer_org=ME, tlp=tlp, sectors=sectors)
+    groups = (GROUP,) if member else ()
+    assert policy.can_see(reader(groups=groups), mine)
+    withdrawn = obj(producer_org=ME, tlp=tlp, sectors=sectors, withdrawn=True)
+    assert not policy.can_see(reader(groups=groups), withdrawn)
+    assert not policy.can_see(reader(groups=groups, admin=True), withdrawn)
+
+
+def test_tlp_of_maps_tlp1_takes_most_restrictive_and_defaults():
+    assert policy.tlp_of([], Tlp.AMBER) is Tlp.AMBER
+    assert policy.tlp_of([], Tlp.GREEN) is Tlp.GREEN
+    for ref, level in TLP1_IDS.items():
+        assert policy.tlp_of([ref], Tlp.RED) is level
+    both = [TLP2_ID_OF[Tlp.GREEN], TLP2_ID_OF[Tlp.AMBER_STRICT], TLP2_ID_OF[Tlp.CLEAR]]
+    assert policy.tlp_of(both, Tlp.CLEAR) is Tlp.AMBER_STRICT
+    assert policy.tlp_of(["marking-definition--" + str(uuid.uuid4())], Tlp.AMBER) is Tlp.AMBER
+
+
+def sub(**kwargs) -> Submission:
+    values = dict(
+        poster_org=ME, poster_identity="identity--" + "1" * 8 + "-1111-4111-8111-" + "1" * 12,
+        platform_admin=False, group_id=GROUP,
+        group_identity="identity--" + "2" * 8 + "-2222-4222-8222-" + "2" * 12,
+        allow_anonymous=True, default_tlp=Tlp.AMBER, default_attribution="credited",
+    )
+    values.update(kwargs)
+    return Submission(**values)
+
+
+BASE = {"type": "indicator", "id": f"indicator--{uuid.uuid4()}"}
+
+
+def test_unmarked_object_takes_the_default_and_is_remarked():
+    decision = policy.decide(sub(), BASE, Terms(), {})
+    assert decision.tlp is Tlp.AMBER and decision.remarked
+    assert decision.body["object_marking_refs"] == [TLP2_ID_OF[Tlp.AMBER]]
+    assert "object_marking_refs" not in BASE  # the input is not mutated
+    green = policy.decide(sub(default_tlp=Tlp.GREEN), BASE, Terms(), {})
+    assert green.tlp is Tlp.GREEN
+
+
+def test_tlp1_ids_are_emitted_as_tlp2_and_conflicts_keep_the_most_restrictive():
+    white = next(ref for ref, level in TLP1_IDS.items() if level is Tlp.CLEAR)
+    other = "marking-definition--" + str(uuid.uuid4())
+    decision = policy.decide(sub(), {**BASE, "object_marking_refs": [white, other]}, Terms(), {})
+    assert decision.body["object_marking_refs"] == [other, TLP2_ID_OF[Tlp.CLEAR]]
+    assert decision.remarked
+    mixed = [TLP2_ID_OF[Tlp.GREEN], TLP2_ID_OF[Tlp.AMBER]]
+    decision = policy.decide(sub(), {**BASE, "object_marking_refs": mixed}, Terms(), {})
+    assert decision.tlp is Tlp.AMBER and decision.body["object_marking_refs"] == mixed[1:]
+    same = policy.decide(sub(), {**BASE, "object_marking_refs": [TLP2_ID_OF[Tlp.GREEN]]},
+                         Terms(), {})
+    assert not same.remarked
+
+
+def test_created_by_ref_may_name_only_the_poster():
+    s = sub()
+    ok = policy.decide(s, {**BASE, "created_by_ref": s.poster_identity}, Terms(), {})
+    assert ok.body["created_by_ref"] == s.poster_identity
+    other = {**BASE, "created_by_ref": "identity--" + str(uuid.uuid4())}
+    with pytest.raises(policy.Refusal) as refused:
+        policy.decide(s, other, Terms(), {})
+    assert refused.value.reason == "attribution"
+    assert policy.decide(sub(platform_admin=True), other, Terms(), {}).body == {
+        **other, "object_marking_refs": [TLP2_ID_OF[Tlp.AMBER]]}
+
+
+@pytest.mark.parametrize(("terms", "default"), [
+    (Terms(attribution="withheld"), "credited"), (Terms(), "withheld")])
+def test_withheld_attribution_carries_the_group_identity(terms, default):
+    s = sub(default_attribution=default)
+    decision = policy.decide(s, {**BASE, "created_by_ref": s.poster_identity}, terms, {})
+    assert decision.withheld
+    assert decision.body["created_by_ref"] == s.group_identity
+    assert s.poster_identity not in str(decision.body)
+    with pytest.raises(policy.Refusal):
+        policy.decide(sub(default_attribution=default, allow_anonymous=False), BASE, terms, {})
+
+
+def test_credited_terms_override_a_withheld_default():
+    decision = policy.decide(sub(default_attribution="withheld"), BASE,
+                             Terms(attribution="credited"), {})
+    assert not decision.withheld and "created_by_ref" not in decision.body
+
+
+def test_red_needs_known_recipients_and_recipients_need_red():
+    red = {**BASE, "object_marking_refs": [TLP2_ID_OF[Tlp.RED]]}
+    known = {"identity--a": STRANGER}
+    with pytest.raises(policy.Refusal, match="must name its recipients"):
+        policy.decide(sub(), red, Terms(), known)
+    with pytest.raises(policy.Refusal, match="not a member"):
+        policy.decide(sub(), red, Terms(recipients=("identity--b",)), known)
+    decision = policy.decide(sub(), red, Terms(recipients=("identity--a",)), known)
+    assert decision.recipients == frozenset({STRANGER})
+    with pytest.raises(policy.Refusal, match="only to TLP:RED"):
+        policy.decide(sub(), BASE, Terms(recipients=("identity--a",)), known)
+
+
+def test_sector_terms_are_kept():
+    sectors = frozenset({Sector.GOVERNMENT})
+    assert policy.decide(sub(), BASE, Terms(sectors=sectors), {}).sectors == sectors
+
+
+def test_versions_belong_to_their_producer():
+    assert policy.check_owner(sub(), None, None) == ME
+    assert policy.check_owner(sub(), ME, None) == ME
+    assert policy.check_owner(sub(platform_admin=True), STRANGER, None) == STRANGER
+    with pytest.raises(policy.Refusal):
+        policy.check_owner(sub(), STRANGER, None)
+
+
+@pytest.mark.parametrize("tlp", list(Tlp))
+def test_only_clear_and_green_may_be_reshared(tlp):
+    if tlp in (Tlp.CLEAR, Tlp.GREEN):
+        assert policy.check_owner(sub(), STRANGER, tlp) == STRANGER
+    else:
+        with pytest.raises(policy.Refusal):
+            policy.check_owner(sub(), STRANGER, tlp)
+
+
+def principal(role: Role, org=ME) -> Principal:
+    return Principal("k", org, "org", Sector.PRIVATE, role)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_collection_rights_by_role_membership_and_archive(role):
+    p = principal(role)
+    admin = role is Role.PLATFORM_ADMIN
+    assert policy.can_read_collection(p, True)
+    assert policy.can_read_collection(p, False) == admin
+    writes = role is not Role.READER
+    assert policy.can_write_collection(p, True) == writes
+    assert policy.can_write_collection(p, False) == admin
+    assert not policy.can_write_collection(p, True, archived=True)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_delete_rights(role):
+    assert policy.can_delete(principal(role), ME) == (role is not Role.READER)
+    assert policy.can_delete(principal(role), STRANGER) == (role is Role.PLATFORM_ADMIN)
