@@ -110,10 +110,11 @@ class World:
 
     group_id: uuid.UUID
     collection_id: uuid.UUID
-    alice: Member
-    bob: Member
+    alice: Member  # private sector
+    bob: Member  # government
     mallory: Member  # not in the group
     platform: NewApiKey
+    carol: Member  # private sector, a member that never posts
 
 
 class Factory:
@@ -156,10 +157,12 @@ async def factory(pool: asyncpg.Pool) -> Factory:
 @pytest.fixture
 async def world(factory: Factory) -> World:
     """A fresh world per test, so tests never see each other's objects."""
-    alice, bob, mallory = await asyncio.gather(
-        factory.member("alice"), factory.member("bob", "government"), factory.member("mallory")
+    alice, bob, mallory, carol = await asyncio.gather(
+        factory.member("alice"), factory.member("bob", "government"),
+        factory.member("mallory"), factory.member("carol"),
     )
-    group_id = await factory.group(alice, bob)
+    group_id = await factory.group(alice, bob, carol)
     collection_id = await factory.collection(group_id)
-    return World(group_id, collection_id, alice, bob, mallory, await factory.platform_key())
+    return World(group_id, collection_id, alice, bob, mallory, await factory.platform_key(),
+                 carol)
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import orjson
 import pydantic
-from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal
+from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
