@@ -7,14 +7,21 @@ Carried in an object's `extensions` under ACCORD_EXTENSION_ID:
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.principal import Sector
 
 ACCORD_EXTENSION_ID = "extension-definition--0b92d48b-501d-4dce-923c-b5de58c317f9"
-_IDENTITY_ID = r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+IdentityId = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    ),
+]
 
 
 class AccordTerms(BaseModel):
@@ -25,10 +32,7 @@ class AccordTerms(BaseModel):
     extension_type: Literal["property-extension"] = "property-extension"
     attribution: Literal["credited", "withheld"] | None = None
     releasable_to_sectors: list[Sector] | None = Field(None, min_length=1, max_length=4)
-    recipients: list[str] | None = Field(
-        None, min_length=1, max_length=1000,
-        json_schema_extra={"items": {"type": "string", "pattern": _IDENTITY_ID}},
-    )
+    recipients: list[IdentityId] | None = Field(None, min_length=1, max_length=1000)
 
 
 def extension_schema() -> dict:
@@ -51,7 +55,22 @@ def extension_definition(created_by_ref: str) -> dict:
         "name": "Accord sharing terms",
         "description": "Attribution, sector releasability and TLP:RED recipients of an object"
         " shared through Accord.",
-        "schema": "https://accord.invalid/schemas/accord-extension.json",
+        # STIX allows the schema as plain text; the JSON Schema is served by every server.
+        "schema": "JSON Schema at /api/v1/schemas/accord-extension.json on the Accord server"
+        " (schemas/accord-extension.schema.json in its source).",
         "version": "1.0.0",
         "extension_types": ["property-extension"],
     }
+
+
+SCHEMA_FILE = Path(__file__).with_name("accord-extension.schema.json")
+
+
+def schema_text() -> str:
+    """The generated JSON Schema as the committed file holds it."""
+    return json.dumps(extension_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")
+    print(f"wrote {SCHEMA_FILE}")

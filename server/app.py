@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from server.admin.openapi import route_tables as admin_routes
 from server.appkeys import POOL, SETTINGS
 from server.auth import auth_middleware
 from server.config import Settings
@@ -17,6 +18,7 @@ from server.db.pool import create_pool, resolve_dsn
 from server.ingest.reference import seed_reference
 from server.middleware import error_middleware, request_id_middleware
 from server.store.statuses import purge_statuses
+from server import published
 from server.taxii import collections, discovery, manifest, objects, status
 
 log = logging.getLogger("accord.app")
@@ -67,6 +69,8 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
-    for module in (discovery, collections, objects, manifest, status):
+    for module in (discovery, collections, objects, manifest, status, published):
         app.add_routes(module.routes)
+    for table in admin_routes():
+        app.add_routes(table)
     return app
