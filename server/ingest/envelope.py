@@ -20,9 +20,10 @@ from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
+from server.ingest.facets import facets_of
 from server.store import audit, statuses
 from server.store import objects as object_store
-from server.store.objects import StagedObject
+from server.store.objects import Facets, StagedObject
 from server.store.orgs import orgs_by_identity
 from server.store.records import Collection
 
@@ -239,7 +240,8 @@ class _Run:
                 continue
             if identical and producer != self.principal.org_id:
                 body, tlp, sectors = copy
-                staged.append(self._stage(c, body, producer, tlp, sectors, [], False))
+                staged.append(self._stage(c, body, producer, tlp, sectors, [], False,
+                                          facets_of(c.obj)))
                 continue
             if decision.remarked:
                 self.remarked.append(c.facts.id)
@@ -248,17 +250,17 @@ class _Run:
             staged.append(self._stage(
                 c, _canonical(decision.body), producer, decision.tlp.value,
                 sorted(decision.sectors) if decision.sectors else None,
-                sorted(decision.recipients), decision.withheld,
+                sorted(decision.recipients), decision.withheld, facets_of(decision.body),
             ))
         return staged
 
     @staticmethod
     def _stage(c: _Checked, body: str, producer: uuid.UUID, tlp: str,
                sectors: list[str] | None, recipients: list[uuid.UUID],
-               withheld: bool) -> StagedObject:
+               withheld: bool, facets: Facets) -> StagedObject:
         return StagedObject(
             c.facts.id, c.facts.type, c.facts.spec_version, c.version, c.facts.version, body,
-            producer, tlp, sectors, recipients, withheld,
+            producer, tlp, sectors, recipients, withheld, facets,
         )
 
     def audit_entries(self) -> list[audit.AuditEntry]:

@@ -16,6 +16,20 @@ from server.store.visibility import visible
 
 
 @dataclass(frozen=True, slots=True)
+class Facets:
+    """Facts extracted at ingest that feed filters and blocklists query."""
+
+    confidence: int | None = None
+    labels: list[str] | None = None
+    indicator_types: list[str] | None = None
+    valid_until: datetime | None = None
+    revoked: bool = False
+    created_by_ref: str | None = None
+    ioc_kinds: list[str] | None = None
+    ioc_values: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StagedObject:
     """One validated object version and its sharing terms, ready to store."""
 
@@ -30,6 +44,7 @@ class StagedObject:
     sectors: list[str] | None = None
     recipients: list[uuid.UUID] = field(default_factory=list)
     withheld: bool = False
+    facets: Facets = field(default_factory=Facets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +59,23 @@ class StoreOutcome:
 
 
 _STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging_v2 ("
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging_v3 ("
     " ord integer, stix_id text, stix_type text, spec_version text,"
     " version timestamptz, version_text text, body text, producer_org uuid, tlp text,"
-    " sectors text[], recipients uuid[], withheld boolean) ON COMMIT DELETE ROWS"
+    " sectors text[], recipients uuid[], withheld boolean, confidence integer,"
+    " labels text[], indicator_types text[], valid_until timestamptz, revoked boolean,"
+    " created_by_ref text, ioc_kinds text[], ioc_values text[]) ON COMMIT DELETE ROWS"
+)
+_FACETS = (
+    "confidence", "labels", "indicator_types", "valid_until", "revoked", "created_by_ref",
+    "ioc_kinds", "ioc_values",
 )
 _STAGING_COLUMNS = (
     "ord", "stix_id", "stix_type", "spec_version", "version", "version_text", "body",
-    "producer_org", "tlp", "sectors", "recipients", "withheld",
+    "producer_org", "tlp", "sectors", "recipients", "withheld", *_FACETS,
 )
+# Listeners in every server process wake their stream and webhook subscribers on it.
+NOTIFY_CHANNEL = "accord_objects"
 _US = "interval '1 microsecond'"
 _ISO = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 
@@ -65,43 +88,47 @@ async def store_envelope(
 ) -> StoreOutcome:
     """Store an envelope's valid objects atomically; duplicates of stored versions are kept once.
 
-    date_added values are handed out under the collection's row lock, so they increase
+    date_added values are handed out under the ingest clock's row lock, so they increase
     strictly in commit order and a reader paging with added_after never skips an object.
     Call inside the caller's transaction, so the status is written in the same commit.
     """
     await conn.execute(_STAGING)
     # Rows go at commit; an earlier call in the same transaction may have left some.
-    await conn.execute("DELETE FROM ingest_staging_v2")
+    await conn.execute("DELETE FROM ingest_staging_v3")
     await conn.copy_records_to_table(
-        "ingest_staging_v2",
+        "ingest_staging_v3",
         records=[
             (i, o.stix_id, o.stix_type, o.spec_version, o.version, o.version_text, o.body,
-             o.producer_org, o.tlp, o.sectors, o.recipients, o.withheld)
+             o.producer_org, o.tlp, o.sectors, o.recipients, o.withheld,
+             *(getattr(o.facets, name) for name in _FACETS))
             for i, o in enumerate(objects)
         ],
         columns=_STAGING_COLUMNS,
     )
     base = await conn.fetchval(
-        f"UPDATE collections SET last_added ="
-        f" greatest(clock_timestamp(), last_added + {_US}) + ($2 - 1) * {_US}"
-        f" WHERE id = $1 RETURNING last_added - ($2 - 1) * {_US}",
-        collection_id, len(objects),
+        f"UPDATE ingest_clock SET last_added ="
+        f" greatest(clock_timestamp(), last_added + {_US}) + ($1 - 1) * {_US}"
+        f" RETURNING last_added - ($1 - 1) * {_US}",
+        len(objects),
     )
     inserted = await conn.fetch(
         f"INSERT INTO objects (collection_id, group_id, stix_id, stix_type, spec_version,"
         f" version, version_text, versioned, date_added, producer_org, body, tlp, sectors,"
-        f" recipients, withheld)"
+        f" recipients, withheld, {', '.join(_FACETS)})"
         f" SELECT $1, $3, s.stix_id, s.stix_type, s.spec_version,"
         f"  coalesce(s.version, a.added),"
         f"  coalesce(s.version_text, to_char(a.added AT TIME ZONE 'UTC', {_ISO})),"
         f"  s.version IS NOT NULL, a.added, s.producer_org, s.body, s.tlp, s.sectors,"
-        f"  s.recipients, s.withheld"
-        f" FROM ingest_staging_v2 s,"
+        f"  s.recipients, s.withheld, {', '.join('s.' + f for f in _FACETS)}"
+        f" FROM ingest_staging_v3 s,"
         f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
         f" ORDER BY s.ord"
         f" ON CONFLICT DO NOTHING RETURNING seq, stix_id, version_text, versioned",
         collection_id, base, group_id,
     )
+    if inserted:
+        # Delivered at commit, and only if it commits: nothing is pushed before that.
+        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     stored_keys = {(r["stix_id"], r["version_text"] if r["versioned"] else None) for r in inserted}
     left = [o for o in objects if (o.stix_id, o.version_text) not in stored_keys]
     existing: dict[tuple[str, datetime | None], tuple[str, str]] = {}

@@ -1,0 +1,57 @@
+"""Blocklist values are taken only from patterns that are plain equality comparisons."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.ingest.facets import facets_of, iocs
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("[ipv4-addr:value = '198.51.100.7']", [("ipv4", "198.51.100.7")]),
+    ("[ipv4-addr:value = '203.0.113.0/24']", [("ipv4", "203.0.113.0/24")]),
+    ("[ipv6-addr:value = '2001:db8::1']", [("ipv6", "2001:db8::1")]),
+    ("[domain-name:value = 'evil.example']", [("domain", "evil.example")]),
+    ("[url:value = 'http://evil.example/a?b=c']", [("url", "http://evil.example/a?b=c")]),
+    ("[email-addr:value = 'x@evil.example']", [("email", "x@evil.example")]),
+    ("[file:hashes.'SHA-256' = 'ab12']", [("sha256", "ab12")]),
+    ("[file:hashes.MD5 = 'cd34']", [("md5", "cd34")]),
+    ("[file:hashes.'SHA-1' = 'ef56']", [("sha1", "ef56")]),
+    ("[domain-name:value = 'a.example' OR domain-name:value = 'b.example']",
+     [("domain", "a.example"), ("domain", "b.example")]),
+    ("[domain-name:value = 'a.example'] OR [ipv4-addr:value = '192.0.2.1']",
+     [("domain", "a.example"), ("ipv4", "192.0.2.1")]),
+    ("[url:value = 'http://x.example/it\\'s']", [("url", "http://x.example/it's")]),
+])
+def test_equality_patterns_give_their_values(pattern, expected):
+    assert iocs(pattern) == expected
+
+
+@pytest.mark.parametrize("pattern", [
+    "[domain-name:value = 'a.example' AND domain-name:value = 'b.example']",
+    "[ipv4-addr:value != '192.0.2.1']",
+    "[domain-name:value LIKE '%.example']",
+    "[ipv4-addr:value = '192.0.2.1'] WITHIN 10 SECONDS",
+    "[file:name = 'x.exe']",
+    "[process:pid = 4]",
+    "[ipv4-addr:value = '192.0.2.1'] AND [ipv4-addr:value = '192.0.2.2']",
+    "[file:hashes.'SSDEEP' = 'x']",
+    "",
+])
+def test_anything_else_gives_nothing(pattern):
+    assert iocs(pattern) == []
+
+
+def test_facets_of_an_indicator():
+    facets = facets_of({
+        "type": "indicator", "pattern_type": "stix", "pattern": "[ipv4-addr:value = '1.2.3.4']",
+        "confidence": 80, "labels": ["c2"], "indicator_types": ["malicious-activity"],
+        "valid_until": "2030-01-01T00:00:00Z", "revoked": True,
+        "created_by_ref": "identity--x",
+    })
+    assert facets.confidence == 80 and facets.labels == ["c2"]
+    assert facets.indicator_types == ["malicious-activity"] and facets.revoked
+    assert facets.valid_until.year == 2030 and facets.created_by_ref == "identity--x"
+    assert facets.ioc_kinds == ["ipv4"] and facets.ioc_values == ["1.2.3.4"]
+    yara = {"type": "indicator", "pattern_type": "yara", "pattern": "rule"}
+    assert facets_of(yara).ioc_kinds is None
