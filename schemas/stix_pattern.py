@@ -45,7 +45,8 @@ _IDENT = _NOT_KEYWORD + r"[A-Za-z_][A-Za-z0-9_]*" + _END_IDENT
 # first path component a property name of 3-250 [a-z0-9_] (only `id` is shorter).
 _OBJECT_TYPE = r"(?=[a-z0-9-]{3,250}:)(?!(?:true|false):)[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
 _FIRST_PROPERTY = _NOT_KEYWORD + r"[a-z_][a-z0-9_]{2,249}" + _END_IDENT
-_INDEX = r"\[(?:[+-]?(?:0|[1-9][0-9]*)|\*)\]"
+# The grammar allows `[-1]`, but stix2-patterns then crashes: leave those to it.
+_INDEX = r"\[(?:\+?(?:0|[1-9][0-9]*)|\*)\]"
 _PATH = (
     _OBJECT_TYPE + ":" + _FIRST_PROPERTY
     + r"(?:\.(?:" + _IDENT + "|" + _STRING + ")|" + _INDEX + ")*"
