@@ -9,17 +9,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from server import published
 from server.admin.openapi import route_tables as admin_routes
-from server.appkeys import POOL, SETTINGS
+from server.appkeys import DSN, NOTIFIER, POOL, SETTINGS
 from server.auth import auth_middleware
 from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import create_pool, resolve_dsn
+from server.feeds.notifier import Notifier
+from server.feeds.webhooks import WebhookWorker, run_worker
 from server.ingest.reference import seed_reference
 from server.middleware import error_middleware, request_id_middleware
 from server.store.statuses import purge_statuses
-from server import published
-from server.taxii import collections, discovery, manifest, objects, status
+from server.taxii import collections, discovery, feeds, manifest, objects, status
 
 log = logging.getLogger("accord.app")
 
@@ -38,6 +40,7 @@ def _database(dsn: str | None):
         if applied:
             log.info("migrations applied", extra={"fields": {"applied": applied}})
         app[POOL] = pool
+        app[DSN] = target
         yield
         await pool.close()
 
@@ -58,6 +61,20 @@ async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _feeds(app: web.Application) -> AsyncIterator[None]:
+    """The LISTEN connection that wakes streams, and the webhook worker."""
+    notifier = app[NOTIFIER]
+    worker = WebhookWorker(app[POOL], app[SETTINGS], notifier)
+    tasks = [asyncio.create_task(notifier.listen(app[DSN])),
+             asyncio.create_task(run_worker(worker))]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     """Build the application; `dsn` overrides the settings' database (tests use it)."""
     app = web.Application(
@@ -67,9 +84,11 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
         client_max_size=settings.max_content_length + 1,
     )
     app[SETTINGS] = settings
+    app[NOTIFIER] = Notifier()
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
-    for module in (discovery, collections, objects, manifest, status, published):
+    app.cleanup_ctx.append(_feeds)
+    for module in (discovery, collections, objects, manifest, status, published, feeds):
         app.add_routes(module.routes)
     for table in admin_routes():
         app.add_routes(table)

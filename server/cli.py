@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import asyncpg
 from aiohttp import web
+from pydantic import BaseModel, ValidationError
 
+from clients.admin import AdminApiError, AdminClient
+from schemas import admin as api
 from schemas.principal import Role, Sector
+from schemas.tlp import Tlp
 from server import logs
 from server.admin.bootstrap import bootstrap
+from server.admin.local import LocalAdmin
 from server.app import create_app
 from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import resolve_dsn
 from server.errors import AccordError
-from server.store import collections, groups, keys, orgs
 
 
 async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
@@ -52,53 +59,234 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     print("database is up to date")
 
 
-async def _org_create(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
-    org = await orgs.create_org(conn, args.name, args.sector)
-    print(f"created organisation {org.name!r} ({org.sector}), id {org.id},"
+Admin = LocalAdmin | AdminClient
+
+
+def _remote(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(url, token) when the admin commands should call a server instead of the database."""
+    url = args.url or os.environ.get("ACCORD_URL")
+    token = args.key or os.environ.get("ACCORD_KEY")
+    if not url:
+        return None
+    if not token:
+        raise AccordError("--url needs an API key: --key TOKEN or ACCORD_KEY")
+    return url, token
+
+
+def _admin(action: Callable[[Admin, argparse.Namespace], Awaitable[None]]):
+    """Run an admin command against a remote server (--url/--key) or on the database."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> None:
+        remote = _remote(args)
+        if remote is None:
+            async def local(conn: asyncpg.Connection) -> None:
+                await action(await LocalAdmin.open(conn, getattr(args, "as_org", None)), args)
+
+            asyncio.run(_on_database(resolve_dsn(settings), local))
+            return
+        if getattr(args, "as_org", None):
+            raise AccordError("--org is for the database mode; remotely, the key's own"
+                              " organisation answers")
+
+        async def call() -> None:
+            async with aiohttp.ClientSession() as session:
+                await action(AdminClient(session, *remote), args)
+
+        asyncio.run(call())
+
+    return run
+
+
+def _show(model: BaseModel) -> None:
+    print(model.model_dump_json(indent=2))
+
+
+async def _org_create(admin: Admin, args: argparse.Namespace) -> None:
+    org = await admin.create_org(api.OrgCreate(name=args.name, sector=args.sector))
+    print(f"created organisation {org.name!r} ({org.sector.value}), id {org.id},"
           f" STIX identity {org.identity_id}")
 
 
-async def _key_create(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
-    org = await orgs.org_by_name(conn, args.org)
-    new = await keys.create_key(conn, org.id, Role(args.role))
+async def _org_list(admin: Admin, args: argparse.Namespace) -> None:
+    for org in (await admin.list_orgs()).orgs:
+        print(f"{org.id}  {org.sector.value:<10}  {org.name}")
+
+
+async def _key_create(admin: Admin, args: argparse.Namespace) -> None:
+    req = api.KeyCreate(role=args.role, default_tlp=args.default_tlp,
+                        default_attribution=args.default_attribution)
+    new = await admin.create_key(await admin.org_id(args.org), req)
     if args.quiet:
         print(new.token)
         return
-    print(f"created {new.key.role} key {new.key.id} for {org.name!r}")
+    print(f"created {new.role.value} key {new.id} for {args.org!r}")
     print(f"token (shown once): {new.token}")
 
 
-async def _key_revoke(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
-    key = await keys.revoke_key(conn, args.key_id)
+async def _key_list(admin: Admin, args: argparse.Namespace) -> None:
+    for key in (await admin.list_keys(await admin.org_id(args.org))).keys:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
+        used = f"{key.last_used:%Y-%m-%d %H:%M}" if key.last_used else "never"
+        print(f"{key.id}  {key.role.value:<14}  created {key.created:%Y-%m-%d %H:%M}"
+              f"  last used {used}  {state}")
+
+
+async def _key_revoke(admin: Admin, args: argparse.Namespace) -> None:
+    if args.org:
+        org = await admin.org_id(args.org)
+    elif isinstance(admin, LocalAdmin):
+        org = await admin.key_org(args.key_id)
+    else:
+        owned = (await admin.list_orgs()).orgs
+        if len(owned) != 1:
+            raise AccordError("name the key's organisation with --org")
+        org = owned[0].id
+    key = await admin.revoke_key(org, args.key_id)
+    assert key.revoked_at is not None
     print(f"revoked key {key.id} at {key.revoked_at.isoformat()}")
 
 
-async def _group_create(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
-    members = [(await orgs.org_by_name(conn, name)).id for name in args.member or []]
-    group = await groups.create_group(conn, args.name, members)
-    print(f"created trust group {group.name!r}, id {group.id}, with {len(members)} member(s)")
+def _policy(args: argparse.Namespace) -> api.GroupPolicyPatch | None:
+    values = {
+        "default_tlp": args.default_tlp, "default_attribution": args.default_attribution,
+        "allow_anonymous": args.anonymous, "confidential_roster": args.confidential,
+        "allowed_sectors": [] if args.any_sector else args.sector,
+    }
+    values = {k: v for k, v in values.items() if v is not None}
+    return api.GroupPolicyPatch(**values) if values else None
 
 
-async def _group_add_member(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
-    group = await groups.group_by_name(conn, args.group)
-    org = await orgs.org_by_name(conn, args.org)
-    added = await groups.add_member(conn, group.id, org.id)
-    print(f"{org.name!r} {'added to' if added else 'was already in'} {group.name!r}")
+async def _group_create(admin: Admin, args: argparse.Namespace) -> None:
+    req = api.GroupCreate(name=args.name, description=args.description, policy=_policy(args),
+                          members=args.member or [], managers=args.manager or [])
+    group = await admin.create_group(req)
+    count = len(group.members or [])
+    print(f"created trust group {group.name!r}, id {group.id}, with {count} member(s)")
 
 
-async def _collection_create(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
-    group = await groups.group_by_name(conn, args.group)
-    collection_id = await collections.create_collection(
-        conn, group.id, args.title, args.description, allow_custom=not args.no_custom
-    )
-    print(collection_id)
+async def _group_list(admin: Admin, args: argparse.Namespace) -> None:
+    for group in (await admin.list_groups()).groups:
+        role = "manager" if group.is_manager else "member" if group.is_member else "-"
+        print(f"{group.id}  {role:<7}  {group.name}")
 
 
-def _admin(action: Callable[[asyncpg.Connection, argparse.Namespace], Awaitable[None]]):
-    def run(args: argparse.Namespace, settings: Settings) -> None:
-        asyncio.run(_on_database(resolve_dsn(settings), lambda conn: action(conn, args)))
+async def _group_show(admin: Admin, args: argparse.Namespace) -> None:
+    _show(await admin.group(await admin.group_id(args.group)))
 
-    return run
+
+async def _group_policy(admin: Admin, args: argparse.Namespace) -> None:
+    req = api.GroupPatch(description=args.description, policy=_policy(args))
+    group = await admin.change_group(await admin.group_id(args.group), req)
+    _show(group.policy)
+
+
+async def _group_members(admin: Admin, args: argparse.Namespace) -> None:
+    found = await admin.members(await admin.group_id(args.group))
+    for m in found.members:
+        print(f"{m.org_id}  {'manager' if m.is_manager else 'member':<7}  {m.sector.value:<10}"
+              f"  {m.name}")
+    if not found.complete:
+        print("(the roster is confidential: only your own membership is shown)")
+
+
+async def _group_add_member(admin: Admin, args: argparse.Namespace) -> None:
+    group_id = await admin.group_id(args.group)
+    org_id = await admin.org_id(args.org)
+    before = {m.org_id for m in (await admin.members(group_id)).members}
+    await admin.add_member(group_id, str(org_id))
+    print(f"{args.org!r} {'was already in' if org_id in before else 'added to'} {args.group!r}")
+
+
+async def _group_add_manager(admin: Admin, args: argparse.Namespace) -> None:
+    await admin.add_manager(await admin.group_id(args.group), args.org)
+    print(f"{args.org!r} now manages {args.group!r}")
+
+
+async def _group_remove_member(admin: Admin, args: argparse.Namespace) -> None:
+    group_id = await admin.group_id(args.group)
+    await admin.remove_member(group_id, await admin.member_id(group_id, args.org))
+    print(f"{args.org!r} removed from {args.group!r}; its keys lost access")
+
+
+async def _group_invite(admin: Admin, args: argparse.Namespace) -> None:
+    invitation = await admin.invite(await admin.group_id(args.group), args.org)
+    print(f"invited {invitation.org_name!r} to {invitation.group_name!r}")
+
+
+async def _group_invitations(admin: Admin, args: argparse.Namespace) -> None:
+    for i in (await admin.group_invitations(await admin.group_id(args.group))).invitations:
+        print(f"{i.org_id}  {i.state:<8}  {i.org_name}")
+
+
+async def _invitation_group(admin: Admin, ref: str) -> uuid.UUID:
+    # An invited organisation is not a member yet: find the group among its invitations.
+    for i in (await admin.invitations()).invitations:
+        if ref in (i.group_name, str(i.group_id)):
+            return i.group_id
+    raise AccordError(f"no pending invitation from trust group {ref!r}")
+
+
+async def _group_leave(admin: Admin, args: argparse.Namespace) -> None:
+    await admin.leave(await admin.group_id(args.group))
+    print(f"left {args.group!r}")
+
+
+async def _invitation_list(admin: Admin, args: argparse.Namespace) -> None:
+    for i in (await admin.invitations()).invitations:
+        print(f"{i.group_id}  {i.org_name}  invited to {i.group_name!r}"
+              f" on {i.created:%Y-%m-%d}")
+
+
+def _answer(accept: bool):
+    async def answer(admin: Admin, args: argparse.Namespace) -> None:
+        done = await admin.answer(await _invitation_group(admin, args.group), accept)
+        print(f"{done.org_name!r} {done.state} the invitation to {done.group_name!r}")
+
+    return answer
+
+
+async def _collection_create(admin: Admin, args: argparse.Namespace) -> None:
+    req = api.CollectionCreate(title=args.title, description=args.description,
+                               allow_custom=not args.no_custom, default_tlp=args.default_tlp,
+                               default_attribution=args.default_attribution)
+    made = await admin.create_collection(await admin.group_id(args.group), req)
+    print(made.id)
+
+
+async def _collection_list(admin: Admin, args: argparse.Namespace) -> None:
+    for c in (await admin.collections(await admin.group_id(args.group))).collections:
+        flags = " (archived)" if c.archived else ""
+        print(f"{c.id}  tlp={c.default_tlp or 'group'}  {c.title}{flags}")
+
+
+async def _collection_set(admin: Admin, args: argparse.Namespace) -> None:
+    values: dict[str, object] = {}
+    for name in ("title", "description", "default_tlp", "default_attribution", "custom"):
+        value = getattr(args, name)
+        if value is not None:
+            # "group" hands a default back to the trust group's.
+            values["allow_custom" if name == "custom" else name] = (
+                None if value == "group" else value)
+    _show(await admin.change_collection(args.collection, api.CollectionPatch(**values)))
+
+
+async def _collection_archive(admin: Admin, args: argparse.Namespace) -> None:
+    done = await admin.archive_collection(args.collection)
+    print(f"archived collection {done.id} ({done.title!r})")
+
+
+async def _audit(admin: Admin, args: argparse.Namespace) -> None:
+    org = str(await admin.org_id(args.org)) if args.org else None
+    q = api.AuditQuery.model_validate({
+        k: v for k, v in {"since": args.since, "until": args.until, "org": org,
+                          "action": args.action, "after": args.after,
+                          "limit": args.limit}.items() if v is not None
+    })
+    page = await admin.audit(q)
+    for e in page.entries:
+        print(e.model_dump_json())
+    if page.next is not None:
+        print(f"# more: --after {page.next}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,43 +299,134 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
 
-    admin = commands.add_parser("admin", help="manage organisations, keys, groups, collections")
+    admin = commands.add_parser(
+        "admin", help="manage organisations, keys, groups, collections, the audit log",
+        description="Without --url the commands act on the database as the platform; with"
+                    " --url and --key (or ACCORD_URL, ACCORD_KEY) they call a server's admin"
+                    " API with that key's rights.",
+    )
+    admin.add_argument("--url", help="base URL of a remote Accord server (ACCORD_URL)")
+    admin.add_argument("--key", help="API key token for --url (ACCORD_KEY)")
     things = admin.add_subparsers(dest="thing", required=True)
+    tlps = [t.value for t in Tlp]
+    attributions = ["credited", "withheld"]
+
+    def as_org(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--org", dest="as_org",
+                       help="database mode: act as the org-admin of this organisation")
+
+    def policy(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--description")
+        p.add_argument("--default-tlp", choices=tlps)
+        p.add_argument("--default-attribution", choices=attributions)
+        p.add_argument("--anonymous", action=argparse.BooleanOptionalAction,
+                       help="whether producers may withhold attribution")
+        p.add_argument("--sector", action="append", choices=[s.value for s in Sector],
+                       help="a sector allowed to join (repeatable)")
+        p.add_argument("--any-sector", action="store_true", help="lift the sector restriction")
+        p.add_argument("--confidential", action=argparse.BooleanOptionalAction,
+                       help="hide the member list from members who do not manage the group")
 
     org = things.add_parser("org").add_subparsers(dest="action", required=True)
     p = org.add_parser("create", help="create an organisation")
     p.add_argument("name")
     p.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     p.set_defaults(run=_admin(_org_create))
+    org.add_parser("list", help="list organisations").set_defaults(run=_admin(_org_list))
 
     key = things.add_parser("key").add_subparsers(dest="action", required=True)
     p = key.add_parser("create", help="create an API key (the secret is printed once)")
     p.add_argument("--org", required=True)
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--default-tlp", choices=tlps, help="TLP of this key's unmarked posts")
+    p.add_argument("--default-attribution", choices=attributions)
     p.add_argument("--quiet", action="store_true", help="print only the token")
     p.set_defaults(run=_admin(_key_create))
+    p = key.add_parser("list", help="list an organisation's API keys")
+    p.add_argument("--org", required=True)
+    p.set_defaults(run=_admin(_key_list))
     p = key.add_parser("revoke", help="revoke an API key at once")
     p.add_argument("key_id")
+    p.add_argument("--org", help="the key's organisation (remote mode, if not your own)")
     p.set_defaults(run=_admin(_key_revoke))
 
     group = things.add_parser("group").add_subparsers(dest="action", required=True)
     p = group.add_parser("create", help="create a trust group")
     p.add_argument("name")
     p.add_argument("--member", action="append", help="member organisation (repeatable)")
+    p.add_argument("--manager", action="append", help="manager organisation (repeatable)")
+    policy(p)
     p.set_defaults(run=_admin(_group_create))
-    p = group.add_parser("add-member", help="add an organisation to a trust group")
+    group.add_parser("list", help="list trust groups").set_defaults(run=_admin(_group_list))
+    for name, run, text in (("show", _group_show, "show a trust group"),
+                            ("members", _group_members, "list a trust group's members"),
+                            ("invitations", _group_invitations, "list a group's invitations")):
+        p = group.add_parser(name, help=text)
+        p.add_argument("group")
+        p.set_defaults(run=_admin(run))
+    p = group.add_parser("policy", help="change a trust group's description and policy")
     p.add_argument("group")
-    p.add_argument("org")
-    p.set_defaults(run=_admin(_group_add_member))
+    policy(p)
+    p.set_defaults(run=_admin(_group_policy))
+    for name, run, text in (
+        ("add-member", _group_add_member, "add an organisation without an invitation"),
+        ("add-manager", _group_add_manager, "make a member organisation a manager"),
+        ("remove-member", _group_remove_member, "remove a member; its keys lose access"),
+        ("invite", _group_invite, "invite an organisation"),
+    ):
+        p = group.add_parser(name, help=text)
+        p.add_argument("group")
+        p.add_argument("org")
+        p.set_defaults(run=_admin(run))
+    p = group.add_parser("leave", help="your organisation leaves a trust group")
+    p.add_argument("group")
+    as_org(p)
+    p.set_defaults(run=_admin(_group_leave))
+
+    invitation = things.add_parser("invitation").add_subparsers(dest="action", required=True)
+    p = invitation.add_parser("list", help="pending invitations of your organisation")
+    as_org(p)
+    p.set_defaults(run=_admin(_invitation_list))
+    for name, accept in (("accept", True), ("decline", False)):
+        p = invitation.add_parser(name, help=f"{name} a trust group's invitation")
+        p.add_argument("group", help="the inviting group's name or id")
+        as_org(p)
+        p.set_defaults(run=_admin(_answer(accept)))
 
     coll = things.add_parser("collection").add_subparsers(dest="action", required=True)
     p = coll.add_parser("create", help="create a collection of a trust group")
     p.add_argument("title")
     p.add_argument("--group", required=True)
     p.add_argument("--description")
+    p.add_argument("--default-tlp", choices=tlps)
+    p.add_argument("--default-attribution", choices=attributions)
     p.add_argument("--no-custom", action="store_true",
                    help="refuse custom x- types and x_ properties")
     p.set_defaults(run=_admin(_collection_create))
+    p = coll.add_parser("list", help="list a trust group's collections")
+    p.add_argument("--group", required=True)
+    p.set_defaults(run=_admin(_collection_list))
+    p = coll.add_parser("set", help="change a collection")
+    p.add_argument("collection", type=uuid.UUID)
+    p.add_argument("--title")
+    p.add_argument("--description")
+    p.add_argument("--default-tlp", choices=[*tlps, "group"])
+    p.add_argument("--default-attribution", choices=[*attributions, "group"])
+    p.add_argument("--custom", action=argparse.BooleanOptionalAction,
+                   help="accept custom x- types and x_ properties")
+    p.set_defaults(run=_admin(_collection_set))
+    p = coll.add_parser("archive", help="archive a collection (readable, no more posts)")
+    p.add_argument("collection", type=uuid.UUID)
+    p.set_defaults(run=_admin(_collection_archive))
+
+    p = things.add_parser("audit", help="query the audit log (one JSON entry a line)")
+    p.add_argument("--since", help="ISO timestamp with zone, e.g. 2026-01-01T00:00:00Z")
+    p.add_argument("--until")
+    p.add_argument("--org", help="organisation name or id")
+    p.add_argument("--action", help="e.g. key.created, group.member_removed")
+    p.add_argument("--after", type=int, help="resume after this seq")
+    p.add_argument("--limit", type=int)
+    p.set_defaults(run=_admin(_audit))
     return parser
 
 
@@ -157,8 +436,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
     try:
         args.run(args, settings)
-    except AccordError as exc:
+    except (AccordError, AdminApiError) as exc:
         print(f"accord: {exc.description}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(f"accord: {exc}", file=sys.stderr)
+        return 1
+    except aiohttp.ClientError as exc:
+        print(f"accord: cannot reach the server: {exc}", file=sys.stderr)
         return 1
     return 0
 

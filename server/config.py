@@ -29,6 +29,17 @@ class Settings(BaseModel):
     status_retention_hours: int = Field(
         24, ge=24, description="How long status resources stay readable."
     )
+    heartbeat_s: float = Field(15.0, gt=0, description="Idle time before a stream heartbeat.")
+    stream_write_timeout_s: float = Field(
+        30.0, gt=0, description="A stream client that cannot take an event this long is cut."
+    )
+    webhook_backoff_s: float = Field(
+        2.0, gt=0, description="First webhook retry delay; doubles each attempt (max 1 h)."
+    )
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook targets on loopback/private/link-local addresses."
+    )
+    webhook_batch: int = Field(500, ge=1, le=5000, description="Objects per webhook batch.")
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(10, ge=1)
     title: str = Field("Accord", description="Title shown in TAXII discovery.")

@@ -13,7 +13,7 @@ async def test_discovery_lists_the_api_root(http, base_url, world):
     assert status == 200
     assert headers["Content-Type"] == TAXII_MEDIA_TYPE
     assert body["default"] == f"{base_url}/taxii2/root/"
-    assert body["api_roots"] == [f"{base_url}/taxii2/root/"]
+    assert body["api_roots"] == [f"{base_url}/taxii2/root/", f"{base_url}/taxii2/feeds/"]
 
 
 async def test_api_root_advertises_version_and_max_content_length(http, base_url, world, settings):

@@ -10,7 +10,7 @@ from schemas.principal import Principal
 from server import policy
 from server.errors import NotFound
 from server.store.query import Params
-from server.store.records import Collection
+from server.store.records import Collection, CollectionSettings
 from server.store.visibility import member_of_collection
 
 
@@ -88,3 +88,47 @@ async def reference_collection(conn: asyncpg.Connection) -> tuple[uuid.UUID, uui
         " WHERE g.is_reference"
     )
     return row["id"], row["group_id"]
+
+
+# --- admin view: a collection's own settings (the admin API never shows the reference one) ---
+
+_SETTINGS = (
+    "SELECT c.id, c.group_id, c.title, c.description, c.default_tlp, c.default_attribution,"
+    " c.allow_custom, c.archived, c.created FROM collections c"
+    " JOIN trust_groups g ON g.id = c.group_id WHERE NOT g.is_reference"
+)
+_SETTABLE = frozenset({"title", "description", "default_tlp", "default_attribution",
+                       "allow_custom", "archived"})
+
+
+async def collection_settings(
+    conn: asyncpg.Connection, collection_id: uuid.UUID
+) -> CollectionSettings:
+    """A collection's own settings, or NotFound."""
+    row = await conn.fetchrow(_SETTINGS + " AND c.id = $1", collection_id)
+    if row is None:
+        raise NotFound("no such collection")
+    return CollectionSettings(**dict(row))
+
+
+async def group_collections(
+    conn: asyncpg.Connection, group_id: uuid.UUID
+) -> list[CollectionSettings]:
+    """A trust group's collections, oldest first."""
+    rows = await conn.fetch(_SETTINGS + " AND c.group_id = $1 ORDER BY c.created, c.id",
+                            group_id)
+    return [CollectionSettings(**dict(r)) for r in rows]
+
+
+async def set_collection(
+    conn: asyncpg.Connection, collection_id: uuid.UUID, changes: dict[str, object]
+) -> None:
+    """Set the settings named in `changes` (title, description, defaults, custom, archived)."""
+    if not changes:
+        return
+    if not set(changes) <= _SETTABLE:
+        raise ValueError(f"not a collection setting: {sorted(set(changes) - _SETTABLE)}")
+    p = Params()
+    sets = ", ".join(f"{column} = {p(value)}" for column, value in changes.items())
+    await conn.execute(f"UPDATE collections SET {sets} WHERE id = {p(collection_id)}",
+                       *p.values)

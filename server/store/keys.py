@@ -13,7 +13,7 @@ from schemas.principal import Principal, Role, Sector
 from server.errors import NotFound
 from server.store.records import ApiKey, NewApiKey
 
-_COLUMNS = "id, org_id, role, created, last_used, revoked_at"
+_COLUMNS = "id, org_id, role, created, last_used, revoked_at, default_tlp, default_attribution"
 
 
 def _hash(secret: str) -> bytes:
@@ -21,24 +21,33 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def create_key(conn: asyncpg.Connection, org_id: uuid.UUID, role: Role) -> NewApiKey:
+async def create_key(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    role: Role,
+    *,
+    default_tlp: str | None = None,
+    default_attribution: str | None = None,
+) -> NewApiKey:
     """Create a key for an organisation; the returned secret is never stored."""
     key_id = f"ak_{secrets.token_hex(8)}"
     secret = secrets.token_urlsafe(32)
     row = await conn.fetchrow(
-        f"INSERT INTO api_keys (id, org_id, role, secret_hash) VALUES ($1, $2, $3, $4)"
-        f" RETURNING {_COLUMNS}",
-        key_id, org_id, role.value, _hash(secret),
+        f"INSERT INTO api_keys (id, org_id, role, secret_hash, default_tlp, default_attribution)"
+        f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
+        key_id, org_id, role.value, _hash(secret), default_tlp, default_attribution,
     )
     return NewApiKey(ApiKey(**dict(row)), secret)
 
 
-async def revoke_key(conn: asyncpg.Connection, key_id: str) -> ApiKey:
-    """Revoke a key at once; revoking twice keeps the first revocation time."""
+async def revoke_key(
+    conn: asyncpg.Connection, key_id: str, org_id: uuid.UUID | None = None
+) -> ApiKey:
+    """Revoke a key at once (of `org_id` only, if given); revoking twice keeps the first time."""
     row = await conn.fetchrow(
-        f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1"
-        f" RETURNING {_COLUMNS}",
-        key_id,
+        f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+        f" WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2) RETURNING {_COLUMNS}",
+        key_id, org_id,
     )
     if row is None:
         raise NotFound(f"no API key {key_id!r}")
@@ -76,4 +85,27 @@ async def has_platform_admin_key(conn: asyncpg.Connection) -> bool:
     """Whether a platform-admin key was ever created (revoked ones count)."""
     return await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM api_keys WHERE role = 'platform-admin')"
+    )
+
+
+async def list_keys(conn: asyncpg.Connection, org_id: uuid.UUID) -> list[ApiKey]:
+    """An organisation's keys, newest first, revoked ones included."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created DESC, id", org_id
+    )
+    return [ApiKey(**dict(r)) for r in rows]
+
+
+async def key_org(conn: asyncpg.Connection, key_id: str) -> uuid.UUID:
+    """The organisation a key belongs to, or NotFound."""
+    org_id = await conn.fetchval("SELECT org_id FROM api_keys WHERE id = $1", key_id)
+    if org_id is None:
+        raise NotFound(f"no API key {key_id!r}")
+    return org_id
+
+
+async def is_live(conn: asyncpg.Connection, key_id: str) -> bool:
+    """Whether a key still exists unrevoked."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL)", key_id
     )

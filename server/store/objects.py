@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 
+from schemas.feeds import FeedFilter
 from schemas.principal import Principal
-from schemas.taxii import ObjectQuery
+from schemas.taxii import Cursor, ObjectQuery
+from server.store.feeds import condition as feed_condition
 from server.store.query import Params
 from server.store.records import Page
 from server.store.visibility import visible
@@ -160,16 +163,24 @@ class _Query:
 
 def _filtered(
     principal: Principal,
-    collection_id: uuid.UUID,
+    collection_id: uuid.UUID | None,
     q: ObjectQuery,
     columns: str,
     *,
     stix_id: str | None = None,
     paged: bool = True,
+    feed: FeedFilter | None = None,
 ) -> _Query:
-    """The page query: the visibility predicate plus every TAXII filter, keyset ordered."""
+    """The page query: the visibility predicate plus every TAXII filter, keyset ordered.
+
+    Scoped to one collection, or (collection_id None) to what a feed's filter selects.
+    """
     p = Params()
-    where = [f"o.collection_id = {p(collection_id)}", visible(principal, p, "o")]
+    where = [visible(principal, p, "o")]
+    if collection_id is not None:
+        where.append(f"o.collection_id = {p(collection_id)}")
+    if feed is not None:
+        where.append(feed_condition(feed, p, "o"))
     ids = (stix_id,) if stix_id else q.ids
     if ids:
         where.append(f"o.stix_id = ANY({p(list(ids))}::text[])")
@@ -213,14 +224,15 @@ def _filtered(
 async def read_page(
     conn: asyncpg.Connection,
     principal: Principal,
-    collection_id: uuid.UUID,
+    collection_id: uuid.UUID | None,
     q: ObjectQuery,
     columns: str,
     *,
     stix_id: str | None = None,
+    feed: FeedFilter | None = None,
 ) -> Page:
-    """One page of visible object versions with the requested columns."""
-    query = _filtered(principal, collection_id, q, columns, stix_id=stix_id)
+    """One page of visible object versions (of a collection or a feed) with these columns."""
+    query = _filtered(principal, collection_id, q, columns, stix_id=stix_id, feed=feed)
     rows = await conn.fetch(query.sql, *query.args)
     more = len(rows) > q.limit
     rows = rows[: q.limit]
@@ -331,3 +343,39 @@ async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bo
         "UPDATE objects SET withdrawn = $2 WHERE seq = ANY($1::bigint[])", seqs, withdrawn
     )
     return int(status.split()[-1])
+
+
+async def latest_cursor(conn: asyncpg.Connection) -> Cursor:
+    """A cursor after everything committed so far (a stream that starts now)."""
+    added = await conn.fetchval("SELECT last_added FROM ingest_clock")
+    return Cursor(added, 2**63 - 1)
+
+
+async def bodies_visible(
+    conn: asyncpg.Connection, principal: Principal, seqs: list[int]
+) -> list[str]:
+    """Stored JSON of these versions that the principal may see now, in sequence order."""
+    p = Params()
+    sql = (
+        f"SELECT o.body FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
+        f" AND {visible(principal, p, 'o')} ORDER BY o.date_added, o.seq"
+    )
+    return [r["body"] for r in await conn.fetch(sql, *p.values)]
+
+
+async def export_rows(
+    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, columns: str,
+    *, blocklist: bool,
+) -> tuple[list[asyncpg.Record], str]:
+    """Latest visible, current versions a feed selects (indicators with values if blocklist),
+    with a fingerprint that changes whenever the answer would."""
+    current = feed.model_copy(update={"valid_only": True})
+    if blocklist:
+        current = current.model_copy(update={"types": ["indicator"]})
+    q = ObjectQuery(limit=1)
+    query = _filtered(principal, None, q, columns, feed=current, paged=False)
+    sql = query.sql + (" AND o.ioc_kinds IS NOT NULL" if blocklist else "")
+    rows = await conn.fetch(sql + " ORDER BY o.date_added, o.seq", *query.args)
+    # Every selected version's sequence: any change in what the reader sees changes it.
+    fingerprint = hashlib.sha256(",".join(str(r["seq"]) for r in rows).encode()).hexdigest()
+    return rows, fingerprint

@@ -53,3 +53,25 @@ async def orgs_by_identity(
         identity_ids,
     )
     return {r["identity_id"]: r["id"] for r in rows}
+
+
+async def org_by_id(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization:
+    """The organisation with this id, or NotFound."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE id = $1", org_id)
+    if row is None:
+        raise NotFound("no such organisation")
+    return _org(row)
+
+
+async def resolve_org(conn: asyncpg.Connection, ref: str) -> Organization:
+    """The organisation named by an id or an exact name, or NotFound."""
+    try:
+        return await org_by_id(conn, uuid.UUID(ref))
+    except ValueError:
+        return await org_by_name(conn, ref)
+
+
+async def list_orgs(conn: asyncpg.Connection) -> list[Organization]:
+    """Every organisation, by name."""
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM organizations ORDER BY name")
+    return [_org(r) for r in rows]

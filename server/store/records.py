@@ -24,6 +24,8 @@ class ApiKey:
     created: datetime
     last_used: datetime | None
     revoked_at: datetime | None
+    default_tlp: str | None = None
+    default_attribution: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,62 @@ class TrustGroup:
     id: uuid.UUID
     name: str
     identity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    """A trust group with its policy, and the viewing organisation's place in it."""
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    identity_id: str
+    default_tlp: str
+    default_attribution: str
+    allow_anonymous: bool
+    allowed_sectors: list[str] | None
+    confidential_roster: bool
+    created: datetime
+    is_member: bool
+    is_manager: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """One member organisation of a trust group."""
+
+    org_id: uuid.UUID
+    name: str
+    sector: str
+    is_manager: bool
+    joined: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An organisation's invitation into a trust group (who invited is kept, never served)."""
+
+    group: GroupInfo
+    org_id: uuid.UUID
+    org_name: str
+    state: str
+    created: datetime
+    decided: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionSettings:
+    """A collection's own settings, as admins manage them (defaults None: the group's)."""
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    title: str
+    description: str | None
+    default_tlp: str | None
+    default_attribution: str | None
+    allow_custom: bool
+    archived: bool
+    created: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ async def discovery(request: web.Request) -> web.Response:
             "title": settings.title,
             "description": "Accord threat-intelligence exchange (TAXII 2.1)",
             "default": root,
-            "api_roots": [root],
+            # The second root holds the caller's saved feeds as read-only collections.
+            "api_roots": [root, f"{_base_url(request)}/taxii2/feeds/"],
         },
         media,
     )

@@ -6,18 +6,15 @@ from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, Cursor, format_timestamp
 from server.store import objects as object_store
+from server.store.records import Page
 from server.taxii import paging
 from server.taxii.common import COLLECTION, negotiate, taxii_response
 
 routes = web.RouteTableDef()
 
 
-@routes.get(COLLECTION + "/manifest/")
-async def get_manifest(request: web.Request) -> web.Response:
-    """Manifest records (id, date_added, version, media_type) of the visible objects."""
-    media = negotiate(request)
-    query = paging.parse_query(request, paging.FILTERS)
-    page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
+def manifest_body(page: Page) -> dict:
+    """A manifest resource of a page of stored versions."""
     body: dict = {"more": page.more}
     if page.next_cursor:
         body["next"] = Cursor(*page.next_cursor).encode()
@@ -31,4 +28,13 @@ async def get_manifest(request: web.Request) -> web.Response:
             }
             for row in page.rows
         ]
-    return taxii_response(body, media, headers=paging.page_headers(page))
+    return body
+
+
+@routes.get(COLLECTION + "/manifest/")
+async def get_manifest(request: web.Request) -> web.Response:
+    """Manifest records (id, date_added, version, media_type) of the visible objects."""
+    media = negotiate(request)
+    query = paging.parse_query(request, paging.FILTERS)
+    page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
+    return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))

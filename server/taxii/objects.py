@@ -33,7 +33,8 @@ def _object_id(request: web.Request) -> str:
     return object_id
 
 
-def _envelope(page: Page) -> bytes:
+def envelope_bytes(page: Page) -> bytes:
+    """A TAXII envelope of a page of stored objects."""
     # Stored JSON text goes out as it was stored: no per-object parse or serialise.
     if not page.rows:
         return b"{" + paging.page_fields(page) + b"}"
@@ -47,7 +48,7 @@ async def get_objects(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
     page = await paging.read(request, query, object_store.OBJECT_COLUMNS)
-    return taxii_response(_envelope(page), media, headers=paging.page_headers(page))
+    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
 
 
 @routes.post(COLLECTION + "/objects/")
@@ -70,7 +71,7 @@ async def get_object(request: web.Request) -> web.Response:
     object_id = _object_id(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
     page = await paging.read(request, query, object_store.OBJECT_COLUMNS, stix_id=object_id)
-    return taxii_response(_envelope(page), media, headers=paging.page_headers(page))
+    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
 
 
 @routes.delete(COLLECTION + "/objects/{object_id}/")

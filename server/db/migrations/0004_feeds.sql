@@ -42,8 +42,9 @@ CREATE TABLE webhook_deliveries (
     id           uuid PRIMARY KEY,
     feed_id      uuid NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
     created      timestamptz NOT NULL DEFAULT now(),
-    body         text NOT NULL,
-    object_count integer NOT NULL,
+    -- The versions in the batch; the body is built at each attempt through the visibility
+    -- predicate, so a retry never carries what the feed's organisation may no longer see.
+    seqs         bigint[] NOT NULL,
     attempts     integer NOT NULL DEFAULT 0,
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
     next_attempt timestamptz NOT NULL DEFAULT now(),

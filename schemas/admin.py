@@ -1,0 +1,349 @@
+"""Admin JSON API payloads (`/api/v1/`): organisations, API keys, trust groups, collections, audit.
+
+Requests are strict (unknown fields refused); the OpenAPI 3.1 document served at
+`/api/v1/openapi.json` is generated from these models and the admin route table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.principal import Role, Sector
+from schemas.tlp import Tlp
+
+Attribution = Literal["credited", "withheld"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+OrgRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Field(description="An organisation's id or its exact name."),
+]
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Empty(Request):
+    """No fields: the body of an action, if one is sent at all, must be `{}`."""
+
+
+class Response(BaseModel):
+    """Base of response bodies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ErrorBody(Response):
+    """Every admin API error: the TAXII 2.1 error resource shape, served as application/json."""
+
+    title: str = Field(description="Short human-readable summary.")
+    description: str | None = Field(None, description="What went wrong and, often, what to do.")
+    error_id: str | None = Field(None, description="The request id; quote it to the operator.")
+    http_status: str = Field(description="The HTTP status code, as a string.")
+    details: dict | None = Field(
+        None, description="Machine-readable fields, e.g. validation errors or the needed role."
+    )
+
+
+# --- organisations --------------------------------------------------------------------------
+
+
+class OrgCreate(Request):
+    """Create an organisation (platform-admin)."""
+
+    name: Name = Field(description="Unique display name.")
+    sector: Sector = Field(description="The organisation's sector; sector releasability uses it.")
+
+
+class Org(Response):
+    """An organisation and the STIX identity its objects are attributed to."""
+
+    id: uuid.UUID = Field(description="Organisation id.")
+    name: str = Field(description="Unique display name.")
+    sector: Sector = Field(description="Sector of the organisation.")
+    identity_id: str = Field(description="STIX identity id (`identity--<uuid>`) of the org.")
+    is_platform: bool = Field(description="Whether this is the platform operator's organisation.")
+
+
+class OrgList(Response):
+    """Organisations the caller may see: all for a platform admin, else its own."""
+
+    orgs: list[Org] = Field(description="Organisations, by name.")
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+class KeyCreate(Request):
+    """Create an API key for an organisation."""
+
+    role: Role = Field(description="What the key may do; an org-admin may not create a"
+                                   " platform-admin key.")
+    default_tlp: Tlp | None = Field(
+        None, description="TLP applied to this key's posts that carry none (null: collection's)."
+    )
+    default_attribution: Attribution | None = Field(
+        None, description="Attribution of this key's posts when unstated (null: collection's)."
+    )
+
+
+class Key(Response):
+    """An API key as listed: never its secret."""
+
+    id: str = Field(description="Key id, the part of the token before the dot.")
+    org_id: uuid.UUID = Field(description="Organisation the key speaks for.")
+    role: Role = Field(description="Role of the key.")
+    created: datetime = Field(description="When the key was created.")
+    last_used: datetime | None = Field(description="Last use, to the minute; null if never.")
+    revoked_at: datetime | None = Field(description="When it was revoked; null while live.")
+    default_tlp: Tlp | None = Field(description="TLP default for this key's posts.")
+    default_attribution: Attribution | None = Field(description="Attribution default.")
+
+
+class KeyCreated(Key):
+    """A key just created: the only response that ever carries its token."""
+
+    token: str = Field(description="Bearer token `<key id>.<secret>`; shown once, store it now.")
+
+
+class KeyList(Response):
+    """An organisation's API keys, newest first, revoked ones included."""
+
+    keys: list[Key] = Field(description="The keys.")
+
+
+# --- trust groups ---------------------------------------------------------------------------
+
+
+class GroupPolicy(Response):
+    """The sharing policy of a trust group."""
+
+    default_tlp: Tlp = Field(description="TLP of posts that carry none, unless the collection"
+                                         " or key sets another.")
+    default_attribution: Attribution = Field(
+        description="Whether posts are attributed to their producer or to the group by default."
+    )
+    allow_anonymous: bool = Field(description="Whether producers may withhold attribution.")
+    allowed_sectors: list[Sector] | None = Field(
+        description="Sectors whose organisations may join; null: any sector."
+    )
+    confidential_roster: bool = Field(
+        description="If true, only managers and platform admins see the member list."
+    )
+
+
+class GroupPolicyPatch(Request):
+    """Policy fields to change; absent fields keep their value."""
+
+    default_tlp: Tlp | None = Field(None, description="New default TLP.")
+    default_attribution: Attribution | None = Field(None, description="New default attribution.")
+    allow_anonymous: bool | None = Field(None, description="Allow withheld attribution.")
+    allowed_sectors: list[Sector] | None = Field(
+        None, description="Sectors that may join; an empty list means any sector."
+    )
+    confidential_roster: bool | None = Field(None, description="Hide the roster from members.")
+
+
+class GroupCreate(Request):
+    """Create a trust group.
+
+    An org-admin's organisation becomes its first member and manager; a platform admin
+    may name the first members and managers instead.
+    """
+
+    name: Name = Field(description="Unique name of the group.")
+    description: Description | None = Field(None, description="What the group is for.")
+    policy: GroupPolicyPatch | None = Field(None, description="Policy; defaults where absent.")
+    members: list[OrgRef] = Field(
+        default_factory=list, max_length=1000,
+        description="First members (platform-admin only; others invite).",
+    )
+    managers: list[OrgRef] = Field(
+        default_factory=list, max_length=1000,
+        description="First managers, made members too (platform-admin only).",
+    )
+
+
+class GroupPatch(Request):
+    """Change a group's description and policy (managers or platform admins)."""
+
+    description: Description | None = Field(None, description="New description.")
+    policy: GroupPolicyPatch | None = Field(None, description="Policy fields to change.")
+
+
+class Membership(Response):
+    """One member organisation of a trust group."""
+
+    org_id: uuid.UUID = Field(description="Member organisation id.")
+    name: str = Field(description="Member organisation name.")
+    sector: Sector = Field(description="Member organisation sector.")
+    is_manager: bool = Field(description="Whether it manages the group.")
+    joined: datetime = Field(description="When it joined.")
+
+
+class Group(Response):
+    """A trust group as its members see it."""
+
+    id: uuid.UUID = Field(description="Group id.")
+    name: str = Field(description="Group name.")
+    description: str | None = Field(description="What the group is for.")
+    identity_id: str = Field(description="STIX identity served as created_by_ref of withheld"
+                                         " posts.")
+    policy: GroupPolicy = Field(description="Sharing policy.")
+    created: datetime = Field(description="When the group was created.")
+    is_member: bool = Field(description="Whether the caller's organisation is a member.")
+    is_manager: bool = Field(description="Whether the caller's organisation manages it.")
+
+
+class GroupDetail(Group):
+    """A group with its roster where the caller may see it (else both are null)."""
+
+    managers: list[Membership] | None = Field(
+        description="Manager organisations; null when the roster is confidential to the caller."
+    )
+    members: list[Membership] | None = Field(
+        description="Member organisations; null when the roster is confidential to the caller."
+    )
+
+
+class GroupList(Response):
+    """Trust groups the caller belongs to (all of them for a platform admin)."""
+
+    groups: list[Group] = Field(description="Groups, by name.")
+
+
+class MemberList(Response):
+    """A group's members, or only the caller's own membership if the roster is confidential."""
+
+    members: list[Membership] = Field(description="Members, by name.")
+    complete: bool = Field(description="False when only the caller's own membership is shown.")
+
+
+class OrgReference(Request):
+    """Names one organisation."""
+
+    org: OrgRef
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+class Invitation(Response):
+    """An invitation of an organisation into a trust group (it never names who invited)."""
+
+    group_id: uuid.UUID = Field(description="The inviting group.")
+    group_name: str = Field(description="Its name.")
+    group_description: str | None = Field(description="Its description.")
+    policy: GroupPolicy = Field(description="The policy the organisation would accept.")
+    org_id: uuid.UUID = Field(description="The invited organisation.")
+    org_name: str = Field(description="Its name.")
+    state: Literal["pending", "accepted", "declined"] = Field(description="Where it stands.")
+    created: datetime = Field(description="When it was sent.")
+    decided: datetime | None = Field(description="When it was accepted or declined.")
+
+
+class InvitationList(Response):
+    """Invitations, oldest first."""
+
+    invitations: list[Invitation] = Field(description="The invitations.")
+
+
+# --- collections ----------------------------------------------------------------------------
+
+
+class CollectionCreate(Request):
+    """Create a collection in a trust group."""
+
+    title: Title = Field(description="Title shown to TAXII clients.")
+    description: Description | None = Field(None, description="Description for TAXII clients.")
+    default_tlp: Tlp | None = Field(None, description="Default TLP; null: the group's.")
+    default_attribution: Attribution | None = Field(
+        None, description="Default attribution; null: the group's."
+    )
+    allow_custom: bool = Field(True, description="Accept custom x- types and x_ properties.")
+
+
+class CollectionPatch(Request):
+    """Change a collection; absent fields keep their value, null defaults revert to the group's."""
+
+    title: Title | None = Field(None, description="New title.")
+    description: Description | None = Field(None, description="New description.")
+    default_tlp: Tlp | None = Field(None, description="New default TLP (null: the group's).")
+    default_attribution: Attribution | None = Field(
+        None, description="New default attribution (null: the group's)."
+    )
+    allow_custom: bool | None = Field(None, description="Accept custom content.")
+
+
+class CollectionInfo(Response):
+    """A collection as admins manage it."""
+
+    id: uuid.UUID = Field(description="Collection id (as in TAXII).")
+    group_id: uuid.UUID = Field(description="Owning trust group.")
+    title: str = Field(description="Title.")
+    description: str | None = Field(description="Description.")
+    default_tlp: Tlp | None = Field(description="Own default TLP; null: the group's applies.")
+    default_attribution: Attribution | None = Field(
+        description="Own default attribution; null: the group's applies."
+    )
+    allow_custom: bool = Field(description="Whether custom content is accepted.")
+    archived: bool = Field(description="Archived collections stay readable but take no posts.")
+    created: datetime = Field(description="When it was created.")
+
+
+class CollectionList(Response):
+    """A group's collections, oldest first."""
+
+    collections: list[CollectionInfo] = Field(description="The collections.")
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+class AuditQuery(Request):
+    """Filters of an audit query (query-string parameters)."""
+
+    since: AwareDatetime | None = Field(None, description="Entries at or after this time.")
+    until: AwareDatetime | None = Field(None, description="Entries before this time.")
+    org: uuid.UUID | None = Field(
+        None, description="Entries concerning or acted by this organisation (platform-admin)."
+    )
+    action: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="Only this action, e.g. `key.created`."
+    )
+    after: int | None = Field(None, ge=0, description="Resume after this seq (the `next`).")
+    limit: int = Field(100, ge=1, le=1000, description="Most entries returned.")
+
+
+class AuditEntry(Response):
+    """One audit log entry."""
+
+    seq: int = Field(description="Position in the log; strictly increasing.")
+    at: datetime = Field(description="When it was recorded.")
+    action: str = Field(description="What happened, e.g. `group.member_removed`.")
+    org_id: uuid.UUID | None = Field(description="The organisation the entry concerns.")
+    subject: str | None = Field(description="What it is about: a key, group or collection id.")
+    actor_org: uuid.UUID | None = Field(
+        description="Organisation that acted; null for the platform's CLI or when hidden from"
+                    " an org-admin of another organisation."
+    )
+    actor_key: str | None = Field(description="Key that acted (same visibility as actor_org).")
+    details: dict = Field(description="Action-specific facts.")
+
+
+class AuditPage(Response):
+    """A page of audit entries, oldest first."""
+
+    entries: list[AuditEntry] = Field(description="The entries.")
+    next: int | None = Field(description="Pass as `after` for the next page; null at the end.")

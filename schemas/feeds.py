@@ -1,0 +1,113 @@
+"""Wire models of feeds: saved filters over what an organisation may see, and their webhooks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.tlp import Tlp
+
+ObservableKind = Literal["ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256"]
+StixType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")]
+IdentityId = Annotated[str, StringConstraints(pattern=r"^identity--[0-9a-f-]{36}$")]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class FeedFilter(BaseModel):
+    """What a feed selects among the objects its organisation may see; unset means any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collections: list[uuid.UUID] | None = Field(None, min_length=1, max_length=1000)
+    groups: list[uuid.UUID] | None = Field(None, min_length=1, max_length=1000)
+    types: list[StixType] | None = Field(None, min_length=1, max_length=100)
+    indicator_types: list[Short] | None = Field(None, min_length=1, max_length=100)
+    observable_kinds: list[ObservableKind] | None = Field(None, min_length=1)
+    tlp_max: Tlp | None = Field(None, description="Most restrictive TLP level delivered.")
+    min_confidence: int | None = Field(None, ge=0, le=100)
+    producers: list[IdentityId] | None = Field(
+        None, min_length=1, max_length=1000,
+        description="created_by_ref identities; objects with withheld attribution carry"
+        " their trust group's identity instead.",
+    )
+    labels: list[Short] | None = Field(None, min_length=1, max_length=100)
+    valid_only: bool = Field(False, description="Drop revoked and expired (valid_until) objects.")
+
+
+class WebhookSpec(BaseModel):
+    """Where and how a feed pushes batches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl
+    max_attempts: int = Field(8, ge=1, le=100)
+
+
+class FeedCreate(BaseModel):
+    """Body of POST /api/v1/feeds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Short
+    filter: FeedFilter = Field(default_factory=FeedFilter)
+    webhook: WebhookSpec | None = None
+
+
+class FeedUpdate(BaseModel):
+    """Body of PATCH /api/v1/feeds/{id}: the fields given replace the stored ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Short | None = None
+    filter: FeedFilter | None = None
+    webhook: WebhookSpec | None = None
+    remove_webhook: bool = False
+
+
+class Feed(BaseModel):
+    """A saved feed as its organisation sees it."""
+
+    id: uuid.UUID
+    name: str
+    filter: FeedFilter
+    webhook_url: str | None
+    webhook_max_attempts: int
+    created: datetime
+    updated: datetime
+    taxii_collection: str = Field(description="Path of the feed as a TAXII 2.1 collection.")
+    stream: str = Field(description="Path of the Server-Sent Events stream.")
+
+
+class FeedCreated(Feed):
+    """A feed just created: the only time its webhook signing secret is shown."""
+
+    webhook_secret: str | None
+
+
+class Delivery(BaseModel):
+    """One webhook batch in the delivery log."""
+
+    id: uuid.UUID
+    created: datetime
+    objects: int
+    attempts: int
+    state: Literal["pending", "delivered", "dead"]
+    next_attempt: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class FeedList(BaseModel):
+    """The caller's organisation's feeds."""
+
+    feeds: list[Feed]
+
+
+class DeliveryList(BaseModel):
+    """A feed's webhook delivery log, newest first."""
+
+    deliveries: list[Delivery]

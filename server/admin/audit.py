@@ -1,0 +1,22 @@
+"""Admin API: the audit log."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas import admin as api
+from server.admin import service
+from server.admin.http import query, respond
+from server.admin.registry import AdminRoutes
+from server.appkeys import POOL, principal_of
+
+admin = AdminRoutes()
+routes = admin.table
+
+
+@admin.route("GET", "/audit", role="org-admin (own organisation's entries) or platform-admin",
+             query=api.AuditQuery, response=api.AuditPage, errors=(401, 403))
+async def audit_log(request: web.Request) -> web.Response:
+    """Query the audit log by time, organisation and action, oldest first."""
+    q = query(request, api.AuditQuery)
+    return respond(await service.audit_query(request.app[POOL], principal_of(request), q))

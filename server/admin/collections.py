@@ -1,0 +1,68 @@
+"""Admin API: the collections of a trust group."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas import admin as api
+from server.admin import service
+from server.admin.http import body, path_id, respond
+from server.admin.registry import AdminRoutes
+from server.appkeys import POOL, principal_of
+
+admin = AdminRoutes()
+routes = admin.table
+
+_MEMBER = "any key of a member organisation of the group, or platform-admin"
+_MANAGER = "org-admin of a manager organisation of the group, or platform-admin"
+
+
+def _collection_id(request: web.Request) -> object:
+    return path_id(request, "collection_id", "collection")
+
+
+@admin.route("GET", "/groups/{group_id}/collections", role=_MEMBER,
+             response=api.CollectionList)
+async def list_collections(request: web.Request) -> web.Response:
+    """List a trust group's collections."""
+    group_id = path_id(request, "group_id", "trust group")
+    return respond(await service.group_collections(request.app[POOL], principal_of(request),
+                                                   group_id))
+
+
+@admin.route("POST", "/groups/{group_id}/collections", role=_MANAGER,
+             request=api.CollectionCreate, response=api.CollectionInfo, status=201)
+async def create_collection(request: web.Request) -> web.Response:
+    """Create a collection in a trust group."""
+    group_id = path_id(request, "group_id", "trust group")
+    req = await body(request, api.CollectionCreate)
+    made = await service.create_collection(request.app[POOL], principal_of(request), group_id,
+                                           req)
+    return respond(made, 201)
+
+
+@admin.route("GET", "/collections/{collection_id}", role=_MEMBER, response=api.CollectionInfo)
+async def get_collection(request: web.Request) -> web.Response:
+    """Show a collection's settings."""
+    return respond(await service.get_collection(request.app[POOL], principal_of(request),
+                                                _collection_id(request)))
+
+
+@admin.route("PATCH", "/collections/{collection_id}", role=_MANAGER,
+             request=api.CollectionPatch, response=api.CollectionInfo)
+async def change_collection(request: web.Request) -> web.Response:
+    """Change a collection's title, description, defaults or custom-content rule."""
+    collection_id = _collection_id(request)
+    req = await body(request, api.CollectionPatch)
+    return respond(await service.change_collection(request.app[POOL], principal_of(request),
+                                                   collection_id, req))
+
+
+@admin.route("POST", "/collections/{collection_id}/archive", role=_MANAGER, request=api.Empty,
+             response=api.CollectionInfo)
+async def archive_collection(request: web.Request) -> web.Response:
+    """Archive a collection: it stays readable and takes no more posts."""
+    collection_id = _collection_id(request)
+    await body(request, api.Empty, optional=True)
+    return respond(await service.archive_collection(request.app[POOL], principal_of(request),
+                                                    collection_id))

@@ -1,0 +1,90 @@
+"""What every admin handler shares: strict JSON bodies, query strings, ids, JSON responses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from server.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+
+M = TypeVar("M", bound=BaseModel)
+
+# Admin payloads are small; a tight cap keeps a hostile body from costing memory.
+MAX_BODY = 64 * 1024
+JSON = "application/json"
+
+
+def _errors(exc: ValidationError) -> list[dict]:
+    # Only location, message and type: `input` may echo a huge or sensitive value back.
+    return [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False)]
+
+
+def validate(model: type[M], data: object, what: str) -> M:
+    """`data` as a `model`, or BadRequest listing every problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(f"the {what} does not match {model.__name__}",
+                         details={"errors": _errors(exc)}) from None
+
+
+async def _read(request: web.Request) -> bytes:
+    too_large = PayloadTooLarge(f"the body exceeds {MAX_BODY} bytes")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise too_large
+    chunks, size = [], 0
+    # Count while reading, so chunked bodies are cut off at the cap too.
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
+    """The request body as `model`: 415 unless JSON, 413 if too large, 400 if invalid.
+
+    With `optional`, an absent body stands for `{}` (action routes that take no fields).
+    """
+    if optional and not request.body_exists:
+        return validate(model, {}, "body")
+    if request.content_type != JSON:
+        raise UnsupportedMediaType(f"send the body as {JSON}")
+    raw = await _read(request)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("the body is not valid JSON", details={"reason": str(exc)}) from None
+    return validate(model, data, "body")
+
+
+def query(request: web.Request, model: type[M]) -> M:
+    """The query string as `model`; repeated or unknown parameters are a 400."""
+    values: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key in values:
+            raise BadRequest(f"query parameter {key} is given more than once")
+        values[key] = value
+    return validate(model, values, "query string")
+
+
+def path_id(request: web.Request, name: str, what: str) -> uuid.UUID:
+    """A UUID path segment; a malformed one is as absent as an unknown one (404)."""
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"no such {what}") from None
+
+
+def respond(model: BaseModel | None, status: int = 200) -> web.Response:
+    """A JSON response of a response model (204 without one)."""
+    if model is None:
+        return web.Response(status=204)
+    return web.Response(status=status, body=model.model_dump_json().encode(),
+                        content_type=JSON)

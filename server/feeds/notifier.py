@@ -1,0 +1,59 @@
+"""Cross-process wake-ups: one LISTEN connection per process, NOTIFY sent by ingest at commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from server.store.objects import NOTIFY_CHANNEL
+
+log = logging.getLogger("accord.notifier")
+
+
+class Notifier:
+    """Wakes every waiter of this process when some process commits new objects."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._event = asyncio.Event()
+
+    def wake(self, *_: object) -> None:
+        """Something was committed (or the listener reconnected): let every waiter re-read."""
+        self.generation += 1
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Wait until the generation moves past `seen`; False on timeout."""
+        if self.generation != seen:
+            return True
+        event = self._event
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def listen(self, dsn: str) -> None:
+        """Hold a LISTEN connection for ever, reconnecting after failures."""
+        while True:
+            try:
+                conn = await asyncpg.connect(dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("listen connection failed", extra={"fields": {"error": str(exc)}})
+                await asyncio.sleep(1)
+                continue
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+            try:
+                await conn.add_listener(NOTIFY_CHANNEL, self.wake)
+                # Anything committed while we were not listening is found by re-reading.
+                self.wake()
+                await lost.wait()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            await asyncio.sleep(0.5)

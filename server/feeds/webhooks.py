@@ -1,0 +1,166 @@
+"""Webhook delivery: batches through an outbox, signed, retried with backoff, at least once.
+
+Signature (documented in the README): header `X-Accord-Signature: t=<unix seconds>,v1=<hex>`
+where hex is HMAC-SHA256(secret, f"{t}.{body}"); `X-Accord-Delivery` carries the batch id
+for de-duplication, unchanged across retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import logging
+import socket
+import time
+from urllib.parse import urlsplit
+
+import aiohttp
+import asyncpg
+import orjson
+
+from schemas.taxii import Cursor
+from server.config import Settings
+from server.feeds.notifier import Notifier
+from server.feeds.reading import read_after
+from server.store import feeds as feed_store
+from server.store.objects import bodies_visible
+
+log = logging.getLogger("accord.webhooks")
+_MAX_BACKOFF_S = 3600.0
+_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Accord-Signature value for a body sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+class UnsafeTarget(ValueError):
+    """A webhook URL this deployment may not call."""
+
+
+async def check_target(url: str, allow_private: bool) -> None:
+    """Refuse non-HTTP(S) URLs and, unless allowed, private, loopback and link-local hosts.
+
+    Plain HTTP is allowed only to loopback (tests, on-premise relays). Every address the
+    name resolves to is checked, so DNS cannot smuggle in an internal one.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UnsafeTarget("webhook URLs must be http(s) with a host")
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+        type=socket.SOCK_STREAM,
+    )
+    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
+        raise UnsafeTarget("plain-HTTP webhooks are allowed only to loopback addresses")
+    for address in addresses:
+        internal = (address.is_private or address.is_loopback or address.is_link_local
+                    or address.is_multicast or address.is_reserved or address.is_unspecified)
+        if internal and not allow_private:
+            raise UnsafeTarget(f"webhook target {address} is an internal address")
+
+
+class WebhookWorker:
+    """Fills the outbox from each webhook feed and delivers what is due."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, notifier: Notifier) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.notifier = notifier
+
+    async def run(self) -> None:
+        """Loop for ever: on every commit (or each second) enqueue, then deliver."""
+        async with aiohttp.ClientSession(timeout=_TIMEOUT) as http:
+            while True:
+                seen = self.notifier.generation
+                try:
+                    await self.enqueue()
+                    await self.deliver(http)
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("webhook round failed", extra={"fields": {"error": str(exc)}})
+                await self.notifier.wait(seen, 1.0)
+
+    async def enqueue(self) -> int:
+        """Move new visible objects of each webhook feed into outbox batches."""
+        queued = 0
+        async with self.pool.acquire() as conn:
+            for feed_id in await feed_store.webhook_feeds(conn):
+                async with conn.transaction():
+                    locked = await feed_store.lock_webhook_feed(conn, feed_id)
+                    if locked is None:
+                        continue
+                    feed, added, seq = locked
+                    reader = await feed_store.feed_reader(conn, feed)
+                    page = await read_after(conn, reader, feed, Cursor(added, seq),
+                                            self.settings.webhook_batch, "o.stix_id")
+                    if page.rows:
+                        last = page.rows[-1]
+                        await feed_store.enqueue_delivery(
+                            conn, feed.id, [r["seq"] for r in page.rows],
+                            last["date_added"], last["seq"],
+                        )
+                        queued += 1
+        return queued
+
+    async def deliver(self, http: aiohttp.ClientSession) -> int:
+        """Attempt every due delivery once; return how many were delivered."""
+        delivered = 0
+        while True:
+            async with self.pool.acquire() as conn, conn.transaction():
+                due = await feed_store.claim_due(conn, 20)
+                if not due:
+                    return delivered
+                for delivery in due:
+                    ok = await self._attempt(conn, http, delivery)
+                    delivered += ok
+
+    async def _attempt(self, conn: asyncpg.Connection, http: aiohttp.ClientSession,
+                       delivery: feed_store.DueDelivery) -> bool:
+        feed = await feed_store.get_feed_by_id(conn, delivery.feed_id)
+        reader = await feed_store.feed_reader(conn, feed)
+        # Rights are judged again at each attempt: what the organisation may no longer see
+        # is left out of the batch.
+        bodies = await bodies_visible(conn, reader, delivery.seqs)
+        body = (
+            b'{"delivery":"' + str(delivery.id).encode() + b'","feed":"'
+            + str(delivery.feed_id).encode() + b'","objects":['
+            + ",".join(bodies).encode() + b"]}"
+        )
+        status, error = None, None
+        try:
+            await check_target(delivery.url, self.settings.webhook_allow_private)
+            now = int(time.time())
+            async with http.post(delivery.url, data=body, allow_redirects=False, headers={
+                "Content-Type": "application/json",
+                "X-Accord-Delivery": str(delivery.id),
+                "X-Accord-Signature": sign(delivery.secret, now, body),
+            }) as resp:
+                status = resp.status
+            ok = 200 <= status < 300
+            if not ok:
+                error = f"HTTP {status}"
+        except (aiohttp.ClientError, OSError, TimeoutError, UnsafeTarget) as exc:
+            ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
+        backoff = min(self.settings.webhook_backoff_s * 2 ** delivery.attempts, _MAX_BACKOFF_S)
+        state = await feed_store.record_attempt(conn, delivery, ok=ok, status=status,
+                                                error=error, retry_in_s=backoff)
+        log.info("webhook attempt", extra={"fields": {
+            "delivery": str(delivery.id), "state": state, "status": status}})
+        return ok
+
+
+async def run_worker(worker: WebhookWorker) -> None:
+    """Run the worker until cancelled."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.run()
+
+
+def payload_objects(body: bytes) -> list[dict]:
+    """The objects of a delivery body (for receivers and tests)."""
+    return orjson.loads(body)["objects"]

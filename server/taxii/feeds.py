@@ -1,0 +1,88 @@
+"""Feeds as TAXII 2.1: a second API root whose collections are the caller's saved feeds.
+
+TAXII clients in SIEMs poll a feed like any collection (objects, manifest, added_after and
+next paging); every page goes through the visibility predicate as the caller, now.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
+from server.appkeys import POOL, SETTINGS, principal_of
+from server.store import objects as object_store
+from server.store.feeds import FeedRow, get_feed, list_feeds
+from server.store.records import Page
+from server.taxii import paging
+from server.taxii.common import negotiate, parse_uuid, taxii_response
+from server.taxii.manifest import manifest_body
+from server.taxii.objects import envelope_bytes
+
+FEEDS_ROOT = "/taxii2/feeds"
+FEED = FEEDS_ROOT + "/collections/{feed_id}"
+
+routes = web.RouteTableDef()
+
+
+def _resource(feed: FeedRow) -> dict:
+    return {"id": str(feed.id), "title": feed.name, "can_read": True, "can_write": False,
+            "description": "Saved Accord feed (read-only)", "media_types": [STIX_MEDIA_TYPE]}
+
+
+@routes.get(FEEDS_ROOT + "/")
+async def feeds_root(request: web.Request) -> web.Response:
+    """The feeds API root."""
+    media = negotiate(request)
+    return taxii_response({
+        "title": "Accord feeds",
+        "description": "Your organisation's saved feeds, each as a read-only collection",
+        "versions": [TAXII_MEDIA_TYPE],
+        "max_content_length": request.app[SETTINGS].max_content_length,
+    }, media)
+
+
+@routes.get(FEEDS_ROOT + "/collections/")
+async def feed_collections(request: web.Request) -> web.Response:
+    """The caller's organisation's feeds as collections."""
+    media = negotiate(request)
+    async with request.app[POOL].acquire() as conn:
+        feeds = await list_feeds(conn, principal_of(request).org_id)
+    return taxii_response({"collections": [_resource(f) for f in feeds]}, media)
+
+
+async def _feed(request: web.Request, conn) -> FeedRow:
+    feed_id = parse_uuid(request.match_info["feed_id"], "collection")
+    return await get_feed(conn, principal_of(request).org_id, feed_id)
+
+
+@routes.get(FEED + "/")
+async def feed_collection(request: web.Request) -> web.Response:
+    """One feed as a collection."""
+    media = negotiate(request)
+    async with request.app[POOL].acquire() as conn:
+        return taxii_response(_resource(await _feed(request, conn)), media)
+
+
+async def _read(request: web.Request, columns: str) -> Page:
+    query = paging.parse_query(request, paging.FILTERS)
+    async with request.app[POOL].acquire() as conn:
+        feed = await _feed(request, conn)
+        return await object_store.read_page(
+            conn, principal_of(request), None, query, columns, feed=feed.filter
+        )
+
+
+@routes.get(FEED + "/objects/")
+async def feed_objects(request: web.Request) -> web.Response:
+    """A page of the feed's objects."""
+    media = negotiate(request, allow_stix=True)
+    page = await _read(request, object_store.OBJECT_COLUMNS)
+    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+
+
+@routes.get(FEED + "/manifest/")
+async def feed_manifest(request: web.Request) -> web.Response:
+    """Manifest records of the feed's objects."""
+    media = negotiate(request)
+    page = await _read(request, object_store.MANIFEST_COLUMNS)
+    return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))

@@ -1,0 +1,71 @@
+"""Admin API: the collections of a trust group."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.admin.conftest import assert_error
+from tests.helpers import auth, envelope, indicator, objects_url
+
+
+async def test_collection_lifecycle(api, club, http, base_url):
+    gid, alice = club.group_id, club.alice
+    made = await api("POST", f"/groups/{gid}/collections", alice.admin,
+                     {"title": "IOCs", "description": "d", "default_tlp": "green",
+                      "allow_custom": False})
+    assert made.status == 201, made.body
+    cid = made.body["id"]
+    assert made.body["default_tlp"] == "green" and made.body["default_attribution"] is None
+    listed = await api("GET", f"/groups/{gid}/collections", club.bob.reader)
+    assert [c["id"] for c in listed.body["collections"]] == [cid]
+    changed = await api("PATCH", f"/collections/{cid}", alice.admin,
+                        {"title": "IOCs 2", "default_tlp": None, "default_attribution": "withheld"})
+    assert changed.status == 200, changed.body
+    assert changed.body["title"] == "IOCs 2" and changed.body["default_tlp"] is None
+    assert changed.body["default_attribution"] == "withheld"
+    shown = await api("GET", f"/collections/{cid}", club.bob.reader)
+    assert shown.body == changed.body
+    archived = await api("POST", f"/collections/{cid}/archive", alice.admin)
+    assert archived.status == 200 and archived.body["archived"]
+    # Archived: still readable over TAXII, no more posts.
+    async with http.get(f"{base_url}/taxii2/root/collections/{cid}/",
+                        headers=auth(club.bob.reader)) as resp:
+        assert resp.status == 200
+        assert (await resp.json(content_type=None))["can_write"] is False
+    async with http.post(objects_url(base_url, cid), data=envelope(indicator()),
+                         headers=auth(alice.contributor)) as resp:
+        assert resp.status in (403, 404)
+
+
+async def test_collection_routes_refuse(api, club):
+    made = await api("POST", f"/groups/{club.group_id}/collections", club.alice.admin,
+                     {"title": "x"})
+    cid = made.body["id"]
+    for method, path, body in (("GET", f"/collections/{cid}", None),
+                               ("PATCH", f"/collections/{cid}", {"title": "y"}),
+                               ("POST", f"/collections/{cid}/archive", None)):
+        assert_error(await api(method, path, None, body), 401)
+        stranger = await api(method, path, club.carol.admin, body)
+        unknown = await api(method, f"/collections/{uuid.uuid4()}" + path.split(cid)[1],
+                            club.carol.admin, body)
+        assert_error(stranger, 404)
+        assert_error(unknown, 404)
+        assert stranger.body["description"] == unknown.body["description"]
+    for method, path, body in (("PATCH", f"/collections/{cid}", {"title": "y"}),
+                               ("POST", f"/collections/{cid}/archive", None)):
+        assert_error(await api(method, path, club.bob.admin, body), 403, "manager", "org-admin")
+    assert_error(await api("PATCH", f"/collections/{cid}", club.alice.admin,
+                           {"default_tlp": "purple"}), 400)
+    assert_error(await api("PATCH", f"/collections/{cid}", club.alice.admin, data=b"[]",
+                           headers={"Content-Type": "application/xml"}), 415)
+    assert_error(await api("POST", f"/collections/{cid}/archive", club.alice.admin,
+                           {"now": True}), 400)
+    assert_error(await api("POST", f"/groups/{club.group_id}/collections", club.alice.admin,
+                           {"title": ""}), 400)
+    # The reference collection is the platform's; the admin API does not manage it.
+    async with api.http.get(f"{api.base.rsplit('/api', 1)[0]}/taxii2/root/collections/",
+                            headers=auth(club.alice.reader)) as resp:
+        refs = [c["id"] for c in (await resp.json(content_type=None))["collections"]
+                if c["title"] == "Accord reference"]
+    for ref in refs:
+        assert_error(await api("GET", f"/collections/{ref}", club.alice.admin), 404)
