@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -46,9 +47,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         print("Created the platform organisation and its first admin API key.")
         print("Store it now; it is not shown again:")
         print(f"  key id: {first_key.key.id}")
-        print(f"  token:  {first_key.token}")
-    web.run_app(create_app(settings, dsn), host=settings.host, port=settings.port,
-                access_log=None)
+        print(f"  token:  {first_key.token}", flush=True)
+    workers = []
+    if args.workers > 1:
+        # Every worker listens on the same port (SO_REUSEPORT) and shares the database;
+        # NOTIFY/LISTEN keeps their streams and webhooks in step.
+        env = {**os.environ, "ACCORD_DATABASE_URL": dsn}
+        command = [sys.executable, "-m", "server.cli", "serve", "--workers", "1",
+                   "--reuse-port", "--host", settings.host, "--port", str(settings.port)]
+        workers = [subprocess.Popen(command, env=env) for _ in range(args.workers - 1)]
+    try:
+        web.run_app(create_app(settings, dsn), host=settings.host, port=settings.port,
+                    access_log=None, reuse_port=args.workers > 1 or args.reuse_port)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(10)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -296,6 +311,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the TAXII server")
     serve.add_argument("--host", help="address to listen on (ACCORD_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (ACCORD_PORT)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes sharing the port and the database")
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
 

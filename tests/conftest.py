@@ -61,7 +61,11 @@ async def database_url(admin_dsn: str) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """Settings of the server under test; a small max_content_length to test 413 cheaply."""
-    return Settings(max_content_length=2 * 1024 * 1024, page_size=100, max_page_size=1000)
+    return Settings(
+        max_content_length=2 * 1024 * 1024, page_size=100, max_page_size=1000,
+        # Short timers so stream and webhook tests finish quickly; loopback receivers.
+        heartbeat_s=0.5, webhook_backoff_s=0.05, webhook_allow_private=True,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -190,3 +190,43 @@ async def test_acknowledged_objects_survive_kill_9(admin_dsn):
         assert not missing, f"{len(missing)} acknowledged objects lost"
         for stix_id, obj in acknowledged.items():
             assert seen[stix_id] == orjson.dumps(as_served(obj), option=orjson.OPT_SORT_KEYS)
+
+
+async def test_object_posted_to_one_process_reaches_a_stream_on_another(admin_dsn):
+    from tests.feed_helpers import SseReader
+
+    async with fresh_database(admin_dsn) as dsn:
+        token, collection_id = await _setup_exchange(dsn)
+        reader_token = _accord(dsn, "admin", "key", "create", "--org", "Bank-B", "--role",
+                               "reader", "--quiet")
+        first = Served(dsn)
+        second = None
+        try:
+            admin_token = first.first_lines(4)[3].split("token:")[1].strip()
+            await first.ready(admin_token)
+            second = Served(dsn)
+            await second.ready(admin_token)
+            async with aiohttp.ClientSession() as http:
+                bearer = {"Authorization": f"Bearer {reader_token}"}
+                async with http.post(f"{second.url}/api/v1/feeds", headers=bearer,
+                                     json={"name": "all"}) as resp:
+                    assert resp.status == 201
+                    feed_id = (await resp.json())["id"]
+                stream = await http.get(f"{second.url}/api/v1/feeds/{feed_id}/stream",
+                                        headers=bearer, timeout=None)
+                events = SseReader(stream)
+                await asyncio.sleep(0.3)
+                obj = indicator()
+                async with http.post(
+                    f"{first.url}/taxii2/root/collections/{collection_id}/objects/",
+                    data=orjson.dumps({"objects": [obj]}),
+                    headers={**TAXII, "Authorization": f"Bearer {token}"},
+                ) as resp:
+                    assert resp.status == 202
+                event = await events.next(timeout=10)
+                stream.close()
+            assert event is not None and event.data["id"] == obj["id"]
+        finally:
+            first.stop()
+            if second is not None:
+                second.stop()
