@@ -11,12 +11,13 @@ from aiohttp import web
 
 from server import published
 from server.admin.openapi import route_tables as admin_routes
-from server.appkeys import DSN, NOTIFIER, POOL, SETTINGS
+from server.appkeys import DSN, NOTIFIER, POOL, SETTINGS, SHARED_READS
 from server.auth import auth_middleware
 from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import create_pool, resolve_dsn
 from server.feeds.notifier import Notifier
+from server.feeds.shared import SharedReads
 from server.feeds.webhooks import WebhookWorker, run_worker
 from server.ingest.reference import seed_reference
 from server.middleware import error_middleware, request_id_middleware
@@ -85,6 +86,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[NOTIFIER] = Notifier()
+    app[SHARED_READS] = SharedReads()
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
     app.cleanup_ctx.append(_feeds)

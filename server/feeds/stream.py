@@ -8,7 +8,7 @@ import uuid
 from aiohttp import web
 
 from schemas.taxii import Cursor, QueryError
-from server.appkeys import NOTIFIER, POOL, SETTINGS, principal_of
+from server.appkeys import NOTIFIER, POOL, SETTINGS, SHARED_READS, principal_of
 from server.errors import BadRequest
 from server.feeds.reading import read_after
 from server.store.feeds import get_feed
@@ -40,6 +40,7 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
     settings = request.app[SETTINGS]
     pool = request.app[POOL]
     notifier = request.app[NOTIFIER]
+    shared = request.app[SHARED_READS]
     async with pool.acquire() as conn:
         feed = await get_feed(conn, principal.org_id, feed_id)
         cursor = _start(request)
@@ -55,20 +56,34 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
         # A client that cannot keep up is cut off rather than buffered without bound.
         await asyncio.wait_for(response.write(data), settings.stream_write_timeout_s)
 
+    async def fetch(after: Cursor | None) -> tuple[bytes, Cursor | None, bool] | None:
+        async with pool.acquire() as conn:
+            # Rights are judged again for every batch: a revoked key or a removed member
+            # stops receiving at once.
+            if not await is_live(conn, principal.key_id):
+                return None
+            page = await read_after(conn, principal, feed, after, _BATCH)
+        # Rendered once, written whole: every subscriber at this position sends these bytes.
+        events, last = [], after
+        for row in page.rows:
+            last = Cursor(row["date_added"], row["seq"])
+            events.append(_event(last, row["body"]))
+        return b"".join(events), last, page.more
+
     await send(b"retry: 2000\n\n")
     try:
         while True:
             seen = notifier.generation
-            async with pool.acquire() as conn:
-                # Rights are judged again for every batch: a revoked key or a removed member
-                # stops receiving at once.
-                if not await is_live(conn, principal.key_id):
-                    break
-                page = await read_after(conn, principal, feed, cursor, _BATCH)
-            for row in page.rows:
-                cursor = Cursor(row["date_added"], row["seq"])
-                await send(_event(cursor, row["body"]))
-            if page.more:
+            # Subscribers of one feed with one key at one position, woken by the same
+            # commit, get the same answer: one query serves them all.
+            key = (feed.id, principal.key_id, cursor, seen)
+            batch = await shared.read(key, lambda after=cursor: fetch(after))
+            if batch is None:
+                break
+            data, cursor, more = batch
+            if data:
+                await send(data)
+            if more:
                 continue
             if not await notifier.wait(seen, settings.heartbeat_s):
                 await send(b": heartbeat\n\n")
