@@ -1,0 +1,93 @@
+"""End-to-end ingest benchmark: POST 1,000-indicator envelopes to a real `accord serve`.
+
+Run from the repository root: `.venv/bin/python bench/ingest.py [--vs-medallion]`.
+Objects/s counts objects acknowledged in complete status resources (validated and stored),
+from the first POST to the last complete status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from common import (
+    AccordServer,
+    CpuMeter,
+    IngestResult,
+    MedallionServer,
+    PySpy,
+    TaxiiClient,
+    describe_server,
+    envelopes,
+    make_indicators,
+    post_all,
+    ratio,
+)
+
+
+def _args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--objects", type=int, default=50_000, help="indicators to POST to Accord")
+    p.add_argument("--envelope", type=int, default=1000, help="objects per envelope")
+    p.add_argument("--concurrency", type=int, default=4, help="concurrent POSTing clients")
+    p.add_argument("--database-url", help="PostgreSQL DSN (default: embedded, temp dir)")
+    p.add_argument("--time-limit", type=float, default=600, help="seconds per run, at most")
+    p.add_argument("--vs-medallion", action="store_true",
+                   help="also run the workload on medallion (memory backend)")
+    p.add_argument("--medallion-objects", type=int, default=5000,
+                   help="indicators to POST to medallion (it slows as it grows)")
+    p.add_argument("--profile", type=Path, metavar="FILE",
+                   help="py-spy the Accord server while timed; collapsed stacks to FILE")
+    return p.parse_args()
+
+
+async def _ingest(client: TaxiiClient, bodies: list[bytes], args: argparse.Namespace
+                  ) -> IngestResult:
+    async with client:
+        return await post_all(client, bodies, args.concurrency, args.time_limit)
+
+
+def _accord(args: argparse.Namespace, bodies: list[bytes]) -> IngestResult:
+    with AccordServer(args.database_url) as server:
+        describe_server(server)
+        token, collection_id = server.setup()
+        client = TaxiiClient(server.target(token, collection_id), args.concurrency)
+        with contextlib.ExitStack() as measured:
+            if args.profile:
+                assert server.proc is not None
+                measured.enter_context(PySpy(server.proc.pid, args.profile))
+            measured.enter_context(CpuMeter(server))
+            result = asyncio.run(_ingest(client, bodies, args))
+    print(f"Accord ingest:    {result.summary()}")
+    return result
+
+
+def _medallion(args: argparse.Namespace, bodies: list[bytes]) -> IngestResult:
+    with MedallionServer() as server:
+        client = TaxiiClient(server.target(), args.concurrency)
+        result = asyncio.run(_ingest(client, bodies, args))
+    print(f"medallion ingest: {result.summary()}")
+    return result
+
+
+def main() -> None:
+    """Generate, then time Accord (and medallion) ingest; print objects/s and the ratio."""
+    args = _args()
+    made = time.perf_counter()
+    objects = make_indicators(max(args.objects, args.medallion_objects))
+    bodies = envelopes(objects[:args.objects], args.envelope)
+    print(f"generated {len(objects):,} indicators in {time.perf_counter() - made:.1f} s;"
+          f" {len(bodies)} envelopes of {args.envelope}, concurrency {args.concurrency}")
+    accord = _accord(args, bodies)
+    if args.vs_medallion:
+        medallion = _medallion(
+            args, envelopes(objects[:args.medallion_objects], args.envelope))
+        print(f"Accord/medallion ingest: {ratio(accord.rate, medallion.rate)}"
+              f" ({accord.objects:,} vs {medallion.objects:,} objects)")
+
+
+if __name__ == "__main__":
+    main()
