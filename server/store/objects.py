@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -80,6 +80,8 @@ _STAGING_COLUMNS = (
 # Listeners in every server process wake their stream and webhook subscribers on it.
 NOTIFY_CHANNEL = "accord_objects"
 _US = "interval '1 microsecond'"
+_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_SEQ = 2**63 - 1
 _ISO = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 
 
@@ -191,26 +193,31 @@ def _filtered(
         spec_param = p(list(q.spec_versions))
         where.append(f"o.spec_version = ANY({spec_param}::text[])")
         spec = f" AND n.spec_version = ANY({spec_param}::text[])"
+    # added_after and next become one keyset lower bound, always present: with it the
+    # planner walks the (date_added, seq) index and stops at the limit, even on page one.
+    bound = (_FLOOR, 0)
     if q.added_after is not None:
-        where.append(f"o.date_added > {p(q.added_after)}")
+        bound = (q.added_after, _MAX_SEQ)
     if q.cursor is not None:
-        where.append(f"(o.date_added, o.seq) > ({p(q.cursor.date_added)}, {p(q.cursor.seq)})")
+        bound = max(bound, (q.cursor.date_added, q.cursor.seq))
+    where.append(f"(o.date_added, o.seq) > ({p(bound[0])}, {p(bound[1])})")
     v = q.versions
     if not v.all:
         # first/last are judged among the versions this reader may see, so a hidden
-        # later version never shows through its timestamp.
-        def _extreme(op: str) -> str:
+        # later version never shows through its timestamp. A scalar subquery (not an
+        # anti-join) keeps the plan a walk of the keyset index that stops at the limit.
+        def _extreme(order: str) -> str:
             return (
-                f"NOT EXISTS (SELECT 1 FROM objects n WHERE n.collection_id = o.collection_id"
-                f" AND n.stix_id = o.stix_id AND n.version {op} o.version"
-                f" AND {visible(principal, p, 'n')}{spec})"
+                f"o.version = (SELECT n.version FROM objects n"
+                f" WHERE n.collection_id = o.collection_id AND n.stix_id = o.stix_id"
+                f" AND {visible(principal, p, 'n')}{spec} ORDER BY n.version {order} LIMIT 1)"
             )
 
         alternatives = []
         if v.last:
-            alternatives.append(_extreme(">"))
+            alternatives.append(_extreme("DESC"))
         if v.first:
-            alternatives.append(_extreme("<"))
+            alternatives.append(_extreme("ASC"))
         if v.timestamps:
             alternatives.append(f"o.version = ANY({p(list(v.timestamps))}::timestamptz[])")
         where.append("(" + " OR ".join(alternatives) + ")")
@@ -348,7 +355,7 @@ async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bo
 async def latest_cursor(conn: asyncpg.Connection) -> Cursor:
     """A cursor after everything committed so far (a stream that starts now)."""
     added = await conn.fetchval("SELECT last_added FROM ingest_clock")
-    return Cursor(added, 2**63 - 1)
+    return Cursor(added, _MAX_SEQ)
 
 
 async def bodies_visible(
