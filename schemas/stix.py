@@ -32,7 +32,7 @@ class StixError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per object on the ingest hot path
 class StixFacts:
     """What the store needs to know about a valid object."""
 

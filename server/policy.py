@@ -120,7 +120,7 @@ class Terms:
     recipients: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per ingested object: not frozen, it is cheaper to build
 class Decision:
     """What a submitted object becomes when stored."""
 

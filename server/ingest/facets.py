@@ -21,6 +21,10 @@ _HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA1": "sha1", "SHA-256": "sha256",
 _COMPARISON = re.compile(
     r"\s*([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+)))\s*=\s*" + _VALUE + r"\s*"
 )
+# The common case, one comparison with no escapes, in one match.
+_SINGLE = re.compile(
+    r"^\[([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+))) = '([^'\\]*)'\]$"
+)
 _JOIN = re.compile(r"\s*(OR)\s*|\s*\]\s*OR\s*\[\s*", re.IGNORECASE)
 
 
@@ -38,6 +42,10 @@ def iocs(pattern: str) -> list[tuple[str, str]]:
     Anything else (AND, other operators, qualifiers) yields nothing: a blocklist entry
     must stand for the whole indicator.
     """
+    single = _SINGLE.match(pattern)
+    if single:
+        kind = _kind(single.group(1))
+        return [(kind, single.group(2))] if kind else []
     text = pattern.strip()
     if not (text.startswith("[") and text.endswith("]")):
         return []
