@@ -224,7 +224,7 @@ class _Run:
         owners = await object_store.claim_owners(self.conn, versioned, self.principal.org_id)
         foreign = [i for i in versioned if owners[i] != self.principal.org_id]
         copies = (
-            await object_store.stored_copies(self.conn, foreign)
+            await object_store.stored_copies(self.conn, self.principal, foreign)
             if foreign and not self.principal.is_platform_admin else {}
         )
         staged = []

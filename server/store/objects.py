@@ -320,17 +320,24 @@ async def claim_owners(
 
 
 async def stored_copies(
-    conn: asyncpg.Connection, stix_ids: list[str]
+    conn: asyncpg.Connection, principal: Principal, stix_ids: list[str]
 ) -> dict[tuple[str, datetime], tuple[str, str, list[str] | None]]:
-    """Stored versions of these ids in any collection: (id, version) -> (body, tlp, sectors).
+    """Versions of these ids the principal may see: (id, version) -> (body, tlp, sectors).
 
-    Used only to recognise an identical re-share; never shown to the poster.
+    Used to recognise an identical re-share: one may re-share only what one can see. The
+    search runs over the collections of the principal's groups, on the (collection, id)
+    index, never over the whole table.
     """
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (stix_id, version) stix_id, version, body, tlp, sectors"
-        " FROM objects WHERE stix_id = ANY($1::text[]) AND versioned",
-        stix_ids,
+    p = Params()
+    org = p(principal.org_id)
+    sql = (
+        f"SELECT DISTINCT ON (o.stix_id, o.version) o.stix_id, o.version, o.body, o.tlp,"
+        f" o.sectors FROM objects o WHERE o.collection_id IN (SELECT c.id FROM collections c"
+        f" JOIN group_members m ON m.group_id = c.group_id WHERE m.org_id = {org})"
+        f" AND o.stix_id = ANY({p(stix_ids)}::text[]) AND o.versioned"
+        f" AND {visible(principal, p, 'o')}"
     )
+    rows = await conn.fetch(sql, *p.values)
     return {(r["stix_id"], r["version"]): (r["body"], r["tlp"], r["sectors"]) for r in rows}
 
 

@@ -1,0 +1,87 @@
+"""The submission policy over HTTP: ownership of versions, re-sharing, attribution, RED."""
+
+from __future__ import annotations
+
+import orjson
+
+from schemas.accord_extension import ACCORD_EXTENSION_ID
+from tests.helpers import TLP_GREEN, TLP_RED, auth, indicator, objects_url, post
+
+
+async def _second_collection(factory, world):
+    group = await factory.group(world.alice, world.bob)
+    return await factory.collection(group)
+
+
+async def test_only_the_producer_posts_new_versions(http, base_url, world):
+    v1 = indicator(modified="2026-01-01T00:00:00.000Z")
+    await post(http, base_url, world.collection_id, world.alice.contributor, v1)
+    takeover = {**v1, "modified": "2026-02-01T00:00:00.000Z", "revoked": True}
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, takeover)
+    assert status["failure_count"] == 1
+    assert "first posted" in status["failures"][0]["message"]
+    own = {**v1, "modified": "2026-02-01T00:00:00.000Z", "revoked": True}
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, own)
+    assert status["success_count"] == 1
+
+
+async def test_identical_green_version_may_be_reshared_into_another_group(
+    http, base_url, world, factory
+):
+    other = await _second_collection(factory, world)
+    green = indicator(object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, green)
+    async with http.get(objects_url(base_url, world.collection_id, f"{green['id']}/"),
+                        headers=auth(world.bob.reader)) as resp:
+        [served] = orjson.loads(await resp.read())["objects"]
+    status = await post(http, base_url, other, world.bob.contributor, served)
+    assert status["success_count"] == 1, status
+    async with http.get(objects_url(base_url, other, f"{green['id']}/"),
+                        headers=auth(world.bob.reader)) as resp:
+        assert orjson.loads(await resp.read())["objects"] == [served]
+
+
+async def test_amber_objects_never_leave_their_group(http, base_url, world, factory):
+    other = await _second_collection(factory, world)
+    amber = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, amber)
+    async with http.get(objects_url(base_url, world.collection_id, f"{amber['id']}/"),
+                        headers=auth(world.bob.reader)) as resp:
+        [served] = orjson.loads(await resp.read())["objects"]
+    status = await post(http, base_url, other, world.bob.contributor, served)
+    assert status["failure_count"] == 1
+    assert "re-shared" in status["failures"][0]["message"]
+    async with http.get(objects_url(base_url, other), headers=auth(world.alice.reader)) as r:
+        assert "objects" not in orjson.loads(await r.read())
+
+
+async def test_created_by_ref_of_another_member_is_refused(http, base_url, world):
+    forged = indicator(created_by_ref=world.bob.identity_id)
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, forged)
+    assert status["failure_count"] == 1
+    assert "created_by_ref" in status["failures"][0]["message"]
+    mine = indicator(created_by_ref=world.alice.identity_id)
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, mine)
+    assert status["success_count"] == 1
+
+
+async def test_red_needs_recipients(http, base_url, world):
+    red = indicator(object_marking_refs=[TLP_RED])
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, red)
+    assert status["failure_count"] == 1
+    assert "recipients" in status["failures"][0]["message"]
+    unknown = indicator(object_marking_refs=[TLP_RED], extensions={ACCORD_EXTENSION_ID: {
+        "extension_type": "property-extension",
+        "recipients": ["identity--00000000-0000-4000-8000-000000000000"]}})
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, unknown)
+    assert status["failure_count"] == 1
+
+
+async def test_refusals_are_audited(http, base_url, world, pool):
+    from server.store import audit
+
+    forged = indicator(created_by_ref=world.bob.identity_id)
+    await post(http, base_url, world.collection_id, world.alice.contributor, forged)
+    async with pool.acquire() as conn:
+        entries = await audit.query(conn, org_id=world.alice.org_id, action="object.refused")
+    assert any(r["id"] == forged["id"] for e in entries for r in e.details["refused"])
