@@ -175,3 +175,17 @@ async def test_withheld_attribution_names_only_the_group(http, base_url, world, 
         assert served["created_by_ref"] != world.alice.identity_id
         assert served["created_by_ref"].startswith("identity--")
 
+
+
+async def test_non_member_sees_nothing_anywhere(http, base_url, world):
+    obj = indicator()
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    blind = await _read_everything(http, base_url, world.collection_id, world.mallory.reader,
+                                   obj["id"])
+    _assert_nothing_of(blind, obj["modified"], hidden_id=obj["id"])
+    for name in ("objects", "object", "versions", "manifest", "collection"):
+        assert blind[name][0] == 404, name
+    assert str(world.collection_id).encode() not in blind["collections"][1]
+    async with http.get(f"{base_url}/taxii2/root/status/{status['id']}/",
+                        headers=auth(world.mallory.admin)) as resp:
+        assert resp.status == 404
