@@ -106,8 +106,10 @@ def _stop_orphan_postgres(pgdata: Path) -> None:
 class AccordServer:
     """`python -m server.cli serve` on a free loopback port, embedded PostgreSQL by default."""
 
-    def __init__(self, database_url: str | None = None, env: dict[str, str] | None = None):
+    def __init__(self, database_url: str | None = None, env: dict[str, str] | None = None,
+                 workers: int = 1):
         self.database_url = database_url
+        self.workers = workers
         self.extra_env = env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -132,7 +134,8 @@ class AccordServer:
         try:
             with self.log.open("wb") as out:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
+                    [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+                     "--workers", str(self.workers)],
                     cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 )
             _wait_http(f"{self.base}/taxii2/", self.proc, self.log, STARTUP_TIMEOUT_S)

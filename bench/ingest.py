@@ -34,6 +34,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--envelope", type=int, default=1000, help="objects per envelope")
     p.add_argument("--concurrency", type=int, default=4, help="concurrent POSTing clients")
     p.add_argument("--database-url", help="PostgreSQL DSN (default: embedded, temp dir)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (accord serve --workers; CPU lines count the first)")
     p.add_argument("--time-limit", type=float, default=600, help="seconds per run, at most")
     p.add_argument("--vs-medallion", action="store_true",
                    help="also run the workload on medallion (memory backend)")
@@ -51,7 +53,7 @@ async def _ingest(client: TaxiiClient, bodies: list[bytes], args: argparse.Names
 
 
 def _accord(args: argparse.Namespace, bodies: list[bytes]) -> IngestResult:
-    with AccordServer(args.database_url) as server:
+    with AccordServer(args.database_url, workers=args.workers) as server:
         describe_server(server)
         token, collection_id = server.setup()
         client = TaxiiClient(server.target(token, collection_id), args.concurrency)

@@ -6,6 +6,7 @@ objects, the audit entries and the status are written in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,10 @@ from server.store.objects import Facets, StagedObject
 from server.store.orgs import orgs_by_identity
 from server.store.records import Collection
 
+# Envelopes are CPU work on the event loop; yielding every _SLICE objects lets the loop
+# finish other requests' database round trips, above all the one holding the ingest lock,
+# instead of making every poster wait behind one envelope's validation.
+_SLICE = 64
 # A version dated further ahead than this would shadow every honest later version.
 _FUTURE_SLACK = timedelta(days=1)
 
@@ -125,6 +130,8 @@ async def ingest_envelope(
     failures: list[dict] = []
     checked: dict[tuple[str, datetime | None], _Checked] = {}
     for index, obj in enumerate(objects):
+        if index % _SLICE == _SLICE - 1:
+            await asyncio.sleep(0)
         try:
             item = _check(index, obj, collection.allow_custom, now)
         except StixError as exc:
@@ -209,7 +216,9 @@ class _Run:
         named = sorted({r for c in items for r in (c.terms.recipients or ())})
         recipients = await orgs_by_identity(self.conn, named) if named else {}
         decided = []
-        for c in items:
+        for n, c in enumerate(items):
+            if n % _SLICE == _SLICE - 1:
+                await asyncio.sleep(0)
             try:
                 decided.append((c, policy.decide(self.sub, c.obj, c.terms, recipients)))
             except policy.Refusal as exc:
@@ -222,13 +231,15 @@ class _Run:
         """Apply version ownership; stage what may be stored, under its producer."""
         versioned = sorted({c.facts.id for c, _ in decided if c.version is not None})
         owners = await object_store.claim_owners(self.conn, versioned, self.principal.org_id)
-        foreign = [i for i in versioned if owners[i] != self.principal.org_id]
+        foreign = sorted(owners)
         copies = (
             await object_store.stored_copies(self.conn, self.principal, foreign)
             if foreign and not self.principal.is_platform_admin else {}
         )
         staged = []
-        for c, decision in decided:
+        for n, (c, decision) in enumerate(decided):
+            if n % _SLICE == _SLICE - 1:
+                await asyncio.sleep(0)
             copy = copies.get((c.facts.id, c.version))
             identical = copy is not None and copy[0] == _canonical(c.obj)
             try:

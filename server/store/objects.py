@@ -301,7 +301,7 @@ async def stored_ids(
 async def claim_owners(
     conn: asyncpg.Connection, stix_ids: list[str], org_id: uuid.UUID
 ) -> dict[str, uuid.UUID]:
-    """Record org_id as owner of the ids nobody owns yet; return every id's owner.
+    """Record org_id as owner of the ids nobody owns yet; return the ids owned by others.
 
     Run in the ingest transaction: a concurrent claim of the same id waits for ours.
     """
@@ -313,8 +313,9 @@ async def claim_owners(
         stix_ids, org_id,
     )
     rows = await conn.fetch(
-        "SELECT stix_id, producer_org FROM object_owners WHERE stix_id = ANY($1::text[])",
-        stix_ids,
+        "SELECT stix_id, producer_org FROM object_owners"
+        " WHERE stix_id = ANY($1::text[]) AND producer_org <> $2",
+        stix_ids, org_id,
     )
     return {r["stix_id"]: r["producer_org"] for r in rows}
 
