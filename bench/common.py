@@ -117,6 +117,7 @@ class AccordServer:
         self.tmp = Path(tempfile.mkdtemp(prefix="accord-bench-"))
         self.log = self.tmp / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.org: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -176,6 +177,7 @@ class AccordServer:
         self.admin("group", "create", group, "--member", org)
         collection_id = self.admin("collection", "create", f"bench-{tag}", "--group", group)
         token = self.admin("key", "create", "--org", org, "--role", "contributor", "--quiet")
+        self.org = org  # for benchmarks that need more keys of the same organisation
         return token, collection_id
 
     def settings(self) -> dict[str, Any]:

@@ -13,92 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 import orjson
 from aiohttp import web
+from common import AccordServer, describe_server, free_port
 
 TAXII = "application/taxii+json;version=2.1"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _accord(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "server.cli", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=True)
-    return done.stdout.strip()
-
-
-class Server:
-    """`accord serve` in a child process, on a fresh data directory or database."""
-
-    def __init__(self, database_url: str | None) -> None:
-        self.data_dir = tempfile.mkdtemp(prefix="accord-bench-")
-        self.env = {**os.environ, "ACCORD_DATA_DIR": self.data_dir,
-                    "ACCORD_WEBHOOK_ALLOW_PRIVATE": "true", "ACCORD_WEBHOOK_BACKOFF_S": "0.2",
-                    "ACCORD_HEARTBEAT_S": "5", "PYTHONUNBUFFERED": "1"}
-        if database_url:
-            self.env["ACCORD_DATABASE_URL"] = database_url
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> str:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
-            env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        assert self.proc.stdout is not None
-        token = ""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not token:
-            line = self.proc.stdout.readline()
-            if "token:" in line:
-                token = line.split("token:")[1].strip()
-        if not token:
-            raise RuntimeError("the server printed no admin token (reused data dir?)")
-        return token
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        if self.proc and self.proc.stdout:
-            self.proc.stdout.close()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-async def _ready(url: str, token: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"{url}/taxii2/",
-                                    headers={"Authorization": f"Bearer {token}"}) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server not ready")
 
 
 def _indicator(i: int, sent: float) -> dict:
@@ -191,7 +115,7 @@ async def webhook_throughput(url: str, reader: str, contributor: str, collection
     app.router.add_post("/hook", hook)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         bearer = {"Authorization": f"Bearer {reader}"}
@@ -225,28 +149,19 @@ async def webhook_throughput(url: str, reader: str, contributor: str, collection
 
 
 async def main(args: argparse.Namespace) -> None:
-    server = Server(args.database_url)
-    try:
-        admin = server.start()
-        await _ready(server.url, admin)
-        env = server.env
-        _accord(env, "admin", "org", "create", "Bench CERT", "--sector", "government")
-        _accord(env, "admin", "group", "create", "bench", "--member", "Bench CERT")
-        collection = _accord(env, "admin", "collection", "create", "bench", "--group", "bench")
-        contributor = _accord(env, "admin", "key", "create", "--org", "Bench CERT", "--role",
-                              "contributor", "--quiet")
-        reader = _accord(env, "admin", "key", "create", "--org", "Bench CERT", "--role",
-                         "reader", "--quiet")
-        print(f"machine: {os.cpu_count()} cores; database: "
-              f"{'given' if args.database_url else 'embedded (pgserver)'}")
-        figures = await stream_latency(server.url, reader, contributor, collection,
+    env = {"ACCORD_WEBHOOK_ALLOW_PRIVATE": "true", "ACCORD_WEBHOOK_BACKOFF_S": "0.2",
+           "ACCORD_HEARTBEAT_S": "5"}
+    with AccordServer(args.database_url, env=env) as server:
+        describe_server(server)
+        contributor, collection = server.setup()
+        reader = server.admin("key", "create", "--org", server.org, "--role", "reader",
+                              "--quiet")
+        figures = await stream_latency(server.base, reader, contributor, collection,
                                        args.subscribers, args.objects, args.per_post)
         print("stream latency:", orjson.dumps(figures).decode())
-        figures = await webhook_throughput(server.url, reader, contributor, collection,
+        figures = await webhook_throughput(server.base, reader, contributor, collection,
                                            args.webhook_feeds, args.webhook_objects)
         print("webhooks:", orjson.dumps(figures).decode())
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

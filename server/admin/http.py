@@ -9,7 +9,8 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from server.bodies import read_bounded
+from server.errors import BadRequest, NotFound, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,20 +34,6 @@ def validate(model: type[M], data: object, what: str) -> M:
                          details={"errors": _errors(exc)}) from None
 
 
-async def _read(request: web.Request) -> bytes:
-    too_large = PayloadTooLarge(f"the body exceeds {MAX_BODY} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise too_large
-    chunks, size = [], 0
-    # Count while reading, so chunked bodies are cut off at the cap too.
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
     """The request body as `model`: 415 unless JSON, 413 if too large, 400 if invalid.
 
@@ -56,7 +43,7 @@ async def body(request: web.Request, model: type[M], *, optional: bool = False) 
         return validate(model, {}, "body")
     if request.content_type != JSON:
         raise UnsupportedMediaType(f"send the body as {JSON}")
-    raw = await _read(request)
+    raw = await read_bounded(request, MAX_BODY)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

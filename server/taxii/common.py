@@ -10,11 +10,11 @@ from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, format_timestamp
 from server.appkeys import POOL, SETTINGS, principal_of
+from server.bodies import read_bounded
 from server.errors import (
     BadRequest,
     NotAcceptable,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
 )
 from server.store.collections import get_collection
@@ -72,18 +72,7 @@ def require_content_type(request: web.Request, *, allow_stix: bool = False) -> N
 
 async def read_body(request: web.Request) -> bytes:
     """The request body, refused with 413 as soon as it passes max_content_length."""
-    limit = request.app[SETTINGS].max_content_length
-    too_large = PayloadTooLarge(f"the body exceeds max_content_length ({limit} bytes)")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    chunks, size = [], 0
-    # Count as we read, so chunked and compressed bodies are cut off at the limit too.
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_bounded(request, request.app[SETTINGS].max_content_length)
 
 
 def query_params(request: web.Request) -> dict[str, str]:
