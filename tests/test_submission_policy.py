@@ -85,3 +85,28 @@ async def test_refusals_are_audited(http, base_url, world, pool):
     async with pool.acquire() as conn:
         entries = await audit.query(conn, org_id=world.alice.org_id, action="object.refused")
     assert any(r["id"] == forged["id"] for e in entries for r in e.details["refused"])
+
+
+async def test_confidential_groups_withhold_attribution_by_default(
+    http, base_url, world, factory, pool
+):
+    from server.store.groups import set_group
+
+    group = await factory.group(world.alice, world.bob)
+    async with pool.acquire() as conn:
+        await set_group(conn, group, {"confidential_roster": True})
+    collection = await factory.collection(group)
+    obj = indicator(created_by_ref=world.alice.identity_id)
+    await post(http, base_url, collection, world.alice.contributor, obj)
+    async with http.get(objects_url(base_url, collection, f"{obj['id']}/"),
+                        headers=auth(world.bob.reader)) as resp:
+        [served] = orjson.loads(await resp.read())["objects"]
+    assert served["created_by_ref"] != world.alice.identity_id
+    credited = indicator(created_by_ref=world.alice.identity_id, extensions={
+        ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
+                              "attribution": "credited"}})
+    await post(http, base_url, collection, world.alice.contributor, credited)
+    async with http.get(objects_url(base_url, collection, f"{credited['id']}/"),
+                        headers=auth(world.bob.reader)) as resp:
+        [served] = orjson.loads(await resp.read())["objects"]
+    assert served["created_by_ref"] == world.alice.identity_id

@@ -38,7 +38,11 @@ def _select(principal: Principal, p: Params) -> str:
     return (
         f"SELECT c.id, c.group_id, c.title, c.description, c.allow_custom, c.archived,"
         f" coalesce(c.default_tlp, g.default_tlp) AS default_tlp,"
-        f" coalesce(c.default_attribution, g.default_attribution) AS default_attribution,"
+        # A credited post would tell co-members who else is in a confidential group, so
+        # there posts are withheld unless the collection (or the poster) says otherwise.
+        f" coalesce(c.default_attribution, CASE WHEN g.confidential_roster AND"
+        f" g.allow_anonymous THEN 'withheld' ELSE g.default_attribution END)"
+        f" AS default_attribution,"
         f" g.identity_id AS group_identity, g.allow_anonymous, {member} AS member"
         f" FROM collections c JOIN trust_groups g ON g.id = c.group_id WHERE {where}"
     )
