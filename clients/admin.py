@@ -12,16 +12,18 @@ from typing import TypeVar
 import aiohttp
 from pydantic import BaseModel
 
+from clients.errors import ApiError
 from schemas import admin as api
 
 M = TypeVar("M", bound=BaseModel)
 
 
-class AdminApiError(Exception):
+class AdminApiError(ApiError):
     """An error answer of the admin API; `description` is the server's explanation."""
 
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(f"{status}: {description}")
+    def __init__(self, status: int, description: str, title: str = "Error") -> None:
+        super().__init__(status, title, description)
+        self.args = (f"{status}: {description}",)
         self.status = status
         self.description = f"{description} (HTTP {status})"
 
@@ -56,10 +58,11 @@ class AdminClient:
             raw = await resp.read()
             if resp.status >= 300:
                 try:
-                    description = api.ErrorBody.model_validate_json(raw).description or ""
+                    error = api.ErrorBody.model_validate_json(raw)
+                    description, title = error.description or "", error.title or "Error"
                 except ValueError:
-                    description = raw[:200].decode(errors="replace")
-                raise AdminApiError(resp.status, description)
+                    description, title = raw[:200].decode(errors="replace"), "Error"
+                raise AdminApiError(resp.status, description, title)
             return model.model_validate_json(raw) if model is not None else None
 
     # --- name resolution ---------------------------------------------------------------------

@@ -65,6 +65,7 @@ class FeedUpdate(BaseModel):
     filter: FeedFilter | None = None
     webhook: WebhookSpec | None = None
     remove_webhook: bool = False
+    rotate_secret: bool = Field(False, description="Issue a new webhook signing secret.")
 
 
 class Feed(BaseModel):

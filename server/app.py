@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import published
+from server import logs, published
 from server.admin.openapi import route_tables as admin_routes
 from server.appkeys import DSN, NOTIFIER, POOL, SETTINGS, SHARED_READS
 from server.auth import auth_middleware
@@ -21,6 +21,10 @@ from server.feeds.shared import SharedReads
 from server.feeds.webhooks import WebhookWorker, run_worker
 from server.ingest.reference import seed_reference
 from server.middleware import error_middleware, request_id_middleware
+from server.ops import health
+from server.ops import metrics as ops_metrics
+from server.ops.metrics import METRICS, Metrics, metrics_middleware, track_streams
+from server.ops.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from server.store.statuses import purge_statuses
 from server.taxii import collections, discovery, feeds, manifest, objects, status
 
@@ -78,8 +82,12 @@ async def _feeds(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     """Build the application; `dsn` overrides the settings' database (tests use it)."""
+    logs.set_level(settings.log_level)
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware, auth_middleware],
+        # Outermost first: the request id and metrics see every answer, errors included;
+        # rate limits come after auth, so that only verified keys have buckets.
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware,
+                     auth_middleware, rate_limit_middleware],
         # Bodies are read through a counting reader (taxii.common.read_body); this is
         # only the outer bound for anything else.
         client_max_size=settings.max_content_length + 1,
@@ -87,10 +95,16 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     app[SETTINGS] = settings
     app[NOTIFIER] = Notifier()
     app[SHARED_READS] = SharedReads()
+    app[METRICS] = Metrics()
+    limiter = RateLimiter.from_settings(settings)
+    if limiter is not None:
+        app[RATE_LIMITER] = limiter
+    app.on_response_prepare.append(track_streams)
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
     app.cleanup_ctx.append(_feeds)
-    for module in (discovery, collections, objects, manifest, status, published, feeds):
+    for module in (discovery, collections, objects, manifest, status, published, feeds,
+                   health, ops_metrics):
         app.add_routes(module.routes)
     for table in admin_routes():
         app.add_routes(table)

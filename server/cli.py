@@ -1,4 +1,7 @@
-"""`accord serve | migrate | admin ...`: the server and the admin commands on its database."""
+"""`accord serve | migrate | admin ...`: the server and the admin commands on its database.
+
+The member and analyst commands (`push`, `pull`, `follow`, `import`) live in clients/cli.py.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,9 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from clients import cli as member_cli
 from clients.admin import AdminApiError, AdminClient
+from clients.errors import AccordClientError
 from schemas import admin as api
 from schemas.principal import Role, Sector
 from schemas.tlp import Tlp
@@ -40,7 +45,7 @@ async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitabl
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
-    logs.configure()
+    logs.configure(settings.log_level)
     dsn = resolve_dsn(settings)
     first_key = asyncio.run(_on_database(dsn, bootstrap))
     if first_key is not None:
@@ -445,6 +450,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--after", type=int, help="resume after this seq")
     p.add_argument("--limit", type=int)
     p.set_defaults(run=_admin(_audit))
+    member_cli.add_commands(commands)
+    member_cli.add_feed_commands(commands)
     return parser
 
 
@@ -453,9 +460,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
     try:
-        args.run(args, settings)
+        code = args.run(args, settings)
     except (AccordError, AdminApiError) as exc:
         print(f"accord: {exc.description}", file=sys.stderr)
+        return 1
+    except AccordClientError as exc:
+        print(f"accord: {exc}", file=sys.stderr)
         return 1
     except ValidationError as exc:
         print(f"accord: {exc}", file=sys.stderr)
@@ -463,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     except aiohttp.ClientError as exc:
         print(f"accord: cannot reach the server: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

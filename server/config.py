@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseModel):
@@ -43,6 +45,34 @@ class Settings(BaseModel):
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(10, ge=1)
     title: str = Field("Accord", description="Title shown in TAXII discovery.")
+    log_level: str = Field("INFO", description="Least severe level of Accord's log events.")
+    # Off by default: the limit is per process (it multiplies with --workers and replicas),
+    # and the test suite and bench/ post as fast as they can.
+    rate_limit_per_s: float = Field(
+        0.0, ge=0, description="Requests per second each API key may make; 0 disables limits."
+    )
+    rate_limit_burst: int = Field(
+        0, ge=0, description="Requests a key may make at once; 0 means one second's worth."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token that may read /metrics (platform-admin keys always may)."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        level = str(value).strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # A guessable token would make the metrics world-readable after all.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("metrics_token must be at least 16 characters")
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -1,37 +1,99 @@
-"""Structured logging: one JSON line per event, carrying the request id."""
+"""Structured logging: one JSON line per event, carrying the request id, never a secret."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
+from collections.abc import Iterable
 
 import orjson
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
+REDACTED = "[redacted]"
+# Query parameter names whose values are credentials (matched as substrings, lower case).
+_SENSITIVE_NAMES = ("token", "key", "secret", "password", "passwd", "pwd", "sig", "auth",
+                    "credential", "session", "code")
+# Defence in depth: whatever a message or a field carries (an exception text, a URL, a
+# header someone logged), these shapes of secret are scrubbed before the line is written.
+_SCRUBS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization header values.
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), rf"\1 {REDACTED}"),
+    # Accord API key tokens `<key id>.<secret>`: the key id is not secret, the rest is.
+    (re.compile(r"\b(ak_[0-9a-f]{16})\.[A-Za-z0-9_\-]+"), rf"\1.{REDACTED}"),
+    # Credentials in URL query strings.
+    (re.compile(r"(?i)([?&;][a-z0-9_\-\[\]]*(?:token|key|secret|passw(?:or)?d|pwd|sig"
+                r"|signature|auth|credential|session|code)[a-z0-9_\-\[\]]*=)[^&\s\"'#]*"),
+     rf"\1{REDACTED}"),
+    # Passwords in DSNs and URLs (postgresql://user:password@host).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{REDACTED}@"),
+)
+_MAX_QUERY_VALUE = 200
+
+
+def scrub(text: str) -> str:
+    """The text with every recognisable secret replaced by a marker."""
+    for pattern, replacement in _SCRUBS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _is_sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return any(part in lowered for part in _SENSITIVE_NAMES)
+
+
+def redact_query(items: Iterable[tuple[str, str]]) -> str:
+    """A query string fit for a log: credential-like parameters' values replaced."""
+    parts = []
+    for name, value in items:
+        shown = REDACTED if _is_sensitive(name) else value[:_MAX_QUERY_VALUE]
+        parts.append(f"{name}={shown}")
+    return "&".join(parts)
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
 
 class JsonFormatter(logging.Formatter):
-    """Format a record as one JSON object per line."""
+    """Format a record as one JSON object per line, secrets scrubbed."""
 
     def format(self, record: logging.LogRecord) -> str:
-        event = {
+        event: dict[str, object] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "request_id": request_id_var.get(),
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),
         }
-        event.update(getattr(record, "fields", {}))
+        for name, value in getattr(record, "fields", {}).items():
+            event[name] = _clean(value)
         if record.exc_info:
-            event["exc"] = self.formatException(record.exc_info)
+            event["exc"] = scrub(self.formatException(record.exc_info))
         return orjson.dumps(event, default=str).decode()
 
 
-def configure(level: str = "INFO") -> None:
+def set_level(level: str) -> None:
+    """Apply ACCORD_LOG_LEVEL to Accord's own loggers (`accord.*`)."""
+    logging.getLogger("accord").setLevel(level)
+
+
+def configure(level: str | None = None) -> None:
     """Send every logger's events to stderr as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    # Libraries stay at INFO; Accord's loggers follow the configured level (see set_level).
+    root.setLevel("INFO")
+    if level is not None:
+        set_level(level)

@@ -10,10 +10,10 @@ import orjson
 from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE, QueryError
-from server.appkeys import REQUEST_ID
+from server.appkeys import PRINCIPAL, REQUEST_ID
 from server.auth import Handler
 from server.errors import AccordError, Unauthorized, http_status
-from server.logs import request_id_var
+from server.logs import redact_query, request_id_var
 
 log = logging.getLogger("accord.http")
 
@@ -21,7 +21,14 @@ _CHALLENGE = 'Bearer realm="accord", Basic realm="accord"'
 
 
 def _media_type(request: web.Request) -> str:
-    return "application/json" if request.path.startswith("/api/") else TAXII_MEDIA_TYPE
+    # TAXII paths answer TAXII errors; the admin API and the operations endpoints plain JSON.
+    return TAXII_MEDIA_TYPE if request.path.startswith("/taxii2") else "application/json"
+
+
+def route_template(request: web.Request) -> str:
+    """The matched route's path template (bounded, safe to log and to use as a label)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 def error_response(
@@ -50,7 +57,11 @@ def error_response(
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give each request an id, echo it, and log one access line (never with credentials)."""
+    """Give each request an id, echo it, and log one access line (never with credentials).
+
+    The line names the route template, the key id (not its secret) and the query string with
+    credential-like parameters redacted; headers are never logged.
+    """
     request_id = uuid.uuid4().hex
     request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
@@ -62,13 +73,16 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         response.headers["X-Request-ID"] = request_id
         return response
     finally:
-        log.info(
-            "request",
-            extra={"fields": {
-                "method": request.method, "path": request.path, "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 2),
-            }},
-        )
+        fields: dict[str, object] = {
+            "method": request.method, "path": request.path, "route": route_template(request),
+            "status": status, "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        if request.query_string:
+            fields["query"] = redact_query(request.query.items())
+        principal = request.get(PRINCIPAL)
+        if principal is not None:
+            fields["key"] = principal.key_id
+        log.info("request", extra={"fields": fields})
         request_id_var.reset(token)
 
 

@@ -254,3 +254,20 @@ async def test_expired_indicators_drop_out_of_blocklists(http, base_url, world):
     async with http.get(f"{base_url}/api/v1/feeds/{feed['id']}/export.txt",
                         headers=auth(world.bob.reader)) as resp:
         assert (await resp.text()).splitlines() == ["198.51.100.21"]
+
+
+async def test_webhook_secret_rotation(http, base_url, world):
+    receiver = Receiver()
+    url = await receiver.start()
+    try:
+        feed = await create_feed(http, base_url, world.bob.reader, webhook={"url": url})
+        feed_url = f"{base_url}/api/v1/feeds/{feed['id']}"
+        async with http.patch(feed_url, data=orjson.dumps({"rotate_secret": True}),
+                              headers=json_auth(world.bob.reader)) as resp:
+            rotated = await resp.json()
+        assert rotated["webhook_secret"] and rotated["webhook_secret"] != feed["webhook_secret"]
+        async with http.patch(feed_url, data=orjson.dumps({"name": "same secret"}),
+                              headers=json_auth(world.bob.reader)) as resp:
+            assert (await resp.json())["webhook_secret"] is None
+    finally:
+        await receiver.close()

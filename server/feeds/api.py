@@ -84,7 +84,7 @@ async def get_feed(request: web.Request) -> web.Response:
 
 @admin.route("PATCH", "/feeds/{feed_id}", role=_ANY, request=FeedUpdate, response=FeedCreated)
 async def update_feed(request: web.Request) -> web.Response:
-    """Change a feed's name, filter or webhook (a new webhook URL gets a new secret)."""
+    """Change a feed's name, filter or webhook; a new URL or rotate_secret issues a new secret."""
     feed_id = path_id(request, "feed_id", "feed")
     spec = await body(request, FeedUpdate)
     url = str(spec.webhook.url) if spec.webhook else None
@@ -94,7 +94,7 @@ async def update_feed(request: web.Request) -> web.Response:
         row, secret = await feed_store.update_feed(
             conn, principal.org_id, feed_id, name=spec.name, f=spec.filter, webhook_url=url,
             max_attempts=spec.webhook.max_attempts if spec.webhook else None,
-            remove_webhook=spec.remove_webhook,
+            remove_webhook=spec.remove_webhook, rotate_secret=spec.rotate_secret,
         )
         await audit.record(conn, [audit.entry(principal, "feed.changed", principal.org_id,
                                               str(row.id), webhook=row.webhook_url)])

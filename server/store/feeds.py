@@ -108,16 +108,17 @@ async def list_feeds(conn: asyncpg.Connection, org_id: uuid.UUID) -> list[FeedRo
 async def update_feed(
     conn: asyncpg.Connection, org_id: uuid.UUID, feed_id: uuid.UUID, *, name: str | None,
     f: FeedFilter | None, webhook_url: str | None, max_attempts: int | None,
-    remove_webhook: bool,
+    remove_webhook: bool, rotate_secret: bool = False,
 ) -> tuple[FeedRow, str | None]:
-    """Change a feed; return it and a new webhook secret if the webhook was (re)set."""
+    """Change a feed; return it and a new webhook secret if one was issued (new URL or
+    rotation)."""
     current = await get_feed(conn, org_id, feed_id)
     secret = None
     url, stored_secret = current.webhook_url, current.webhook_secret
     if remove_webhook:
         url = stored_secret = None
-    elif webhook_url and webhook_url != current.webhook_url:
-        url, stored_secret = webhook_url, secrets.token_urlsafe(32)
+    elif (webhook_url and webhook_url != current.webhook_url) or (rotate_secret and url):
+        url, stored_secret = webhook_url or url, secrets.token_urlsafe(32)
         secret = stored_secret
     row = await conn.fetchrow(
         f"UPDATE feeds SET name = $3, filter = $4::jsonb, webhook_url = $5, webhook_secret = $6,"
