@@ -100,7 +100,7 @@ async def test_readyz_answers_ready_when_database_and_migrations_are(http, base_
 
 async def test_readyz_names_pending_migrations_and_an_unreachable_database(http, admin_dsn):
     async with fresh_database(admin_dsn) as dsn:
-        name = dsn.rsplit("/", 1)[1].partition("?")[0]
+        name = dsn.partition("?")[0].rsplit("/", 1)[1]
         async with served(Settings(), dsn) as url:
             conn = await asyncpg.connect(dsn)
             try:
