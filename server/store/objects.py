@@ -342,16 +342,22 @@ async def stored_copies(
     return {(r["stix_id"], r["version"]): (r["body"], r["tlp"], r["sectors"]) for r in rows}
 
 
+async def _visible_versions(
+    conn: asyncpg.Connection, principal: Principal, seqs: list[int], columns: str
+) -> list[asyncpg.Record]:
+    p = Params()
+    sql = (
+        f"SELECT {columns} FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
+        f" AND {visible(principal, p, 'o')} ORDER BY o.date_added, o.seq"
+    )
+    return await conn.fetch(sql, *p.values)
+
+
 async def visible_among(
     conn: asyncpg.Connection, principal: Principal, seqs: list[int]
 ) -> set[int]:
     """Which of these stored versions the principal may see (the predicate, nothing else)."""
-    p = Params()
-    sql = (
-        f"SELECT o.seq FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
-        f" AND {visible(principal, p, 'o')}"
-    )
-    return {r["seq"] for r in await conn.fetch(sql, *p.values)}
+    return {r["seq"] for r in await _visible_versions(conn, principal, seqs, "o.seq")}
 
 
 async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bool) -> int:
@@ -371,13 +377,8 @@ async def latest_cursor(conn: asyncpg.Connection) -> Cursor:
 async def bodies_visible(
     conn: asyncpg.Connection, principal: Principal, seqs: list[int]
 ) -> list[str]:
-    """Stored JSON of these versions that the principal may see now, in sequence order."""
-    p = Params()
-    sql = (
-        f"SELECT o.body FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
-        f" AND {visible(principal, p, 'o')} ORDER BY o.date_added, o.seq"
-    )
-    return [r["body"] for r in await conn.fetch(sql, *p.values)]
+    """Stored JSON of these versions that the principal may see now, in commit order."""
+    return [r["body"] for r in await _visible_versions(conn, principal, seqs, "o.body")]
 
 
 async def export_rows(
