@@ -103,7 +103,54 @@ def _stop_orphan_postgres(pgdata: Path) -> None:
         time.sleep(0.1)
 
 
-class AccordServer:
+class ChildServer:
+    """A server process on a loopback port, started on enter and stopped by its pid on exit.
+
+    Subclasses set `port`, `base`, `tmp` (removed at the end), `log` and say how to start it.
+    """
+
+    stop_signal: signal.Signals
+    base: str
+    tmp: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None
+
+    def command(self) -> tuple[list[str], Path, dict[str, str] | None]:
+        """argv, working directory and environment (None: inherit) of the server."""
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        """Anything to stop besides the process itself."""
+
+    def __enter__(self) -> Self:
+        try:
+            argv, cwd, env = self.command()
+            with self.log.open("wb") as out:
+                self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out,
+                                             stderr=subprocess.STDOUT)
+            _wait_http(f"{self.base}/taxii2/", self.proc, self.log, STARTUP_TIMEOUT_S)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the process, then what it left behind, then remove the temporary files."""
+        try:
+            if self.proc is not None:
+                _stop(self.proc, self.stop_signal)
+        finally:
+            try:
+                self.cleanup()
+            finally:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class AccordServer(ChildServer):
     """`python -m server.cli serve` on a free loopback port, embedded PostgreSQL by default."""
 
     def __init__(self, database_url: str | None = None, env: dict[str, str] | None = None,
@@ -131,33 +178,16 @@ class AccordServer:
             env["ACCORD_DATA_DIR"] = str(self.tmp / "data")
         return env
 
-    def __enter__(self) -> Self:
-        try:
-            with self.log.open("wb") as out:
-                self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
-                     "--workers", str(self.workers)],
-                    cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                )
-            _wait_http(f"{self.base}/taxii2/", self.proc, self.log, STARTUP_TIMEOUT_S)
-        except BaseException:
-            self.close()
-            raise
-        return self
+    stop_signal = signal.SIGINT  # as an operator stops it
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
+    def command(self) -> tuple[list[str], Path, dict[str, str] | None]:
+        return ([sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+                 "--workers", str(self.workers)], ROOT, self.env)
 
-    def close(self) -> None:
-        """Stop the server (SIGINT, as an operator), its orphaned PostgreSQL, remove the tmp."""
-        try:
-            if self.proc is not None:
-                _stop(self.proc, signal.SIGINT)
-        finally:
-            if not self.database_url:
-                _stop_orphan_postgres((self.tmp / "data" / "pgdata").resolve())
-            shutil.rmtree(self.tmp, ignore_errors=True)
+    def cleanup(self) -> None:
+        """Stop an embedded PostgreSQL the server left behind."""
+        if not self.database_url:
+            _stop_orphan_postgres((self.tmp / "data" / "pgdata").resolve())
 
     def admin(self, *args: str) -> str:
         """Run `accord admin ...` against the server's database; return its stdout."""
@@ -197,7 +227,7 @@ class AccordServer:
                       {"Authorization": f"Bearer {token}"})
 
 
-class MedallionServer:
+class MedallionServer(ChildServer):
     """The OASIS reference server, memory backend, one writable collection, HTTP Basic user."""
 
     USER, PASSWORD = "bench", "bench-password"
@@ -244,32 +274,12 @@ class MedallionServer:
         path.write_bytes(orjson.dumps(config))
         return path
 
-    def __enter__(self) -> Self:
-        try:
-            config = self._write_config()
-            with self.log.open("wb") as out:
-                self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "medallion.scripts.run", "--host", "127.0.0.1",
-                     "--port", str(self.port), "--log-level", "ERROR", str(config)],
-                    cwd=self.tmp, stdout=out, stderr=subprocess.STDOUT,
-                )
-            _wait_http(f"{self.base}/taxii2/", self.proc, self.log, STARTUP_TIMEOUT_S)
-        except BaseException:
-            self.close()
-            raise
-        return self
+    stop_signal = signal.SIGTERM
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop medallion by its pid and remove its temporary files."""
-        try:
-            if self.proc is not None:
-                _stop(self.proc, signal.SIGTERM)
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+    def command(self) -> tuple[list[str], Path, dict[str, str] | None]:
+        config = self._write_config()
+        return ([sys.executable, "-m", "medallion.scripts.run", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "ERROR", str(config)], self.tmp, None)
 
     def target(self) -> Target:
         """The TAXII endpoints of the collection, with HTTP Basic credentials."""

@@ -8,13 +8,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from schemas import stix
+
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$"
-)
 _STIX_ID = re.compile(
     r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
@@ -27,18 +26,12 @@ class QueryError(ValueError):
 
 
 def parse_timestamp(value: str, name: str) -> datetime:
-    """Parse a TAXII/STIX timestamp (UTC, 'Z'); microseconds kept, finer digits dropped."""
-    match = _TIMESTAMP.match(value)
-    if not match:
-        raise QueryError(f"{name} must be a UTC timestamp like 2026-01-31T12:00:00.000Z")
-    year, month, day, hour, minute, second, fraction = match.groups()
+    """A TAXII/STIX timestamp query parameter; QueryError names the parameter."""
     try:
-        return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second),
-            int((fraction or "0").ljust(6, "0")[:6]), tzinfo=UTC,
-        )
+        return stix.parse_timestamp(value)
     except ValueError as exc:
-        raise QueryError(f"{name} is not a real date and time: {value}") from exc
+        raise QueryError(f"{name} must be a real UTC timestamp like 2026-01-31T12:00:00.000Z,"
+                         f" not {value[:60]!r}") from exc
 
 
 def format_timestamp(value: datetime) -> str:

@@ -23,7 +23,7 @@ from server.ingest.reference import seed_reference
 from server.middleware import error_middleware, request_id_middleware
 from server.ops import health
 from server.ops import metrics as ops_metrics
-from server.ops.metrics import METRICS, Metrics, metrics_middleware, track_streams
+from server.ops.metrics import METRICS, Metrics, metrics_middleware
 from server.ops.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from server.store.statuses import purge_statuses
 from server.taxii import collections, discovery, feeds, manifest, objects, status
@@ -99,7 +99,6 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     limiter = RateLimiter.from_settings(settings)
     if limiter is not None:
         app[RATE_LIMITER] = limiter
-    app.on_response_prepare.append(track_streams)
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
     app.cleanup_ctx.append(_feeds)

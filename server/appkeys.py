@@ -18,6 +18,8 @@ SHARED_READS = web.AppKey("shared_reads", SharedReads)
 # Set on each request by the auth and request-id middlewares.
 PRINCIPAL = web.RequestKey("principal", Principal)
 REQUEST_ID = web.RequestKey("request_id", str)
+# (successes, failures) of a POST objects, for the metrics middleware.
+INGESTED = web.RequestKey("ingested", tuple)
 
 
 def principal_of(request: web.Request) -> Principal:

@@ -11,6 +11,7 @@ from schemas.taxii import Cursor, QueryError
 from server.appkeys import NOTIFIER, POOL, SETTINGS, SHARED_READS, principal_of
 from server.errors import BadRequest
 from server.feeds.reading import read_after
+from server.ops.metrics import METRICS
 from server.store.feeds import get_feed
 from server.store.keys import is_live
 from server.store.objects import latest_cursor
@@ -51,6 +52,8 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
         "X-Accel-Buffering": "no",
     })
     await response.prepare(request)
+    metrics = request.app[METRICS]
+    metrics.stream_opened()
 
     async def send(data: bytes) -> None:
         # A client that cannot keep up is cut off rather than buffered without bound.
@@ -81,12 +84,15 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
             if batch is None:
                 break
             data, cursor, more = batch
-            if data:
+            if data and cursor is not None:
                 await send(data)
+                metrics.stream_sent(cursor.date_added)
             if more:
                 continue
             if not await notifier.wait(seen, settings.heartbeat_s):
                 await send(b": heartbeat\n\n")
     except (ConnectionResetError, TimeoutError):
         pass
+    finally:
+        metrics.stream_closed()
     return response

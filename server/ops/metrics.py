@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime
 
 import asyncpg
-import orjson
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,15 +27,12 @@ from prometheus_client import (
     generate_latest,
 )
 
-from schemas.taxii import Cursor, QueryError
-from server.appkeys import POOL, SETTINGS
+from server.appkeys import INGESTED, POOL, SETTINGS
 from server.auth import Handler, principal_for, public
 from server.errors import Forbidden
 from server.middleware import route_template
 from server.store.ops import webhook_outcomes
-from server.taxii.common import COLLECTION
 
-INGEST_ROUTE = ("POST", COLLECTION + "/objects/")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 # Status of a request whose client went away before the answer (nginx's convention).
@@ -97,19 +93,23 @@ class Metrics:
         if not streamed:
             self.latency.labels(method, route).observe(seconds)
 
-    def observe_ingest(self, response: web.StreamResponse, seconds: float) -> None:
-        """Count the objects of a 202 answer to POST objects from its status resource."""
-        body = getattr(response, "body", None)
-        if response.status != 202 or not isinstance(body, bytes):
-            return
-        try:
-            status = orjson.loads(body)
-            successes, failures = int(status["success_count"]), int(status["failure_count"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return
+    def observe_ingest(self, successes: int, failures: int, seconds: float) -> None:
+        """Count the objects of one POST objects (from the status the ingest path returned)."""
         self.ingest_objects.labels("success").inc(successes)
         self.ingest_objects.labels("failure").inc(failures)
         self.ingest_latency.observe(seconds)
+
+    def stream_opened(self) -> None:
+        """An event stream started."""
+        self.stream_subscribers.inc()
+
+    def stream_closed(self) -> None:
+        """An event stream ended."""
+        self.stream_subscribers.dec()
+
+    def stream_sent(self, committed: datetime) -> None:
+        """A batch of events went out; the last of them was committed at `committed`."""
+        self.stream_lag.observe(max(0.0, (datetime.now(UTC) - committed).total_seconds()))
 
     async def render(self, pool: asyncpg.Pool) -> bytes:
         """Read the pool and the webhook outbox, then the exposition of every metric."""
@@ -126,52 +126,12 @@ class Metrics:
 
 
 METRICS = web.AppKey("metrics", Metrics)
-STREAMING = web.RequestKey("streaming", bool)
-
-
-def _last_event_time(data: bytes) -> datetime | None:
-    """When the last event in a chunk of Server-Sent Events was committed (its id's time)."""
-    at = data.rfind(b"\n\nid: ")
-    start = at + 2 if at >= 0 else (0 if data.startswith(b"id: ") else -1)
-    if start < 0:
-        return None
-    end = data.find(b"\n", start)
-    try:
-        return Cursor.decode(data[start + 4:end].decode("ascii")).date_added
-    except (QueryError, UnicodeDecodeError):
-        return None
-
-
-async def track_streams(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: count an event stream while open and time the events it sends."""
-    # Only while metrics_middleware is around the handler (it marks the request), so that
-    # every stream counted here is also uncounted there.
-    if request.get(STREAMING) is not False or response.content_type != "text/event-stream":
-        return
-    metrics = request.app[METRICS]
-    request[STREAMING] = True
-    metrics.stream_subscribers.inc()
-    write = response.write
-
-    # The stream's code is not ours to change: its writes are watched by wrapping them.
-    # Event ids are keyset cursors holding the commit time, so lag = now - that time.
-    async def timed_write(data: bytes | bytearray | memoryview) -> None:
-        committed = _last_event_time(bytes(data))
-        if committed is not None:
-            metrics.stream_lag.observe(
-                max(0.0, (datetime.now(UTC) - committed).total_seconds()))
-        await write(data)
-
-    response.write = timed_write  # type: ignore[method-assign]
-
-
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count every request by route template and status, and time it."""
     started = time.perf_counter()
     status = 500
     response: web.StreamResponse | None = None
-    request[STREAMING] = False
     try:
         response = await handler(request)
         status = response.status
@@ -186,12 +146,11 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         metrics = request.app[METRICS]
         elapsed = time.perf_counter() - started
         route = route_template(request)
-        streamed = request.pop(STREAMING, False)
-        if streamed:
-            metrics.stream_subscribers.dec()
+        streamed = response is not None and response.content_type == "text/event-stream"
         metrics.observe_request(request.method, route, status, elapsed, streamed)
-        if response is not None and (request.method, route) == INGEST_ROUTE:
-            metrics.observe_ingest(response, elapsed)
+        ingested = request.get(INGESTED)
+        if ingested is not None:
+            metrics.observe_ingest(*ingested, elapsed)
 
 
 async def _authorise(request: web.Request) -> None:

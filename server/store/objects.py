@@ -243,10 +243,10 @@ async def read_page(
     """One page of visible object versions (of a collection or a feed) with these columns."""
     query = _filtered(principal, collection_id, q, columns, stix_id=stix_id, feed=feed)
     rows = await conn.fetch(query.sql, *query.args)
-    more = len(rows) > q.limit
+    if len(rows) <= q.limit:
+        return Page(rows, None)
     rows = rows[: q.limit]
-    cursor = (rows[-1]["date_added"], rows[-1]["seq"]) if more else None
-    return Page(rows, more, cursor)
+    return Page(rows, Cursor(rows[-1]["date_added"], rows[-1]["seq"]))
 
 
 OBJECT_COLUMNS = "o.body"

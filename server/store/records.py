@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.taxii import Cursor
+
 
 @dataclass(frozen=True, slots=True)
 class Organization:
@@ -128,5 +130,9 @@ class Page:
     """One page of stored rows in (date_added, seq) order."""
 
     rows: list
-    more: bool
-    next_cursor: tuple[datetime, int] | None
+    next: Cursor | None  # where the next page starts; None on the last page
+
+    @property
+    def more(self) -> bool:
+        """Whether more rows follow this page."""
+        return self.next is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import STIX_MEDIA_TYPE, Cursor, format_timestamp
+from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
@@ -15,9 +15,7 @@ routes = web.RouteTableDef()
 
 def manifest_body(page: Page) -> dict:
     """A manifest resource of a page of stored versions."""
-    body: dict = {"more": page.more}
-    if page.next_cursor:
-        body["next"] = Cursor(*page.next_cursor).encode()
+    body = paging.paging_members(page)
     if page.rows:
         body["objects"] = [
             {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import Cursor, is_stix_id
-from server.appkeys import POOL, principal_of
+from schemas.taxii import is_stix_id
+from server.appkeys import INGESTED, POOL, principal_of
 from server.errors import Forbidden, NotFound
 from server.ingest.deletion import delete_object as delete_versions
 from server.ingest.envelope import ingest_envelope
@@ -61,6 +61,7 @@ async def add_objects(request: web.Request) -> web.Response:
         raise Forbidden("posting to this collection needs the contributor role")
     body = await read_body(request)
     status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body)
+    request[INGESTED] = (len(status.successes), len(status.failures))
     return taxii_response(status_resource(status), media, status=202)
 
 
@@ -96,7 +97,5 @@ async def get_versions(request: web.Request) -> web.Response:
     object_id = _object_id(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
     page = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
-    body = {"more": page.more, "versions": [row["version_text"] for row in page.rows]}
-    if page.next_cursor:
-        body["next"] = Cursor(*page.next_cursor).encode()
+    body = {**paging.paging_members(page), "versions": [r["version_text"] for r in page.rows]}
     return taxii_response(body, media, headers=paging.page_headers(page))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import Cursor, ObjectQuery, parse_object_query
+from schemas.taxii import ObjectQuery, parse_object_query
 from server.appkeys import POOL, SETTINGS, principal_of
 from server.errors import NotFound
 from server.store import objects as object_store
@@ -67,8 +67,15 @@ def page_headers(page: Page) -> dict[str, str]:
     return date_added_headers(page.rows[0]["date_added"], page.rows[-1]["date_added"])
 
 
+def paging_members(page: Page) -> dict:
+    """The `more` and (when more follow) `next` members of a paged TAXII resource."""
+    if page.next is None:
+        return {"more": False}
+    return {"more": True, "next": page.next.encode()}
+
+
 def page_fields(page: Page) -> bytes:
-    """The leading `more`/`next` envelope members, as JSON text ending in a comma or not."""
-    if page.next_cursor is None:
+    """The `more`/`next` members as JSON text, for envelopes assembled from stored text."""
+    if page.next is None:
         return b'"more":false'
-    return b'"more":true,"next":"' + Cursor(*page.next_cursor).encode().encode() + b'"'
+    return b'"more":true,"next":"' + page.next.encode().encode() + b'"'
