@@ -605,7 +605,11 @@ class CpuMeter:
         times = os.times()
         sample = {"client (this process)": times.user + times.system}
         if self.server.proc is not None:
-            sample["accord server process"] = _cpu_seconds(self.server.proc.pid)
+            # With --workers N the parent starts N-1 worker processes: count them all.
+            pids = [self.server.proc.pid, *_children(self.server.proc.pid)]
+            if not self.server.database_url:
+                pids = [p for p in pids if p not in self._postgres_pids()]
+            sample["accord server processes"] = sum(map(_cpu_seconds, pids))
         if not self.server.database_url:
             # Backends come and go; idle ones are kept by the pool, so this is close.
             sample["embedded postgres"] = sum(map(_cpu_seconds, self._postgres_pids()))

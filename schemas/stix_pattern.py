@@ -118,6 +118,11 @@ _COMPARISON_PARTS = re.compile(
     + "|" + _TIMESTAMP + "|[^a-z']+"
 )
 _PATH_STEP = re.compile(r"\.(?:(" + _IDENT + ")|(" + _STRING + "))|" + r"\[([^\]]*)\]")
+# The common hash indicator, `[file:hashes.'SHA-256' = 'ab..' OR file:hashes.MD5 = 'cd..']`,
+# read without the general scan (the values are hex, so no escapes to undo).
+_HASH_TERM = r"file:hashes\.(?:'([A-Za-z0-9-]+)'|([A-Za-z_][A-Za-z0-9_]*)) = '([0-9A-Fa-f]*)'"
+_HASH_CHAIN = re.compile(r"\[" + _HASH_TERM + r"(?: (?:OR|AND) " + _HASH_TERM + r")*\]")
+_HASH_TERMS = re.compile(_HASH_TERM)
 _HASH_CHECKS = {name: re.compile(regex) for name, (regex, _) in HASHES_REGEX.items()}
 
 # stix2-validator's extra rules for pattern object types and property names (v21/musts.py).
@@ -142,6 +147,12 @@ def _hashes_agree(pattern: str) -> bool:
     For any comparison whose path contains `hashes`, stix2-patterns matches the literal's text
     (quotes stripped) against the algorithm's regex named by the last path step.
     """
+    if _HASH_CHAIN.fullmatch(pattern):
+        for quoted, ident, value in _HASH_TERMS.findall(pattern):
+            check = _HASH_CHECKS.get((quoted or ident).upper().replace("-", ""))
+            if check is not None and not check.match(value):
+                return False
+        return True
     for match in _COMPARISON_PARTS.finditer(pattern):
         first = match.group("first")
         if first is None:

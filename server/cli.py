@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -44,6 +45,14 @@ async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitabl
         await conn.close()
 
 
+def _tune_gc() -> None:
+    """Make the cyclic collector rare: an envelope allocates tens of thousands of short-lived
+    containers, and frequent collections traverse every live one (~15 % of ingest CPU)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     logs.configure(settings.log_level)
     dsn = resolve_dsn(settings)
@@ -61,6 +70,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         command = [sys.executable, "-m", "server.cli", "serve", "--workers", "1",
                    "--reuse-port", "--host", settings.host, "--port", str(settings.port)]
         workers = [subprocess.Popen(command, env=env) for _ in range(args.workers - 1)]
+    _tune_gc()
     try:
         web.run_app(create_app(settings, dsn), host=settings.host, port=settings.port,
                     access_log=None, reuse_port=args.workers > 1 or args.reuse_port)

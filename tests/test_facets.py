@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.ingest.facets import facets_of, iocs
+from tests.helpers import indicator, post
 
 
 @pytest.mark.parametrize(("pattern", "expected"), [
@@ -22,6 +23,10 @@ from server.ingest.facets import facets_of, iocs
     ("[domain-name:value = 'a.example'] OR [ipv4-addr:value = '192.0.2.1']",
      [("domain", "a.example"), ("ipv4", "192.0.2.1")]),
     ("[url:value = 'http://x.example/it\\'s']", [("url", "http://x.example/it's")]),
+    ("[file:hashes.MD5 = 'cd34' OR file:hashes.'SHA-256' = 'ab12' OR url:value = 'http://a/']",
+     [("md5", "cd34"), ("sha256", "ab12"), ("url", "http://a/")]),
+    ("[url:value = 'it\\'s' OR domain-name:value = 'b.example']",
+     [("url", "it's"), ("domain", "b.example")]),
 ])
 def test_equality_patterns_give_their_values(pattern, expected):
     assert iocs(pattern) == expected
@@ -55,3 +60,24 @@ def test_facets_of_an_indicator():
     assert facets.ioc_kinds == ["ipv4"] and facets.ioc_values == ["1.2.3.4"]
     yara = {"type": "indicator", "pattern_type": "yara", "pattern": "rule"}
     assert facets_of(yara).ioc_kinds is None
+
+
+async def test_facets_are_stored_exactly_whatever_their_characters(http, base_url, pool, world):
+    """Arrays travel to PostgreSQL as literals; quoting must survive every character."""
+    awkward = ['a"b', "back\\slash", "x,y {z}", "NULL", "  padded ", "é ☃", "line\nbreak", "{}"]
+    obj = indicator(
+        "192.0.2.77", labels=awkward, indicator_types=["malicious-activity", 'q"uote'],
+        pattern="[file:hashes.MD5 = 'e8262b46d0fe259bf4d6a51b4524f733'"
+                " OR domain-name:value = 'odd\\\\name.example']",
+    )
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    assert status["success_count"] == 1, status
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT labels, indicator_types, ioc_kinds, ioc_values, recipients, sectors"
+            " FROM objects WHERE stix_id = $1", obj["id"])
+    assert row["labels"] == awkward
+    assert row["indicator_types"] == ["malicious-activity", 'q"uote']
+    assert row["ioc_kinds"] == ["md5", "domain"]
+    assert row["ioc_values"] == ["e8262b46d0fe259bf4d6a51b4524f733", "odd\\name.example"]
+    assert row["recipients"] == [] and row["sectors"] is None

@@ -13,6 +13,14 @@ def resolve_dsn(settings: Settings) -> str:
     return settings.database_url or start_embedded(settings.data_dir)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Released connections skip asyncpg's reset query (a round trip per acquire).
+
+    The pool still rolls back an open transaction; nothing here sets session state,
+    holds a cursor, LISTENs or keeps an advisory lock past its statement.
+    """
+
+
 async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
     """Open the one pool of the process."""
     return await asyncpg.create_pool(
@@ -21,4 +29,5 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         max_size=settings.pool_max_size,
         # Statements are prepared per connection; keep the cache for the hot queries.
         statement_cache_size=256,
+        reset=_keep_session,
     )

@@ -80,17 +80,21 @@ class WebhookWorker:
             while True:
                 seen = self.notifier.generation
                 try:
-                    await self.enqueue()
-                    await self.deliver(http)
+                    # Without webhook feeds nothing can be queued or due: one query a round.
+                    if await self.enqueue():
+                        await self.deliver(http)
                 except (OSError, asyncpg.PostgresError) as exc:
                     log.warning("webhook round failed", extra={"fields": {"error": str(exc)}})
                 await self.notifier.wait(seen, 1.0)
 
-    async def enqueue(self) -> int:
-        """Move new visible objects of each webhook feed into outbox batches."""
-        queued = 0
+    async def enqueue(self) -> bool:
+        """Move new visible objects of each webhook feed into outbox batches.
+
+        Returns whether any feed has a webhook.
+        """
         async with self.pool.acquire() as conn:
-            for feed_id in await feed_store.webhook_feeds(conn):
+            feed_ids = await feed_store.webhook_feeds(conn)
+            for feed_id in feed_ids:
                 async with conn.transaction():
                     locked = await feed_store.lock_webhook_feed(conn, feed_id)
                     if locked is None:
@@ -105,8 +109,7 @@ class WebhookWorker:
                             conn, feed.id, [r["seq"] for r in page.rows],
                             last["date_added"], last["seq"],
                         )
-                        queued += 1
-        return queued
+        return bool(feed_ids)
 
     async def deliver(self, http: aiohttp.ClientSession) -> int:
         """Attempt every due delivery once; return how many were delivered."""

@@ -25,6 +25,11 @@ _COMPARISON = re.compile(
 _SINGLE = re.compile(
     r"^\[([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+))) = '([^'\\]*)'\]$"
 )
+# Comparisons joined by OR with no escapes (hash pairs, say): the whole shape in one
+# match, then its terms in order.
+_TERM = r"([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+))) = '([^'\\]*)'"
+_OR_CHAIN = re.compile(r"\[" + _TERM + r"(?: OR " + _TERM + r")*\]")
+_TERMS = re.compile(_TERM)
 _JOIN = re.compile(r"\s*(OR)\s*|\s*\]\s*OR\s*\[\s*", re.IGNORECASE)
 
 
@@ -46,6 +51,14 @@ def iocs(pattern: str) -> list[tuple[str, str]]:
     if single:
         kind = _kind(single.group(1))
         return [(kind, single.group(2))] if kind else []
+    if _OR_CHAIN.fullmatch(pattern):
+        found = []
+        for path, value in _TERMS.findall(pattern):
+            kind = _kind(path)
+            if kind is None:
+                return []
+            found.append((kind, value))
+        return found
     text = pattern.strip()
     if not (text.startswith("[") and text.endswith("]")):
         return []
@@ -69,7 +82,8 @@ def iocs(pattern: str) -> list[tuple[str, str]]:
 
 
 def _strings(value: object) -> list[str] | None:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    # Validated objects hold lists of strings here; a custom type may use the names freely.
+    if type(value) is list and all([type(v) is str for v in value]):
         return value
     return None
 
@@ -83,17 +97,19 @@ def _timestamp(value: object) -> datetime | None:
 
 def facets_of(body: dict) -> Facets:
     """The filterable facts of one (valid) stored object."""
-    pairs = []
-    if body.get("type") == "indicator" and body.get("pattern_type") == "stix":
-        pairs = iocs(body.get("pattern", ""))
-    confidence = body.get("confidence")
-    return Facets(
-        confidence=confidence if isinstance(confidence, int) else None,
-        labels=_strings(body.get("labels")),
-        indicator_types=_strings(body.get("indicator_types")),
-        valid_until=_timestamp(body.get("valid_until")),
-        revoked=body.get("revoked") is True,
-        created_by_ref=body.get("created_by_ref"),
-        ioc_kinds=[k for k, _ in pairs] or None,
-        ioc_values=[v for _, v in pairs] or None,
+    get = body.get
+    confidence = get("confidence")
+    facets = Facets(
+        confidence=confidence if type(confidence) is int else None,
+        labels=_strings(get("labels")),
+        indicator_types=_strings(get("indicator_types")),
+        valid_until=_timestamp(get("valid_until")),
+        revoked=get("revoked") is True,
+        created_by_ref=get("created_by_ref"),
     )
+    if get("pattern_type") == "stix" and get("type") == "indicator":
+        pairs = iocs(get("pattern", ""))
+        if pairs:
+            facets.ioc_kinds = [k for k, _ in pairs]
+            facets.ioc_values = [v for _, v in pairs]
+    return facets
