@@ -79,10 +79,11 @@ async def _check(dsn: str, world: dict) -> int:
                 mine = [i for i, (grp, _) in enumerate(staged) if grp == g]
                 if not mine:
                     continue
-                out = await object_store.store_envelope(
+                await object_store.store_envelope(
                     conn, colls[g], group_ids[g], [staged[i][1] for i in mine]
                 )
-                by_id = {sid: seq for (sid, _), seq in out.seqs.items()}
+                by_id = dict(await conn.fetch(
+                    "SELECT stix_id, seq FROM objects WHERE collection_id = $1", colls[g]))
                 for i in mine:
                     seqs[i] = by_id[staged[i][1].stix_id]
             withdrawn = [seqs[i] for i, (_, m) in enumerate(models) if m.withdrawn]

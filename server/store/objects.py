@@ -93,6 +93,8 @@ def _array(values: list | None) -> str | None:
     """A PostgreSQL array literal of these strings (or uuids), every element quoted."""
     if values is None:
         return None
+    if not values:
+        return "{}"
     text = orjson.dumps(values, default=str)  # asyncpg hands back its own UUID type
     if b"\\" not in text:
         # JSON's quoting is the array literal's when nothing needs escaping.
@@ -102,12 +104,29 @@ def _array(values: list | None) -> str | None:
     ) + "}"
 
 
+_COMMON_ARRAYS: dict[tuple, str | None] = {}
+
+
+def _common_array(values: list | None) -> str | None:
+    """_array for the lists that repeat across objects (labels, types, IOC kinds): cached."""
+    if values is None:
+        return None
+    key = tuple(values)
+    literal = _COMMON_ARRAYS.get(key)
+    if literal is None:
+        if len(_COMMON_ARRAYS) >= 4096:  # bounded: unusual values just miss
+            _COMMON_ARRAYS.clear()
+        literal = _COMMON_ARRAYS[key] = _array(values)
+    return literal
+
+
 def _row(ord_: int, o: StagedObject) -> tuple:
     f = o.facets
     return (ord_, o.stix_id, o.stix_type, o.spec_version, o.version, o.version_text, o.body,
-            o.producer_org, o.tlp, _array(o.sectors), _array(o.recipients), o.withheld,
-            f.confidence, _array(f.labels), _array(f.indicator_types), f.valid_until,
-            f.revoked, f.created_by_ref, _array(f.ioc_kinds), _array(f.ioc_values))
+            o.producer_org, o.tlp, _common_array(o.sectors), _array(o.recipients), o.withheld,
+            f.confidence, _common_array(f.labels), _common_array(f.indicator_types),
+            f.valid_until, f.revoked, f.created_by_ref, _common_array(f.ioc_kinds),
+            _array(f.ioc_values))
 
 
 # Listeners in every server process wake their stream and webhook subscribers on it.
