@@ -48,9 +48,17 @@ def _nested(depth: int) -> bytes:
         (b'{"objects": ["\\ud800"]}', "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (_nested(5000), "not valid JSON"),
+        (orjson.dumps({"objects": [indicator()]})[:-3] + b', "name": "again"}]}',
+         "'name' occurs twice"),
+        (b'{"objects" : [' + orjson.dumps(indicator()) + b'], "objects" : []}',
+         "'objects' occurs twice"),
+        (orjson.dumps({"objects": [indicator(external_references=[{"source_name": "a"}])]})
+         .replace(b'"source_name":"a"', b'"source_name":"a","\\u0073ource_name":"b"'),
+         "'source_name' occurs twice"),
     ],
     ids=["malformed", "empty-body", "list", "string", "no-objects", "objects-not-list",
-         "empty-envelope", "nan", "5000-digit-int", "lone-surrogate", "not-utf8", "deep"],
+         "empty-envelope", "nan", "5000-digit-int", "lone-surrogate", "not-utf8", "deep",
+         "duplicate-property", "duplicate-objects", "duplicate-escaped-nested"],
 )
 async def test_envelope_errors_are_400_and_store_nothing(http, base_url, world, body, words):
     status, error, headers = await _post_raw(http, base_url, world, body)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import TypeVar
 
-import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from server import strict_json
 from server.bodies import read_bounded
 from server.errors import BadRequest, NotFound, UnsupportedMediaType
 
@@ -45,8 +45,8 @@ async def body(request: web.Request, model: type[M], *, optional: bool = False) 
         raise UnsupportedMediaType(f"send the body as {JSON}")
     raw = await read_bounded(request, MAX_BODY)
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        data = strict_json.loads(raw)
+    except ValueError as exc:
         raise BadRequest("the body is not valid JSON", details={"reason": str(exc)}) from None
     return validate(model, data, "body")
 

@@ -19,7 +19,7 @@ from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP_LEVELS, Tlp
-from server import policy
+from server import policy, strict_json
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
 from server.store import audit, statuses
@@ -48,8 +48,8 @@ class _Checked:
 def parse_envelope(body: bytes) -> list[object]:
     """The `objects` of a TAXII envelope; BadRequest names what is wrong with the rest."""
     try:
-        envelope = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        envelope = strict_json.loads(body)
+    except ValueError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     if not isinstance(envelope, dict):
         raise BadRequest("request body must be a TAXII envelope (a JSON object)")

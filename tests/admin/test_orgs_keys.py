@@ -30,6 +30,13 @@ async def test_org_create_refuses_bad_bodies(api, factory):
     assert_error(wrong, 400)
     assert {tuple(e["loc"]) for e in wrong.body["details"]["errors"]} == {("sector",), ("extra",)}
     assert_error(await api("POST", "/orgs", platform, {"name": 5, "sector": "private"}), 400)
+    twice = b'{"name": "x-twice", "sector": "private", "sector": "government"}'
+    refused = await api("POST", "/orgs", platform, data=twice,
+                        headers={"Content-Type": "application/json"})
+    assert_error(refused, 400, "JSON")
+    assert "'sector' occurs twice" in refused.body["details"]["reason"]
+    listed = await api("GET", "/orgs", platform)
+    assert "x-twice" not in {o["name"] for o in listed.body["orgs"]}
     assert_error(await api("POST", "/orgs", platform, data=b"name=x",
                            headers={"Content-Type": "application/x-www-form-urlencoded"}),
                  415, "application/json")

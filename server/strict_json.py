@@ -1,0 +1,80 @@
+"""JSON bodies parsed with orjson, refusing member names repeated within one object.
+
+orjson resolves a repeated name silently (last wins).
+
+A duplicate would drop the poster's first value without a failure, so ingest refuses it.
+Proving there is none must cost little on every envelope: each member name in the text is
+a string token followed by optional whitespace and a colon, so the number of `"`+colon
+sequences in the body is at least the number of names (string contents can only add to
+it). When that count equals the number of keys in the parsed value, no name was repeated;
+only otherwise is the body parsed again, slowly, to find the name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import orjson
+
+_LOOSE_NAME_END = re.compile(rb'"[ \t\n\r]+:')
+
+
+class DuplicateMember(ValueError):
+    """A JSON object of the body names one member twice."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the member {name!r} occurs twice in one object;"
+                         " send each property once")
+        self.name = name
+
+
+def _keys(value: dict) -> int:
+    count = len(value)
+    for item in value.values():
+        kind = type(item)
+        if kind is dict:
+            count += _keys(item)
+        elif kind is list:
+            count += _list_keys(item)
+    return count
+
+
+def _list_keys(value: list) -> int:
+    count = 0
+    for item in value:
+        kind = type(item)
+        if kind is dict:
+            count += _keys(item)
+        elif kind is list:
+            count += _list_keys(item)
+    return count
+
+
+def _no_repeats(pairs: list[tuple[str, object]]) -> dict:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise DuplicateMember(name)
+            seen.add(name)
+    return mapping
+
+
+def loads(body: bytes) -> object:
+    """The JSON value of `body`; ValueError (orjson's, or DuplicateMember) if it is not
+    JSON or repeats a member name within one object."""
+    parsed = orjson.loads(body)
+    if type(parsed) is dict:
+        keys = _keys(parsed)
+    elif type(parsed) is list:
+        keys = _list_keys(parsed)
+    else:
+        return parsed
+    if body.count(b'":') + len(_LOOSE_NAME_END.findall(body)) != keys:
+        try:
+            json.loads(body, object_pairs_hook=_no_repeats)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+    return parsed
