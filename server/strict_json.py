@@ -18,6 +18,9 @@ import re
 import orjson
 
 _LOOSE_NAME_END = re.compile(rb'"[ \t\n\r]+:')
+# Far beyond any real STIX object, and below what orjson can serialise again (~250) and
+# what Python's own recursion allows.
+MAX_DEPTH = 100
 
 
 class DuplicateMember(ValueError):
@@ -29,25 +32,29 @@ class DuplicateMember(ValueError):
         self.name = name
 
 
-def _keys(value: dict) -> int:
+def _keys(value: dict, depth: int) -> int:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     count = len(value)
     for item in value.values():
         kind = type(item)
         if kind is dict:
-            count += _keys(item)
+            count += _keys(item, depth + 1)
         elif kind is list:
-            count += _list_keys(item)
+            count += _list_keys(item, depth + 1)
     return count
 
 
-def _list_keys(value: list) -> int:
+def _list_keys(value: list, depth: int) -> int:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     count = 0
     for item in value:
         kind = type(item)
         if kind is dict:
-            count += _keys(item)
+            count += _keys(item, depth + 1)
         elif kind is list:
-            count += _list_keys(item)
+            count += _list_keys(item, depth + 1)
     return count
 
 
@@ -64,17 +71,14 @@ def _no_repeats(pairs: list[tuple[str, object]]) -> dict:
 
 def loads(body: bytes) -> object:
     """The JSON value of `body`; ValueError (orjson's, or DuplicateMember) if it is not
-    JSON or repeats a member name within one object."""
+    JSON, nests deeper than MAX_DEPTH or repeats a member name within one object."""
     parsed = orjson.loads(body)
     if type(parsed) is dict:
-        keys = _keys(parsed)
+        keys = _keys(parsed, 1)
     elif type(parsed) is list:
-        keys = _list_keys(parsed)
+        keys = _list_keys(parsed, 1)
     else:
         return parsed
     if body.count(b'":') + len(_LOOSE_NAME_END.findall(body)) != keys:
-        try:
-            json.loads(body, object_pairs_hook=_no_repeats)
-        except RecursionError:
-            raise ValueError("nested too deeply") from None
+        json.loads(body, object_pairs_hook=_no_repeats)
     return parsed

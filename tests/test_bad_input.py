@@ -105,12 +105,36 @@ async def test_invalid_object_is_a_per_object_failure_beside_valid_ones(
 async def test_nul_character_is_stored_and_served_without_failing_the_envelope(
     http, base_url, world
 ):
-    obj = indicator(description="before\u0000after")
+    # In free text, in a label and in an IOC value (both also kept as search facets).
+    obj = indicator(description="before\u0000after", labels=["c2\u0000x"],
+                    pattern="[url:value = 'http://a.example/\u0000b']")
     status = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
-    assert status["success_count"] == 1
+    assert status["success_count"] == 1, status
     _, body, _ = await get_json(http, objects_url(base_url, world.collection_id),
                                 world.alice.reader)
-    assert body["objects"][0]["description"] == "before\u0000after"
+    served = body["objects"][0]
+    assert served["description"] == "before\u0000after" and served["labels"] == ["c2\u0000x"]
+    assert served["pattern"] == obj["pattern"]
+
+
+def _deep_envelope(depth: int) -> bytes:
+    """An envelope with one indicator whose custom property nests `depth` objects deep."""
+    flat = orjson.dumps(indicator())
+    return (b'{"objects":[' + flat[:-1] + b',"x_nested":' + b'{"x_deeper":' * depth
+            + b'"bottom"' + b"}" * depth + b"}]}")
+
+
+@pytest.mark.parametrize("depth", [99, 150, 300, 1000])
+async def test_deeply_nested_objects_are_a_400_not_a_crash(http, base_url, world, depth):
+    status, error, _ = await _post_raw(http, base_url, world, _deep_envelope(depth))
+    assert status == 400, error
+    assert "nested deeper than 100 levels" in error["description"]
+    assert await _stored_ids(http, base_url, world) == []
+
+
+async def test_nesting_within_the_limit_is_stored(http, base_url, world):
+    status, body, _ = await _post_raw(http, base_url, world, _deep_envelope(90))
+    assert status == 202 and body["success_count"] == 1, body
 
 
 @pytest.mark.parametrize(

@@ -42,3 +42,10 @@ def test_distinct_members_parse_as_orjson_does(body):
 def test_invalid_json_is_orjsons_error():
     with pytest.raises(orjson.JSONDecodeError):
         loads(b'{"a": ')
+
+
+def test_nesting_is_bounded_before_python_recursion_is():
+    deep = b'{"a":' * 900 + b"1" + b"}" * 900
+    with pytest.raises(ValueError, match="nested deeper than 100 levels"):
+        loads(deep)
+    assert loads(b"[" * 100 + b"]" * 100) is not None

@@ -99,8 +99,11 @@ def _array(values: list | None) -> str | None:
     if b"\\" not in text:
         # JSON's quoting is the array literal's when nothing needs escaping.
         return "{" + text[1:-1].decode() + "}"
+    # PostgreSQL text cannot hold NUL: a facet (a search key) drops it; the stored object
+    # keeps the value as posted.
     return "{" + ",".join(
-        ['"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
+        ['"' + str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "") + '"'
+         for v in values]
     ) + "}"
 
 
