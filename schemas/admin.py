@@ -10,12 +10,34 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from schemas.principal import Role, Sector
 from schemas.tlp import Tlp
 
 Attribution = Literal["credited", "withheld"]
+
+
+def _not_clear(level: Tlp) -> Tlp:
+    if level is Tlp.CLEAR:
+        raise ValueError("an unmarked post never becomes TLP:CLEAR; choose green or stricter")
+    return level
+
+
+# DESIGN.md: unmarked objects take a default that is never CLEAR (only the poster may
+# release an object to the world, by marking it so).
+DefaultTlp = Annotated[
+    Tlp, AfterValidator(_not_clear),
+    WithJsonSchema({"type": "string", "enum": [t.value for t in Tlp if t is not Tlp.CLEAR]}),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=4000)]
@@ -90,7 +112,7 @@ class KeyCreate(Request):
 
     role: Role = Field(description="What the key may do; an org-admin may not create a"
                                    " platform-admin key.")
-    default_tlp: Tlp | None = Field(
+    default_tlp: DefaultTlp | None = Field(
         None, description="TLP applied to this key's posts that carry none (null: collection's)."
     )
     default_attribution: Attribution | None = Field(
@@ -146,7 +168,7 @@ class GroupPolicy(Response):
 class GroupPolicyPatch(Request):
     """Policy fields to change; absent fields keep their value."""
 
-    default_tlp: Tlp | None = Field(None, description="New default TLP.")
+    default_tlp: DefaultTlp | None = Field(None, description="New default TLP.")
     default_attribution: Attribution | None = Field(None, description="New default attribution.")
     allow_anonymous: bool | None = Field(None, description="Allow withheld attribution.")
     allowed_sectors: list[Sector] | None = Field(
@@ -267,7 +289,7 @@ class CollectionCreate(Request):
 
     title: Title = Field(description="Title shown to TAXII clients.")
     description: Description | None = Field(None, description="Description for TAXII clients.")
-    default_tlp: Tlp | None = Field(None, description="Default TLP; null: the group's.")
+    default_tlp: DefaultTlp | None = Field(None, description="Default TLP; null: the group's.")
     default_attribution: Attribution | None = Field(
         None, description="Default attribution; null: the group's."
     )
@@ -279,7 +301,7 @@ class CollectionPatch(Request):
 
     title: Title | None = Field(None, description="New title.")
     description: Description | None = Field(None, description="New description.")
-    default_tlp: Tlp | None = Field(None, description="New default TLP (null: the group's).")
+    default_tlp: DefaultTlp | None = Field(None, description="New default TLP (null: the group's).")
     default_attribution: Attribution | None = Field(
         None, description="New default attribution (null: the group's)."
     )

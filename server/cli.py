@@ -342,7 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--url", help="base URL of a remote Accord server (ACCORD_URL)")
     admin.add_argument("--key", help="API key token for --url (ACCORD_KEY)")
     things = admin.add_subparsers(dest="thing", required=True)
-    tlps = [t.value for t in Tlp]
+    tlps = [t.value for t in Tlp if t is not Tlp.CLEAR]  # defaults are never CLEAR
     attributions = ["credited", "withheld"]
 
     def as_org(p: argparse.ArgumentParser) -> None:

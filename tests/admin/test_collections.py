@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
+import orjson
+import pytest
+
 from tests.admin.conftest import assert_error
 from tests.helpers import auth, envelope, indicator, objects_url
 
@@ -69,3 +73,34 @@ async def test_collection_routes_refuse(api, club):
                 if c["title"] == "Accord reference"]
     for ref in refs:
         assert_error(await api("GET", f"/collections/{ref}", club.alice.admin), 404)
+
+
+async def test_no_default_may_make_unmarked_posts_clear(api, club, pool):
+    """DESIGN.md: an unmarked object takes a default TLP, never CLEAR."""
+    gid, alice = club.group_id, club.alice
+    made = await api("POST", f"/groups/{gid}/collections", alice.admin, {"title": "defaults"})
+    cid = made.body["id"]
+    refusals = [
+        await api("POST", f"/groups/{gid}/collections", alice.admin,
+                  {"title": "c", "default_tlp": "clear"}),
+        await api("PATCH", f"/collections/{cid}", alice.admin, {"default_tlp": "clear"}),
+        await api("PATCH", f"/groups/{gid}", alice.admin, {"policy": {"default_tlp": "clear"}}),
+        await api("POST", "/groups", alice.admin,
+                  {"name": f"g-{uuid.uuid4().hex[:6]}", "policy": {"default_tlp": "clear"}}),
+        await api("POST", f"/orgs/{alice.org_id}/keys", alice.admin,
+                  {"role": "reader", "default_tlp": "clear"}),
+    ]
+    for refused in refusals:
+        assert_error(refused, 400)
+        assert "never becomes TLP:CLEAR" in orjson.dumps(refused.body).decode()
+    shown = await api("GET", f"/collections/{cid}", alice.admin)
+    assert shown.body["default_tlp"] is None
+    # The database holds the rule too, whatever writes to it.
+    async with pool.acquire() as conn:
+        for table, key in (("collections", cid), ("trust_groups", str(gid))):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute(f"UPDATE {table} SET default_tlp = 'clear' WHERE id = $1",
+                                   uuid.UUID(key))
+    # Green is the least restrictive default there is.
+    ok = await api("PATCH", f"/collections/{cid}", alice.admin, {"default_tlp": "green"})
+    assert ok.status == 200 and ok.body["default_tlp"] == "green"
