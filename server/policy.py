@@ -132,6 +132,11 @@ class Decision:
     remarked: bool
 
 
+def _granular_refs(body: dict) -> list[object]:
+    return [g.get("marking_ref") for g in body.get("granular_markings") or ()
+            if isinstance(g, dict)]
+
+
 def decide(
     sub: Submission, obj: dict, terms: Terms, recipient_orgs: dict[str, uuid.UUID]
 ) -> Decision:
@@ -156,7 +161,10 @@ def decide(
         body["created_by_ref"] = sub.group_identity
 
     markings = list(body.get("object_marking_refs") or [])
-    tlp = tlp_of(markings, sub.default_tlp)
+    # A TLP marking on one property restricts the whole object: it is stored and served as
+    # one unit, so it goes only where its most restricted part may go.
+    granular = [TLP_LEVELS[ref] for ref in _granular_refs(body) if ref in TLP_LEVELS]
+    tlp = most_restrictive([tlp_of(markings, sub.default_tlp), *granular])
     others = [ref for ref in markings if ref not in TLP_LEVELS]
     normalised = [*others, _TLP2_ID[tlp]]
     remarked = normalised != markings

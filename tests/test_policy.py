@@ -209,3 +209,34 @@ def test_collection_rights_by_role_membership_and_archive(role):
 def test_delete_rights(role):
     assert policy.can_delete(principal(role), ME) == (role is not Role.READER)
     assert policy.can_delete(principal(role), STRANGER) == (role is Role.PLATFORM_ADMIN)
+
+
+def test_a_tlp_marking_on_one_property_restricts_the_whole_object():
+    def granular(level: Tlp) -> list[dict]:
+        return [{"marking_ref": TLP2_ID_OF[level], "selectors": ["description"]}]
+
+    green = [TLP2_ID_OF[Tlp.GREEN]]
+    amber = policy.decide(sub(), {**BASE, "object_marking_refs": green,
+                                  "granular_markings": granular(Tlp.AMBER)}, Terms(), {})
+    assert amber.tlp is Tlp.AMBER and amber.remarked
+    assert amber.body["object_marking_refs"] == [TLP2_ID_OF[Tlp.AMBER]]
+    assert amber.body["granular_markings"] == granular(Tlp.AMBER)
+    # An unmarked object with a GREEN property is still as restricted as the default.
+    unmarked = policy.decide(sub(), {**BASE, "granular_markings": granular(Tlp.GREEN)},
+                             Terms(), {})
+    assert unmarked.tlp is Tlp.AMBER
+    # A RED property makes the object RED, with RED's rule on recipients.
+    with pytest.raises(policy.Refusal) as refused:
+        policy.decide(sub(), {**BASE, "object_marking_refs": green,
+                              "granular_markings": granular(Tlp.RED)}, Terms(), {})
+    assert refused.value.reason == "recipients"
+    # TLP 1.0 ids and non-TLP markings on properties are read the same way.
+    red1 = next(ref for ref, level in TLP1_IDS.items() if level is Tlp.RED)
+    other = {"marking_ref": f"marking-definition--{uuid.uuid4()}", "selectors": ["name"]}
+    with pytest.raises(policy.Refusal):
+        policy.decide(sub(), {**BASE, "granular_markings": [other, {"marking_ref": red1,
+                                                                     "selectors": ["name"]}]},
+                      Terms(), {})
+    kept = policy.decide(sub(default_tlp=Tlp.GREEN), {**BASE, "granular_markings": [other]},
+                         Terms(), {})
+    assert kept.tlp is Tlp.GREEN
