@@ -185,16 +185,21 @@ def decide(
 
 
 def check_owner(
-    sub: Submission, owner: uuid.UUID | None, identical_reshare: Tlp | None
+    sub: Submission, owner: uuid.UUID | None, identical_reshare: Tlp | None,
+    *, already_here: bool = False,
 ) -> uuid.UUID:
     """The producer a version is stored under, or Refusal if the poster may not post it.
 
     Versions belong to the organisation that first posted the id. Another organisation
     may only re-share an identical stored CLEAR or GREEN version (`identical_reshare` is
-    that version's level), which stays its producer's.
+    that version's level), which stays its producer's. An identical copy of a version the
+    poster can see in this very collection (`already_here`) is a TAXII duplicate: a
+    success that stores nothing, whatever its level.
     """
     if owner is None or owner == sub.poster_org or sub.platform_admin:
         return owner or sub.poster_org
+    if identical_reshare is not None and already_here:
+        return owner
     if identical_reshare in RESHAREABLE:
         return owner
     raise Refusal(

@@ -189,6 +189,13 @@ def test_only_clear_and_green_may_be_reshared(tlp):
             policy.check_owner(sub(), STRANGER, tlp)
 
 
+@pytest.mark.parametrize("tlp", list(Tlp))
+def test_an_identical_copy_already_in_the_collection_is_a_duplicate_at_any_level(tlp):
+    assert policy.check_owner(sub(), STRANGER, tlp, already_here=True) == STRANGER
+    with pytest.raises(policy.Refusal):
+        policy.check_owner(sub(), STRANGER, None, already_here=True)
+
+
 def principal(role: Role, org=ME) -> Principal:
     return Principal("k", org, "org", Sector.PRIVATE, role)
 

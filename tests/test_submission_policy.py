@@ -55,6 +55,27 @@ async def test_amber_objects_never_leave_their_group(http, base_url, world, fact
         assert "objects" not in orjson.loads(await r.read())
 
 
+async def test_another_members_exact_duplicate_is_a_success_that_stores_nothing(
+    http, base_url, world
+):
+    """TAXII 2.1 s5.5: an exact duplicate is no error, even of an AMBER object one did not
+    produce; it is stored once and stays its producer's."""
+    amber = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, amber)
+    url = objects_url(base_url, world.collection_id, f"{amber['id']}/")
+    async with http.get(url, headers=auth(world.bob.reader)) as resp:
+        [served] = orjson.loads(await resp.read())["objects"]
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, served)
+    assert status["success_count"] == 1 and status["failure_count"] == 0, status
+    async with http.get(url, headers=auth(world.bob.reader),
+                        params={"match[version]": "all"}) as resp:
+        assert orjson.loads(await resp.read())["objects"] == [served]
+    # Not identical: the version still belongs to alice.
+    changed = {**served, "name": "bob's idea"}
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, changed)
+    assert status["failure_count"] == 1 and "first posted" in status["failures"][0]["message"]
+
+
 async def test_created_by_ref_of_another_member_is_refused(http, base_url, world):
     forged = indicator(created_by_ref=world.bob.identity_id)
     status = await post(http, base_url, world.collection_id, world.alice.contributor, forged)

@@ -233,7 +233,8 @@ class _Run:
         owners = await object_store.claim_owners(self.conn, versioned, self.principal.org_id)
         foreign = sorted(owners)
         copies = (
-            await object_store.stored_copies(self.conn, self.principal, foreign)
+            await object_store.stored_copies(self.conn, self.principal, self.collection.id,
+                                             foreign)
             if foreign and not self.principal.is_platform_admin else {}
         )
         staged = []
@@ -241,18 +242,20 @@ class _Run:
             if n % _SLICE == _SLICE - 1:
                 await asyncio.sleep(0)
             copy = copies.get((c.facts.id, c.version))
-            identical = copy is not None and copy[0] == _canonical(c.obj)
+            if copy is not None and copy.body != _canonical(c.obj):
+                copy = None  # only an identical copy counts
             try:
                 producer = policy.check_owner(
-                    self.sub, owners.get(c.facts.id), Tlp(copy[1]) if identical else None
+                    self.sub, owners.get(c.facts.id), Tlp(copy.tlp) if copy else None,
+                    already_here=copy is not None and copy.here,
                 )
             except policy.Refusal as exc:
                 self._refuse(c, exc.message, exc.reason)
                 continue
-            if identical and producer != self.principal.org_id:
-                body, tlp, sectors = copy
-                staged.append(self._stage(c, body, producer, tlp, sectors, [], False,
-                                          facets_of(c.obj)))
+            if copy is not None and producer != self.principal.org_id:
+                # Stored as the producer's (a copy already here is a duplicate: nothing new).
+                staged.append(self._stage(c, copy.body, producer, copy.tlp, copy.sectors, [],
+                                          False, facets_of(c.obj)))
                 continue
             if decision.remarked:
                 self.remarked.append(c.facts.id)

@@ -378,26 +378,42 @@ async def claim_owners(
     return {r["stix_id"]: r["producer_org"] for r in rows}
 
 
-async def stored_copies(
-    conn: asyncpg.Connection, principal: Principal, stix_ids: list[str]
-) -> dict[tuple[str, datetime], tuple[str, str, list[str] | None]]:
-    """Versions of these ids the principal may see: (id, version) -> (body, tlp, sectors).
+@dataclass(frozen=True, slots=True)
+class StoredCopy:
+    """A stored version the principal may see, and whether it is in the target collection."""
 
-    Used to recognise an identical re-share: one may re-share only what one can see. The
-    search runs over the collections of the principal's groups, on the (collection, id)
-    index, never over the whole table.
+    body: str
+    tlp: str
+    sectors: list[str] | None
+    here: bool
+
+
+async def stored_copies(
+    conn: asyncpg.Connection, principal: Principal, collection_id: uuid.UUID,
+    stix_ids: list[str],
+) -> dict[tuple[str, datetime], StoredCopy]:
+    """Versions of these ids the principal may see, by (id, version); a copy in
+    `collection_id` is preferred.
+
+    Used to recognise an identical re-share or duplicate: one may re-post only what one can
+    see. The search runs over the collections of the principal's groups, on the
+    (collection, id) index, never over the whole table.
     """
     p = Params()
     org = p(principal.org_id)
+    here = p(collection_id)
     sql = (
         f"SELECT DISTINCT ON (o.stix_id, o.version) o.stix_id, o.version, o.body, o.tlp,"
-        f" o.sectors FROM objects o WHERE o.collection_id IN (SELECT c.id FROM collections c"
+        f" o.sectors, o.collection_id = {here} AS here FROM objects o"
+        f" WHERE o.collection_id IN (SELECT c.id FROM collections c"
         f" JOIN group_members m ON m.group_id = c.group_id WHERE m.org_id = {org})"
         f" AND o.stix_id = ANY({p(stix_ids)}::text[]) AND o.versioned"
         f" AND {visible(principal, p, 'o')}"
+        f" ORDER BY o.stix_id, o.version, o.collection_id = {here} DESC"
     )
     rows = await conn.fetch(sql, *p.values)
-    return {(r["stix_id"], r["version"]): (r["body"], r["tlp"], r["sectors"]) for r in rows}
+    return {(r["stix_id"], r["version"]): StoredCopy(r["body"], r["tlp"], r["sectors"],
+                                                     r["here"]) for r in rows}
 
 
 async def _visible_versions(
