@@ -9,7 +9,7 @@ import uuid
 import orjson
 import pytest
 
-from server.feeds.webhooks import UnsafeTarget, check_target
+from server.feeds.webhooks import UnsafeTarget, check_target, webhook_session
 from server.store.groups import remove_member
 from tests.feed_helpers import Receiver, SseReader, create_feed, json_auth, verify
 from tests.helpers import TLP_GREEN, auth, indicator, post
@@ -60,6 +60,30 @@ async def test_unauthenticated_feed_routes_are_401(http, base_url):
 async def test_webhook_targets_inside_the_network_are_refused(url):
     with pytest.raises((UnsafeTarget, OSError)):
         await check_target(url, allow_private=False)
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_webhook_connections_resolve_names_again_and_refuse_internal_ones(
+    settings, allow_private
+):
+    """A name that passed check_target could resolve anew to an internal address when the
+    connection is made (DNS rebinding): the delivery session checks at connect time too."""
+    receiver = Receiver()
+    url = (await receiver.start()).replace("127.0.0.1", "localhost")
+    try:
+        async with webhook_session(
+            settings.model_copy(update={"webhook_allow_private": allow_private})
+        ) as session:
+            if allow_private:
+                async with session.post(url, data=b"{}") as resp:
+                    assert resp.status == 204
+                assert len(receiver.requests) == 1
+            else:
+                with pytest.raises(UnsafeTarget, match="internal address"):
+                    await session.post(url, data=b"{}")
+                assert receiver.requests == []
+    finally:
+        await receiver.close()
 
 
 async def _open_stream(http, base_url, key, feed_id, **headers):

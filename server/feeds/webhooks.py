@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import asyncpg
 import orjson
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from schemas.taxii import Cursor
 from server.config import Settings
@@ -60,10 +62,36 @@ async def check_target(url: str, allow_private: bool) -> None:
     if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
         raise UnsafeTarget("plain-HTTP webhooks are allowed only to loopback addresses")
     for address in addresses:
-        internal = (address.is_private or address.is_loopback or address.is_link_local
-                    or address.is_multicast or address.is_reserved or address.is_unspecified)
-        if internal and not allow_private:
+        if _internal(address) and not allow_private:
             raise UnsafeTarget(f"webhook target {address} is an internal address")
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return (address.is_private or address.is_loopback or address.is_link_local
+            or address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+class _CheckedResolver(ThreadedResolver):
+    """Resolves for the connection itself and refuses internal addresses there, so a name
+    that passed check_target cannot resolve again to an internal one (DNS rebinding)."""
+
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__()
+        self.allow_private = allow_private
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        hosts = await super().resolve(host, port, family)
+        for found in hosts:
+            if not self.allow_private and _internal(ipaddress.ip_address(found["host"])):
+                raise UnsafeTarget(f"webhook target {found['host']} is an internal address")
+        return hosts
+
+
+def webhook_session(settings: Settings) -> aiohttp.ClientSession:
+    """The HTTP session webhooks are delivered with: internal addresses refused at connect."""
+    connector = aiohttp.TCPConnector(resolver=_CheckedResolver(settings.webhook_allow_private))
+    return aiohttp.ClientSession(timeout=_TIMEOUT, connector=connector)
 
 
 class WebhookWorker:
@@ -76,7 +104,7 @@ class WebhookWorker:
 
     async def run(self) -> None:
         """Loop for ever: on every commit (or each second) enqueue, then deliver."""
-        async with aiohttp.ClientSession(timeout=_TIMEOUT) as http:
+        async with webhook_session(self.settings) as http:
             while True:
                 seen = self.notifier.generation
                 try:
