@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from schemas.taxii import TAXII_MEDIA_TYPE
+from server.store import audit
 from tests.helpers import as_served, auth, get_json, indicator, objects_url, post
 
 
@@ -185,13 +186,36 @@ async def test_exact_duplicate_is_success_and_stored_once(http, base_url, world)
     assert [o["id"] for o in body["objects"]] == [obj["id"]]
 
 
-async def test_same_version_with_other_content_is_refused(http, base_url, world):
+async def test_identical_copies_in_one_envelope_are_each_accounted_for(
+    http, base_url, world
+):
+    obj, sco = indicator(), {"type": "ipv4-addr", "spec_version": "2.1",
+                             "id": f"ipv4-addr--{uuid.uuid4()}", "value": "192.0.2.9"}
+    status = await post(http, base_url, world.collection_id, world.alice.contributor,
+                        obj, sco, obj, sco, obj)
+    assert status["total_count"] == 5 and status["success_count"] == 5, status
+    assert [s["id"] for s in status["successes"]].count(obj["id"]) == 3
+    # A copy of a refused object is refused with it, never silently dropped.
+    forged = indicator(created_by_ref=world.bob.identity_id)
+    status = await post(http, base_url, world.collection_id, world.alice.contributor,
+                        forged, forged)
+    assert status["total_count"] == 2 and status["failure_count"] == 2, status
+    assert "identical to objects[0]" in status["failures"][1]["message"]
+
+
+async def test_same_version_with_other_content_is_refused_and_audited(
+    http, base_url, world, pool
+):
     obj = indicator()
     await post(http, base_url, world.collection_id, world.alice.contributor, obj)
     changed = {**obj, "name": "something else"}
     status = await post(http, base_url, world.collection_id, world.alice.contributor, changed)
     assert status["failure_count"] == 1 and status["success_count"] == 0
     assert "already stored" in status["failures"][0]["message"]
+    async with pool.acquire() as conn:
+        entries = await audit.query(conn, org_id=world.alice.org_id, action="object.refused")
+    assert {"id": obj["id"], "reason": "conflict"} in [
+        r for e in entries for r in e.details["refused"]]
     _, body, _ = await get_json(
         http, objects_url(base_url, world.collection_id, f"{obj['id']}/"), world.alice.reader
     )

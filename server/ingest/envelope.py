@@ -129,6 +129,7 @@ async def ingest_envelope(
     now = datetime.now(UTC)
     failures: list[dict] = []
     checked: dict[tuple[str, datetime | None], _Checked] = {}
+    repeats: list[tuple[_Checked, _Checked]] = []  # (first copy, identical later copy)
     for index, obj in enumerate(objects):
         if index % _SLICE == _SLICE - 1:
             await asyncio.sleep(0)
@@ -138,14 +139,39 @@ async def ingest_envelope(
             failures.append(_failure(obj, index, exc.message))
             continue
         earlier = checked.setdefault((item.facts.id, item.version), item)
-        if earlier is not item and _canonical(earlier.obj) != _canonical(item.obj):
+        if earlier is item:
+            continue
+        if _canonical(earlier.obj) != _canonical(item.obj):
             failures.append(_failure(obj, index, "the envelope holds this id and version"
                                      " twice, with different content"))
+        else:
+            repeats.append((earlier, item))
     async with pool.acquire() as conn, conn.transaction():
         run = _Run(conn, principal, collection, failures)
         successes = await run.store(list(checked.values()))
+        _report_repeats(repeats, successes, failures)
         await audit.record(conn, run.audit_entries())
         return await statuses.save_status(conn, principal, collection.id, successes, failures)
+
+
+def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[dict],
+                    failures: list[dict]) -> None:
+    """An identical second copy in one envelope shares its first copy's outcome, so the
+    status accounts for every object posted."""
+    if not repeats:
+        return
+    stored: dict[str, list[str]] = {}
+    for entry in successes:
+        stored.setdefault(entry["id"], []).append(entry["version"])
+    for first, again in repeats:
+        versions = stored.get(first.facts.id, [])
+        if first.facts.version is None and versions:  # unversioned: its stored version
+            successes.append({"id": first.facts.id, "version": versions[0]})
+        elif first.facts.version in versions:
+            successes.append({"id": first.facts.id, "version": first.facts.version})
+        else:
+            failures.append(_failure(again.obj, again.index, f"identical to objects"
+                                     f"[{first.index}], which was not stored"))
 
 
 class _Run:
@@ -185,6 +211,7 @@ class _Run:
                  " version is already stored; a changed object needs a new 'modified'"}
                 for i, v in outcome.conflicts
             )
+            self.refused.extend({"id": i, "reason": "conflict"} for i, _ in outcome.conflicts)
         return successes
 
     async def _known_markings(self, items: list[_Checked]) -> list[_Checked]:
