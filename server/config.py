@@ -26,6 +26,9 @@ class Settings(BaseModel):
     max_content_length: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
     )
+    body_timeout_s: float = Field(
+        60.0, gt=0, description="A request body not received within this time is refused (408)."
+    )
     page_size: int = Field(1000, ge=1, description="Objects per page when no limit is given.")
     max_page_size: int = Field(5000, ge=1, description="Largest page a client may ask for.")
     status_retention_hours: int = Field(

@@ -48,8 +48,13 @@ class PayloadTooLarge(AccordError):
     title = "Payload too large"
 
 
+class RequestTimeout(AccordError):
+    title = "Request timeout"
+
+
 HTTP_STATUS: dict[type[AccordError], int] = {
     BadRequest: 400,
+    RequestTimeout: 408,
     Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,

@@ -65,6 +65,7 @@ def settings() -> Settings:
         max_content_length=2 * 1024 * 1024, page_size=100, max_page_size=1000,
         # Short timers so stream and webhook tests finish quickly; loopback receivers.
         heartbeat_s=0.5, webhook_backoff_s=0.05, webhook_allow_private=True,
+        body_timeout_s=2.0,
     )
 
 

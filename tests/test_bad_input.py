@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
+import re
+import time
 import uuid
 
 import orjson
@@ -189,6 +192,35 @@ async def test_oversize_chunked_body_is_413(http, base_url, world, settings):
 
     status, error, _ = await _post_raw(http, base_url, world, chunks())
     assert status == 413 and error["http_status"] == "413"
+    assert await _stored_ids(http, base_url, world) == []
+
+
+async def test_a_slow_sender_is_refused_with_408_and_nothing_stored(
+    http, base_url, world, settings
+):
+    """A sender that stops mid-body gets a TAXII error after the body timeout, instead of
+    holding the request (and its connection) open for ever."""
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    path = objects_url("", world.collection_id)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 100000\r\n"
+            f"Authorization: Bearer {world.alice.contributor.token}\r\n"
+            f"Content-Type: {TAXII_MEDIA_TYPE}\r\nAccept: {TAXII_MEDIA_TYPE}\r\n\r\n")
+    writer.write(head.encode() + b'{"objects": [')
+    await writer.drain()
+    started = time.monotonic()
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), settings.body_timeout_s + 10)
+        waited = time.monotonic() - started
+        headers = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        length = int(re.search(rb"(?i)content-length: (\d+)", headers).group(1))
+        error = orjson.loads(await asyncio.wait_for(reader.readexactly(length), 5))
+    finally:
+        writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408"), status_line
+    assert waited >= settings.body_timeout_s * 0.9
+    assert error["http_status"] == "408" and "did not arrive" in error["description"]
+    assert TAXII_MEDIA_TYPE.encode() in headers
     assert await _stored_ids(http, base_url, world) == []
 
 

@@ -67,7 +67,8 @@ def test_compose_runs_two_replicas_on_one_postgresql_behind_a_tls_proxy():
 def test_caddy_balances_on_readiness_streams_events_and_hides_metrics():
     caddyfile = (DEPLOY / "Caddyfile").read_text()
     assert re.search(r"reverse_proxy accord-1:8000 accord-2:8000 \{", caddyfile)
-    for directive in ("health_uri /readyz", "flush_interval -1", "respond @internal 404"):
+    for directive in ("health_uri /readyz", "flush_interval -1", "respond @internal 404",
+                      "read_header 10s"):
         assert directive in caddyfile
 
 
