@@ -76,6 +76,36 @@ async def test_another_members_exact_duplicate_is_a_success_that_stores_nothing(
     assert status["failure_count"] == 1 and "first posted" in status["failures"][0]["message"]
 
 
+async def test_no_member_publishes_an_identity_or_definition_it_does_not_own(
+    http, base_url, world, pool
+):
+    """Identity ids of organisations and groups, and the platform's reference objects, are
+    owned from the start: an impostor's identity object is refused like a version takeover."""
+    async with pool.acquire() as conn:
+        group_identity = await conn.fetchval(
+            "SELECT identity_id FROM trust_groups WHERE id = $1", world.group_id)
+
+    def identity(stix_id: str, name: str) -> dict:
+        return {"type": "identity", "spec_version": "2.1", "id": stix_id, "name": name,
+                "identity_class": "organization", "created": "2026-01-01T00:00:00.000Z",
+                "modified": "2026-06-01T00:00:00.000Z"}
+
+    forged = [identity(world.alice.identity_id, "Not Alice"),
+              identity(group_identity, "Not the group"),
+              {"type": "extension-definition", "spec_version": "2.1",
+               "id": ACCORD_EXTENSION_ID, "created_by_ref": world.bob.identity_id,
+               "created": "2026-01-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+               "name": "fake terms", "schema": "https://example.org/", "version": "9",
+               "extension_types": ["property-extension"]}]
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, *forged)
+    assert status["failure_count"] == 3, status
+    assert all("first posted" in f["message"] for f in status["failures"]), [
+        f["message"] for f in status["failures"]]
+    own = await post(http, base_url, world.collection_id, world.alice.contributor,
+                     identity(world.alice.identity_id, "Alice, as she says"))
+    assert own["success_count"] == 1, own
+
+
 async def test_created_by_ref_of_another_member_is_refused(http, base_url, world):
     forged = indicator(created_by_ref=world.bob.identity_id)
     status = await post(http, base_url, world.collection_id, world.alice.contributor, forged)

@@ -42,6 +42,12 @@ async def create_group(
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"a trust group named {name!r} already exists") from exc
+        # The group's identity (created_by_ref of withheld posts) is the platform's to post.
+        await conn.execute(
+            "INSERT INTO object_owners (stix_id, producer_org)"
+            " SELECT $1, id FROM organizations WHERE is_platform",
+            identity_id,
+        )
         await set_group(conn, group_id, settings or {})
         await conn.executemany(
             "INSERT INTO group_members (group_id, org_id, is_manager) VALUES ($1, $2, $3)"

@@ -388,6 +388,15 @@ class StoredCopy:
     here: bool
 
 
+async def assign_owner(conn: asyncpg.Connection, stix_ids: list[str], org_id: uuid.UUID) -> None:
+    """Make org_id the owner of these ids, whoever claimed them before (platform objects)."""
+    await conn.execute(
+        "INSERT INTO object_owners (stix_id, producer_org) SELECT unnest($1::text[]), $2"
+        " ON CONFLICT (stix_id) DO UPDATE SET producer_org = EXCLUDED.producer_org",
+        stix_ids, org_id,
+    )
+
+
 async def stored_copies(
     conn: asyncpg.Connection, principal: Principal, collection_id: uuid.UUID,
     stix_ids: list[str],

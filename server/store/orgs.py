@@ -19,11 +19,16 @@ def _org(row: asyncpg.Record) -> Organization:
 async def create_org(
     conn: asyncpg.Connection, name: str, sector: str, *, is_platform: bool = False
 ) -> Organization:
-    """Create an organisation with a fresh STIX identity id."""
+    """Create an organisation with a fresh STIX identity id, which only it may post."""
     try:
+        # The identity id is claimed like any posted object's, so that no other member
+        # can publish an identity object in this organisation's name.
         row = await conn.fetchrow(
-            f"INSERT INTO organizations (id, name, sector, identity_id, is_platform)"
-            f" VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}",
+            f"WITH o AS (INSERT INTO organizations (id, name, sector, identity_id, is_platform)"
+            f" VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}),"
+            f" owned AS (INSERT INTO object_owners (stix_id, producer_org)"
+            f" SELECT identity_id, id FROM o)"
+            f" SELECT * FROM o",
             uuid.uuid4(), name, sector, f"identity--{uuid.uuid4()}", is_platform,
         )
     except asyncpg.UniqueViolationError as exc:
