@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
+from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.taxii import TAXII_MEDIA_TYPE
 from server.store import audit
-from tests.helpers import as_served, auth, get_json, indicator, objects_url, post
+from tests.helpers import TLP_RED, as_served, auth, get_json, indicator, objects_url, post
 
 
 async def test_discovery_lists_the_api_root(http, base_url, world):
@@ -65,16 +68,53 @@ async def test_post_then_read_back_byte_for_byte_equal_content(http, base_url, w
     assert headers["X-TAXII-Date-Added-First"] == headers["X-TAXII-Date-Added-Last"]
 
 
+async def _same_404(http, key, hidden: str, unknown: str) -> None:
+    """Both URLs answer 404 with the same body (but its error id) and the same headers."""
+    s1, b1, h1 = await get_json(http, hidden, key)
+    s2, b2, h2 = await get_json(http, unknown, key)
+    assert s1 == s2 == 404, (b1, b2)
+    assert b1.pop("error_id") != b2.pop("error_id")
+    assert b1 == b2
+    volatile = {"Date", "X-Request-ID"}
+    assert {k: v for k, v in h1.items() if k not in volatile} == {
+        k: v for k, v in h2.items() if k not in volatile}
+
+
 async def test_status_readable_only_by_the_posting_organisation(http, base_url, world):
     status = await post(http, base_url, world.collection_id, world.alice.contributor, indicator())
     url = f"{base_url}/taxii2/root/status/{status['id']}/"
     code, body, _ = await get_json(http, url, world.alice.reader)
     assert code == 200 and body["id"] == status["id"] and body["total_count"] == 1
-    code, _, _ = await get_json(http, url, world.bob.admin)
-    assert code == 404
-    code, _, _ = await get_json(http, f"{base_url}/taxii2/root/status/{uuid.uuid4()}/",
-                                world.alice.reader)
-    assert code == 404
+    await _same_404(http, world.bob.admin, url,
+                    f"{base_url}/taxii2/root/status/{uuid.uuid4()}/")
+
+
+async def test_status_is_gone_after_its_retention(http, base_url, world, pool, settings):
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, indicator())
+    url = f"{base_url}/taxii2/root/status/{status['id']}/"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE statuses SET created = now() - $2 * interval '1 hour' + interval '1 minute'"
+            " WHERE id = $1", uuid.UUID(status["id"]), settings.status_retention_hours)
+        assert (await get_json(http, url, world.alice.reader))[0] == 200  # a minute to go
+        await conn.execute("UPDATE statuses SET created = created - interval '2 minutes'"
+                           " WHERE id = $1", uuid.UUID(status["id"]))
+    await _same_404(http, world.alice.reader, url,
+                    f"{base_url}/taxii2/root/status/{uuid.uuid4()}/")
+
+
+@pytest.mark.parametrize("suffix", ["", "versions/"])
+async def test_an_object_hidden_from_a_member_answers_exactly_like_an_unknown_one(
+    http, base_url, world, suffix
+):
+    red = indicator(object_marking_refs=[TLP_RED], extensions={ACCORD_EXTENSION_ID: {
+        "extension_type": "property-extension", "recipients": [world.bob.identity_id]}})
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, red)
+    assert status["success_count"] == 1, status
+    hidden = objects_url(base_url, world.collection_id, f"{red['id']}/{suffix}")
+    assert (await get_json(http, hidden, world.bob.reader))[0] == 200
+    unknown = objects_url(base_url, world.collection_id, f"indicator--{uuid.uuid4()}/{suffix}")
+    await _same_404(http, world.carol.reader, hidden, unknown)
 
 
 async def test_paging_with_next_returns_every_object_once(http, base_url, world):
