@@ -190,6 +190,13 @@ class AdminClient:
         return await self._call("POST", f"/collections/{collection}/archive",
                                 api.CollectionInfo)
 
+    async def withdraw_object(self, collection: uuid.UUID, stix_id: str,
+                              withdrawn: bool) -> api.Withdrawal:
+        """POST /collections/{id}/objects/{stix id}/withdraw (or /restore)."""
+        action = "withdraw" if withdrawn else "restore"
+        return await self._call("POST", f"/collections/{collection}/objects/{stix_id}/{action}",
+                                api.Withdrawal)
+
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
         """GET /audit."""
         params = {k: str(v) if not hasattr(v, "isoformat") else v.isoformat()

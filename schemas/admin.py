@@ -281,6 +281,18 @@ class InvitationList(Response):
     invitations: list[Invitation] = Field(description="The invitations.")
 
 
+# --- moderation -----------------------------------------------------------------------------
+
+
+class Withdrawal(Response):
+    """The outcome of withdrawing an object from a collection, or restoring it."""
+
+    collection_id: uuid.UUID = Field(description="The collection.")
+    object_id: str = Field(description="The STIX id whose versions changed.")
+    versions: int = Field(description="How many stored versions the action applied to.")
+    withdrawn: bool = Field(description="True: served to nobody; false: served again.")
+
+
 # --- collections ----------------------------------------------------------------------------
 
 

@@ -301,6 +301,13 @@ async def _collection_set(admin: Admin, args: argparse.Namespace) -> None:
     _show(await admin.change_collection(args.collection, api.CollectionPatch(**values)))
 
 
+async def _object_withdraw(admin: Admin, args: argparse.Namespace) -> None:
+    done = await admin.withdraw_object(args.collection, args.object_id, args.action == "withdraw")
+    state = "withdrawn" if done.withdrawn else "restored"
+    print(f"{state} {done.versions} version(s) of {done.object_id} in collection"
+          f" {done.collection_id}")
+
+
 async def _collection_archive(admin: Admin, args: argparse.Namespace) -> None:
     done = await admin.archive_collection(args.collection)
     print(f"archived collection {done.id} ({done.title!r})")
@@ -452,6 +459,16 @@ def _parser() -> argparse.ArgumentParser:
     p = coll.add_parser("archive", help="archive a collection (readable, no more posts)")
     p.add_argument("collection", type=uuid.UUID)
     p.set_defaults(run=_admin(_collection_archive))
+
+    moderation = things.add_parser("object", help="moderate stored objects (platform-admin)")
+    obj = moderation.add_subparsers(dest="action", required=True)
+    for action, summary in (("withdraw", "serve an object's versions in a collection to nobody,"
+                                         " keeping them"),
+                            ("restore", "serve a withdrawn object's versions again")):
+        p = obj.add_parser(action, help=summary)
+        p.add_argument("collection", type=uuid.UUID)
+        p.add_argument("object_id", help="STIX id, e.g. indicator--<uuid>")
+        p.set_defaults(run=_admin(_object_withdraw))
 
     p = things.add_parser("audit", help="query the audit log (one JSON entry a line)")
     p.add_argument("--since", help="ISO timestamp with zone, e.g. 2026-01-01T00:00:00Z")

@@ -128,5 +128,10 @@ class LocalAdmin:
     async def archive_collection(self, collection: uuid.UUID) -> api.CollectionInfo:
         return await service.archive_collection(self.conn, self.principal, collection)
 
+    async def withdraw_object(self, collection: uuid.UUID, stix_id: str,
+                              withdrawn: bool) -> api.Withdrawal:
+        return await service.withdraw_object(self.conn, self.principal, collection, stix_id,
+                                             withdrawn)
+
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
         return await service.audit_query(self.conn, self.principal, q)

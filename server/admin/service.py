@@ -23,6 +23,7 @@ from server.admin.access import (
 )
 from server.errors import Conflict, Forbidden, NotFound
 from server.store import audit, collections, groups, keys, orgs
+from server.store import objects as object_store
 from server.store.records import (
     ApiKey,
     CollectionSettings,
@@ -519,6 +520,28 @@ async def archive_collection(
             await audit.record(conn, [_entry(principal, "collection.archived", principal.org_id,
                                              found.id, group_id=found.group_id)])
         return _collection(await collections.collection_settings(conn, found.id))
+
+
+# --- moderation -----------------------------------------------------------------------------
+
+
+async def withdraw_object(
+    pool: asyncpg.Pool, principal: Principal, collection_id: uuid.UUID, stix_id: str,
+    withdrawn: bool,
+) -> api.Withdrawal:
+    """Withdraw an object's versions from a collection, served to nobody, or restore them
+    (platform-admin); unlike DELETE it keeps them, for review, and can be undone."""
+    need_platform_admin(principal, "withdrawing objects")
+    async with _atomic(pool) as conn:
+        await collections.collection_settings(conn, collection_id)  # NotFound if unknown
+        count = await object_store.withdraw_object(conn, collection_id, stix_id, withdrawn)
+        if not count:
+            raise NotFound("no such object")
+        await audit.record(conn, [_entry(
+            principal, "object.withdrawn" if withdrawn else "object.restored", None, stix_id,
+            collection=str(collection_id), versions=count)])
+    return api.Withdrawal(collection_id=collection_id, object_id=stix_id, versions=count,
+                          withdrawn=withdrawn)
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -443,6 +443,21 @@ async def visible_among(
     return {r["seq"] for r in await _visible_versions(conn, principal, seqs, "o.seq")}
 
 
+async def withdraw_object(
+    conn: asyncpg.Connection, collection_id: uuid.UUID, stix_id: str, withdrawn: bool
+) -> int:
+    """Withdraw (or restore) every stored version of an object in a collection; how many.
+
+    A moderation write, not a read: withdrawn versions are hidden from every reader by the
+    visibility predicate, so restoring must find them without it.
+    """
+    status = await conn.execute(
+        "UPDATE objects SET withdrawn = $3 WHERE collection_id = $1 AND stix_id = $2",
+        collection_id, stix_id, withdrawn,
+    )
+    return int(status.split()[-1])
+
+
 async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bool) -> int:
     """Withdraw stored versions from every reader (or restore them); return how many."""
     status = await conn.execute(

@@ -70,3 +70,23 @@ async def test_remote_cli_sets_up_a_group(base_url, factory, world):
                         "--quiet")
     assert "revoked" in await _accord(base_url, admin, "key", "revoke", new.split(".")[0])
     assert "401" in await _accord(base_url, new, "org", "list", ok=False)
+
+
+async def test_remote_cli_withdraws_and_restores_an_object(base_url, factory, world, http):
+    from tests.helpers import auth, envelope, indicator, objects_url
+
+    obj = indicator()
+    async with http.post(objects_url(base_url, world.collection_id), data=envelope(obj),
+                         headers=auth(world.alice.contributor)) as resp:
+        assert resp.status == 202
+    platform = (await factory.platform_key()).token
+    args = (str(world.collection_id), obj["id"])
+    out = await _accord(base_url, platform, "object", "withdraw", *args)
+    assert out == f"withdrawn 1 version(s) of {obj['id']} in collection {world.collection_id}"
+    async with http.get(objects_url(base_url, world.collection_id, f"{obj['id']}/"),
+                        headers=auth(world.alice.reader)) as resp:
+        assert resp.status == 404
+    assert out.replace("withdrawn", "restored") == await _accord(
+        base_url, platform, "object", "restore", *args)
+    err = await _accord(base_url, world.alice.admin.token, "object", "withdraw", *args, ok=False)
+    assert "403" in err or "platform" in err

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from tests.admin.conftest import assert_error
-from tests.helpers import auth, envelope, indicator, objects_url
+from tests.helpers import TLP_GREEN, auth, envelope, indicator, objects_url
 
 
 async def test_collection_lifecycle(api, club, http, base_url):
@@ -104,3 +104,53 @@ async def test_no_default_may_make_unmarked_posts_clear(api, club, pool):
     # Green is the least restrictive default there is.
     ok = await api("PATCH", f"/collections/{cid}", alice.admin, {"default_tlp": "green"})
     assert ok.status == 200 and ok.body["default_tlp"] == "green"
+
+
+async def test_a_platform_admin_withdraws_an_object_and_restores_it(
+    api, world, http, base_url, factory, pool
+):
+    from server.store import audit
+
+    obj = indicator(object_marking_refs=[TLP_GREEN])
+    async with http.post(objects_url(base_url, world.collection_id), data=envelope(obj),
+                         headers=auth(world.alice.contributor)) as resp:
+        assert resp.status == 202
+    platform = await factory.platform_key()
+    path = f"/collections/{world.collection_id}/objects/{obj['id']}"
+
+    async def seen_by(member) -> list[str]:
+        async with http.get(objects_url(base_url, world.collection_id),
+                            headers=auth(member.reader)) as resp:
+            return [o["id"] for o in orjson.loads(await resp.read()).get("objects", [])]
+
+    assert await seen_by(world.bob) == [obj["id"]]
+    # Only a platform admin moderates; a group manager or the producer may not.
+    assert_error(await api("POST", f"{path}/withdraw", world.alice.admin), 403)
+    assert_error(await api("POST", f"{path}/withdraw"), 401)
+    assert_error(await api("POST", f"/collections/{world.collection_id}/objects/"
+                           f"indicator--{uuid.uuid4()}/withdraw", platform), 404)
+    assert_error(await api("POST", f"/collections/{world.collection_id}/objects/nonsense/"
+                           "withdraw", platform), 404)
+    assert_error(await api("POST", f"/collections/{uuid.uuid4()}/objects/{obj['id']}/withdraw",
+                           platform), 404)
+
+    done = await api("POST", f"{path}/withdraw", platform)
+    assert done.status == 200 and done.body["versions"] == 1 and done.body["withdrawn"]
+    for member in (world.alice, world.bob):  # the producer too: served to nobody
+        assert await seen_by(member) == []
+    async with http.get(objects_url(base_url, world.collection_id, f"{obj['id']}/"),
+                        headers=auth(world.bob.reader)) as resp:
+        assert resp.status == 404
+    async with http.get(f"{base_url}/taxii2/root/collections/{world.collection_id}/manifest/",
+                        headers=auth(world.bob.reader)) as resp:
+        assert "objects" not in orjson.loads(await resp.read())
+
+    back = await api("POST", f"{path}/restore", platform)
+    assert back.status == 200 and back.body["withdrawn"] is False
+    assert await seen_by(world.bob) == [obj["id"]]
+    async with pool.acquire() as conn:
+        entries = [e for action in ("object.withdrawn", "object.restored")
+                   for e in await audit.query(conn, action=action, limit=1000)
+                   if e.subject == obj["id"]]
+    assert [(e.action, e.details["versions"]) for e in entries] == [
+        ("object.withdrawn", 1), ("object.restored", 1)]
