@@ -161,10 +161,12 @@ def decide(
         body["created_by_ref"] = sub.group_identity
 
     markings = list(body.get("object_marking_refs") or [])
-    # A TLP marking on one property restricts the whole object: it is stored and served as
-    # one unit, so it goes only where its most restricted part may go.
-    granular = [TLP_LEVELS[ref] for ref in _granular_refs(body) if ref in TLP_LEVELS]
-    tlp = most_restrictive([tlp_of(markings, sub.default_tlp), *granular])
+    tlp = tlp_of(markings, sub.default_tlp)
+    if "granular_markings" in body:
+        # A TLP marking on one property restricts the whole object: it is stored and served
+        # as one unit, so it goes only where its most restricted part may go.
+        granular = [TLP_LEVELS[ref] for ref in _granular_refs(body) if ref in TLP_LEVELS]
+        tlp = most_restrictive([tlp, *granular])
     others = [ref for ref in markings if ref not in TLP_LEVELS]
     normalised = [*others, _TLP2_ID[tlp]]
     remarked = normalised != markings

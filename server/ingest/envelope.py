@@ -73,10 +73,13 @@ def _failure(obj: object, index: int, message: str) -> dict:
     }
 
 
+_NO_TERMS = policy.Terms()  # immutable: one instance serves every object that states none
+
+
 def _terms(obj: dict) -> policy.Terms:
     raw = (obj.get("extensions") or {}).get(ACCORD_EXTENSION_ID)
     if raw is None:
-        return policy.Terms()
+        return _NO_TERMS
     try:
         terms = AccordTerms.model_validate(raw)
     except pydantic.ValidationError as exc:
