@@ -338,7 +338,8 @@ def describe_server(server: AccordServer) -> None:
         settings["database"] += f", {embedded_postgres_version()}"
     shown = ("database", "validator", "max_content_length", "page_size", "max_page_size",
              "pool_min_size", "pool_max_size")
-    print_facts("accord server", {k: settings[k] for k in shown})
+    print_facts("accord server", {"workers": server.workers,
+                                  **{k: settings[k] for k in shown}})
 
 
 # --------------------------------------------------------------------------- indicators

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import time
 from pathlib import Path
@@ -39,8 +40,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--envelope", type=int, default=1000, help="objects per envelope")
     p.add_argument("--concurrency", type=int, default=4, help="concurrent POSTing clients")
     p.add_argument("--database-url", help="PostgreSQL DSN (default: embedded, temp dir)")
-    p.add_argument("--workers", type=int, default=1,
-                   help="server processes (accord serve --workers)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="server processes (accord serve --workers); default: one per core,"
+                        " as a deployment on this machine would run")
     p.add_argument("--time-limit", type=float, default=600, help="seconds per run, at most")
     p.add_argument("--vs-medallion", action="store_true",
                    help="also run the workload on medallion (memory backend)")
