@@ -1,4 +1,8 @@
-"""A PostgreSQL cluster of the test's own that it may kill -9, as a machine crash would.
+"""A PostgreSQL cluster of the test's own that it may kill -9 mid-ingest.
+
+Killing every process loses what PostgreSQL had not handed to the operating system (the
+WAL buffers of commits acknowledged early), not the kernel's page cache: it tests that
+acknowledged commits are durable in PostgreSQL's sense, not the disk's fsync.
 
 The shared test database cannot be killed, so crash tests start the embedded PostgreSQL
 binaries (pgserver) on a data directory of their own, in a child process that leaves the

@@ -62,9 +62,16 @@ def test_facets_of_an_indicator():
     assert facets_of(yara).ioc_kinds is None
 
 
-async def test_facets_are_stored_exactly_whatever_their_characters(http, base_url, pool, world):
+@pytest.mark.parametrize("awkward", [
+    # Nothing JSON escapes: the literal is built from orjson's output as it is.
+    ["x,y {z}", "NULL", "  padded ", "é ☃", "{}", "a'b"],
+    # Quotes, backslashes and control characters: the escaping path.
+    ['a"b', "back\\slash", "x,y {z}", "NULL", "  padded ", "é ☃", "line\nbreak", "{}"],
+], ids=["plain", "escaped"])
+async def test_facets_are_stored_exactly_whatever_their_characters(
+    http, base_url, pool, world, awkward
+):
     """Arrays travel to PostgreSQL as literals; quoting must survive every character."""
-    awkward = ['a"b', "back\\slash", "x,y {z}", "NULL", "  padded ", "é ☃", "line\nbreak", "{}"]
     obj = indicator(
         "192.0.2.77", labels=awkward, indicator_types=["malicious-activity", 'q"uote'],
         pattern="[file:hashes.MD5 = 'e8262b46d0fe259bf4d6a51b4524f733'"
@@ -81,3 +88,16 @@ async def test_facets_are_stored_exactly_whatever_their_characters(http, base_ur
     assert row["ioc_kinds"] == ["md5", "domain"]
     assert row["ioc_values"] == ["e8262b46d0fe259bf4d6a51b4524f733", "odd\\name.example"]
     assert row["recipients"] == [] and row["sectors"] is None
+
+
+def test_only_short_facet_lists_are_cached():
+    """Posters choose labels: a cache of their literals must not grow with what they send."""
+    from server.store import objects
+
+    objects._COMMON_ARRAYS.clear()
+    for n in range(50):
+        assert objects._common_array([f"{n}" * 300]) == '{"' + f"{n}" * 300 + '"}'
+        assert objects._common_array([str(i) for i in range(n, n + 9)]).count(",") == 8
+    assert objects._COMMON_ARRAYS == {}
+    assert objects._common_array(["c2", "apt"]) == '{"c2","apt"}'
+    assert list(objects._COMMON_ARRAYS) == [("c2", "apt")]

@@ -29,7 +29,7 @@ async def test_identical_green_version_may_be_reshared_into_another_group(
     http, base_url, world, factory
 ):
     other = await _second_collection(factory, world)
-    green = indicator(object_marking_refs=[TLP_GREEN])
+    green = indicator(object_marking_refs=[TLP_GREEN], created_by_ref=world.alice.identity_id)
     await post(http, base_url, world.collection_id, world.alice.contributor, green)
     async with http.get(objects_url(base_url, world.collection_id, f"{green['id']}/"),
                         headers=auth(world.bob.reader)) as resp:
@@ -59,8 +59,8 @@ async def test_another_members_exact_duplicate_is_a_success_that_stores_nothing(
     http, base_url, world
 ):
     """TAXII 2.1 s5.5: an exact duplicate is no error, even of an AMBER object one did not
-    produce; it is stored once and stays its producer's."""
-    amber = indicator()
+    produce and that names its producer; it is stored once and stays its producer's."""
+    amber = indicator(created_by_ref=world.alice.identity_id)
     await post(http, base_url, world.collection_id, world.alice.contributor, amber)
     url = objects_url(base_url, world.collection_id, f"{amber['id']}/")
     async with http.get(url, headers=auth(world.bob.reader)) as resp:

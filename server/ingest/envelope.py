@@ -190,6 +190,7 @@ class _Run:
         self.refused: list[dict] = []
         self.remarked: list[str] = []
         self.withheld: list[str] = []
+        self.owners: dict[str, uuid.UUID] = {}
 
     def _refuse(self, item: _Checked, message: str, reason: str) -> None:
         self.failures.append(_failure(item.obj, item.index, message))
@@ -202,8 +203,8 @@ class _Run:
         builtin = [c for c in items if c.facts.id in TLP_LEVELS]
         successes += [{"id": c.facts.id, "version": c.facts.version or ""} for c in builtin]
         items = [c for c in items if c.facts.id not in TLP_LEVELS]
-        decided = await self._decide(items)
-        staged = await self._owned(decided)
+        fresh, staged = await self._foreign(items, successes)
+        staged += await self._decided(await self._decide(fresh))
         if staged:
             outcome = await object_store.store_envelope(
                 self.conn, self.collection.id, self.collection.group_id, staged
@@ -255,38 +256,55 @@ class _Run:
                 self._refuse(c, exc.message, exc.reason)
         return decided
 
-    async def _owned(
-        self, decided: list[tuple[_Checked, policy.Decision]]
-    ) -> list[StagedObject]:
-        """Apply version ownership; stage what may be stored, under its producer."""
-        versioned = sorted({c.facts.id for c, _ in decided if c.version is not None})
-        owners = await object_store.claim_owners(self.conn, versioned, self.principal.org_id)
-        foreign = sorted(owners)
-        copies = (
-            await object_store.stored_copies(self.conn, self.principal, self.collection.id,
-                                             foreign)
-            if foreign and not self.principal.is_platform_admin else {}
-        )
-        staged = []
-        for n, (c, decision) in enumerate(decided):
-            if n % _SLICE == _SLICE - 1:
-                await asyncio.sleep(0)
+    async def _foreign(self, items: list[_Checked],
+                       successes: list[dict]) -> tuple[list[_Checked], list[StagedObject]]:
+        """Claim ownership of new ids; judge versions of ids others own (re-shares and
+        duplicates of what is stored, never new submissions of the poster's).
+
+        Returns the items left for the submission policy, and the re-shares to store.
+        """
+        versioned = sorted({c.facts.id for c in items if c.version is not None})
+        self.owners = await object_store.claim_owners(self.conn, versioned,
+                                                      self.principal.org_id)
+        if not self.owners or self.principal.is_platform_admin:
+            return items, []
+        copies = await object_store.stored_copies(self.conn, self.principal,
+                                                  self.collection.id, sorted(self.owners))
+        fresh, staged = [], []
+        for c in items:
+            owner = self.owners.get(c.facts.id)
+            if owner is None:
+                fresh.append(c)
+                continue
             copy = copies.get((c.facts.id, c.version))
             if copy is not None and copy.body != _canonical(c.obj):
                 copy = None  # only an identical copy counts
             try:
                 producer = policy.check_owner(
-                    self.sub, owners.get(c.facts.id), Tlp(copy.tlp) if copy else None,
+                    self.sub, owner, Tlp(copy.tlp) if copy else None,
                     already_here=copy is not None and copy.here,
                 )
             except policy.Refusal as exc:
                 self._refuse(c, exc.message, exc.reason)
                 continue
-            if copy is not None and producer != self.principal.org_id:
-                # Stored as the producer's (a copy already here is a duplicate: nothing new).
+            assert copy is not None  # check_owner admits another's id only for a copy
+            if copy.here:  # a TAXII duplicate: a success, and nothing to write
+                successes.append({"id": c.facts.id, "version": c.facts.version or ""})
+            else:  # a re-share, stored as it is stored, under its producer
                 staged.append(self._stage(c, copy.body, producer, copy.tlp, copy.sectors, [],
                                           False, facets_of(c.obj)))
-                continue
+        return fresh, staged
+
+    async def _decided(
+        self, decided: list[tuple[_Checked, policy.Decision]]
+    ) -> list[StagedObject]:
+        """Stage what the submission policy admitted, under its producer."""
+        staged = []
+        for n, (c, decision) in enumerate(decided):
+            if n % _SLICE == _SLICE - 1:
+                await asyncio.sleep(0)
+            # Only the poster's own ids reach here (or anyone's, for a platform admin).
+            producer = policy.check_owner(self.sub, self.owners.get(c.facts.id), None)
             if decision.remarked:
                 self.remarked.append(c.facts.id)
             if decision.withheld:

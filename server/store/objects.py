@@ -114,6 +114,8 @@ def _common_array(values: list | None) -> str | None:
     """_array for the lists that repeat across objects (labels, types, IOC kinds): cached."""
     if values is None:
         return None
+    if len(values) > 8 or sum(map(len, values)) > 256:
+        return _array(values)  # posters choose these: only short lists are worth keeping
     key = tuple(values)
     literal = _COMMON_ARRAYS.get(key)
     if literal is None:
@@ -418,6 +420,10 @@ async def stored_copies(
         f" JOIN group_members m ON m.group_id = c.group_id WHERE m.org_id = {org})"
         f" AND o.stix_id = ANY({p(stix_ids)}::text[]) AND o.versioned"
         f" AND {visible(principal, p, 'o')}"
+        # Only its owner's copy is the object: one stored before its id was given an owner
+        # (an identity posted in another's name, say) is not re-shared under that name.
+        f" AND o.producer_org = (SELECT w.producer_org FROM object_owners w"
+        f" WHERE w.stix_id = o.stix_id)"
         f" ORDER BY o.stix_id, o.version, o.collection_id = {here} DESC"
     )
     rows = await conn.fetch(sql, *p.values)
