@@ -21,6 +21,7 @@ _LOOSE_NAME_END = re.compile(rb'"[ \t\n\r]+:')
 # Far beyond any real STIX object, and below what orjson can serialise again (~250) and
 # what Python's own recursion allows.
 MAX_DEPTH = 100
+_CONTAINERS = (dict, list)
 
 
 class DuplicateMember(ValueError):
@@ -32,29 +33,14 @@ class DuplicateMember(ValueError):
         self.name = name
 
 
-def _keys(value: dict, depth: int) -> int:
+def _keys(value: dict | list, depth: int) -> int:
+    """The member names in a parsed value, nested ones included."""
     if depth > MAX_DEPTH:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    count = len(value)
-    for item in value.values():
-        kind = type(item)
-        if kind is dict:
+    count, items = (len(value), value.values()) if type(value) is dict else (0, value)
+    for item in items:
+        if type(item) in _CONTAINERS:
             count += _keys(item, depth + 1)
-        elif kind is list:
-            count += _list_keys(item, depth + 1)
-    return count
-
-
-def _list_keys(value: list, depth: int) -> int:
-    if depth > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    count = 0
-    for item in value:
-        kind = type(item)
-        if kind is dict:
-            count += _keys(item, depth + 1)
-        elif kind is list:
-            count += _list_keys(item, depth + 1)
     return count
 
 
@@ -73,12 +59,8 @@ def loads(body: bytes) -> object:
     """The JSON value of `body`; ValueError (orjson's, or DuplicateMember) if it is not
     JSON, nests deeper than MAX_DEPTH or repeats a member name within one object."""
     parsed = orjson.loads(body)
-    if type(parsed) is dict:
-        keys = _keys(parsed, 1)
-    elif type(parsed) is list:
-        keys = _list_keys(parsed, 1)
-    else:
+    if type(parsed) not in _CONTAINERS:
         return parsed
-    if body.count(b'":') + len(_LOOSE_NAME_END.findall(body)) != keys:
+    if body.count(b'":') + len(_LOOSE_NAME_END.findall(body)) != _keys(parsed, 1):
         json.loads(body, object_pairs_hook=_no_repeats)
     return parsed

@@ -5,12 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas import admin as api
-from schemas.taxii import is_stix_id
 from server.admin import service
 from server.admin.http import body, path_id, respond
 from server.admin.registry import AdminRoutes
 from server.appkeys import POOL, principal_of
-from server.errors import NotFound
+from server.paths import stix_id_segment
 
 admin = AdminRoutes()
 routes = admin.table
@@ -70,28 +69,22 @@ async def archive_collection(request: web.Request) -> web.Response:
                                                     collection_id))
 
 
-def _object_id(request: web.Request) -> str:
-    object_id = request.match_info["object_id"]
-    if not is_stix_id(object_id):
-        raise NotFound("no such object")  # malformed is as absent as unknown
-    return object_id
+async def _moderate(request: web.Request, withdrawn: bool) -> web.Response:
+    collection_id, object_id = _collection_id(request), stix_id_segment(request)
+    await body(request, api.Empty, optional=True)
+    return respond(await service.withdraw_object(request.app[POOL], principal_of(request),
+                                                 collection_id, object_id, withdrawn))
 
 
 @admin.route("POST", "/collections/{collection_id}/objects/{object_id}/withdraw",
              role="platform-admin", request=api.Empty, response=api.Withdrawal)
 async def withdraw_object(request: web.Request) -> web.Response:
     """Withdraw an object from a collection: its versions are served to nobody, but kept."""
-    collection_id, object_id = _collection_id(request), _object_id(request)
-    await body(request, api.Empty, optional=True)
-    return respond(await service.withdraw_object(request.app[POOL], principal_of(request),
-                                                 collection_id, object_id, True))
+    return await _moderate(request, True)
 
 
 @admin.route("POST", "/collections/{collection_id}/objects/{object_id}/restore",
              role="platform-admin", request=api.Empty, response=api.Withdrawal)
 async def restore_object(request: web.Request) -> web.Response:
     """Serve a withdrawn object's versions again, under their sharing terms as before."""
-    collection_id, object_id = _collection_id(request), _object_id(request)
-    await body(request, api.Empty, optional=True)
-    return respond(await service.withdraw_object(request.app[POOL], principal_of(request),
-                                                 collection_id, object_id, False))
+    return await _moderate(request, False)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import is_stix_id
 from server.appkeys import INGESTED, POOL, principal_of
-from server.errors import Forbidden, NotFound
+from server.errors import Forbidden
 from server.ingest.deletion import delete_object as delete_versions
 from server.ingest.envelope import ingest_envelope
+from server.paths import stix_id_segment
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
@@ -24,13 +24,6 @@ from server.taxii.common import (
 from server.taxii.status import status_resource
 
 routes = web.RouteTableDef()
-
-
-def _object_id(request: web.Request) -> str:
-    object_id = request.match_info["object_id"]
-    if not is_stix_id(object_id):
-        raise NotFound("no such object")
-    return object_id
 
 
 def envelope_bytes(page: Page) -> bytes:
@@ -69,7 +62,7 @@ async def add_objects(request: web.Request) -> web.Response:
 async def get_object(request: web.Request) -> web.Response:
     """Versions of one object (last by default), as an envelope."""
     media = negotiate(request, allow_stix=True)
-    object_id = _object_id(request)
+    object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
     page = await paging.read(request, query, object_store.OBJECT_COLUMNS, stix_id=object_id)
     return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
@@ -79,7 +72,7 @@ async def get_object(request: web.Request) -> web.Response:
 async def delete_object(request: web.Request) -> web.Response:
     """Delete the matched versions (all by default); only the producer or a platform admin."""
     negotiate(request, allow_stix=True)
-    object_id = _object_id(request)
+    object_id = stix_id_segment(request)
     query = paging.parse_query(
         request, frozenset({"match[version]", "match[spec_version]"}), version_default="all"
     )
@@ -94,7 +87,7 @@ async def delete_object(request: web.Request) -> web.Response:
 async def get_versions(request: web.Request) -> web.Response:
     """The version timestamps of one object that the caller may see."""
     media = negotiate(request)
-    object_id = _object_id(request)
+    object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
     page = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
     body = {**paging.paging_members(page), "versions": [r["version_text"] for r in page.rows]}
