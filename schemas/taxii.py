@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from schemas import stix
 
@@ -86,6 +89,86 @@ class ObjectQuery:
     spec_versions: tuple[str, ...] = ()
     added_after: datetime | None = None
     cursor: Cursor | None = None
+    # The match[...] filters as given (name, value), sorted: a `next` token carries them.
+    carried: tuple[tuple[str, str], ...] = ()
+
+
+# Filters a `next` token carries, so that a client which sends `next` alone keeps its query.
+# Elastic's TAXII input (elastic/integrations packages/ti_custom, cel.yml.hbs) builds every
+# next request from the collection URL, `next` and `limit` only; OpenCTI's TAXII 2 connector
+# drops `added_after` on next requests (connectors external-import/taxii2 client_taxii.py).
+# added_after needs no carrying: the keyset position in the token is already past it.
+CARRIED_FILTERS = ("match[id]", "match[type]", "match[version]", "match[spec_version]")
+_MAX_CARRIED = 1500  # longer filters are carried as a digest: the client repeats them
+_MAX_TOKEN = 2200
+
+
+def _micros(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+def _digest(carried: tuple[tuple[str, str], ...]) -> str:
+    return "#" + hashlib.sha256(orjson.dumps(dict(carried))).hexdigest()[:32]
+
+
+def encode_next(cursor: Cursor, carried: tuple[tuple[str, str], ...] = ()) -> str:
+    """The opaque `next` token of a page: its keyset position and the query's filters."""
+    raw = f"{_micros(cursor.date_added)}.{cursor.seq}"
+    if carried:
+        text = orjson.dumps(dict(carried)).decode()
+        raw += "." + (text if len(text) <= _MAX_CARRIED else _digest(carried))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_next(token: str) -> tuple[Cursor, dict[str, str] | str | None]:
+    """A `next` token's position and carried filters (a dict, a digest, or None)."""
+    try:
+        if len(token) > _MAX_TOKEN:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        micros, seq, *rest = raw.split(".", 2)
+        cursor = Cursor(_EPOCH + timedelta(microseconds=int(micros)), int(seq))
+        if cursor.seq < 0:
+            raise ValueError
+        if not rest:
+            return cursor, None
+        if rest[0].startswith("#"):
+            return cursor, rest[0]
+        filters = orjson.loads(rest[0])
+        if not isinstance(filters, dict) or not all(
+            k in CARRIED_FILTERS and isinstance(v, str) for k, v in filters.items()
+        ):
+            raise ValueError
+        return cursor, filters
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError,
+            orjson.JSONDecodeError) as exc:
+        raise QueryError("next is not a token this server issued") from exc
+
+
+def _with_carried(params: dict[str, str]) -> tuple[dict[str, str], Cursor | None,
+                                                   tuple[tuple[str, str], ...]]:
+    """The request's parameters with the filters its `next` token carries filled in.
+
+    A filter the client repeats must equal the carried one; a client may not add or change
+    filters in the middle of a paged query (it would page a query that never issued the
+    token). Tokens that carry no filters accept whatever the request gives.
+    """
+    given = tuple(sorted((k, params[k]) for k in CARRIED_FILTERS if k in params))
+    if "next" not in params:
+        return params, None, given
+    cursor, carried = decode_next(params["next"])
+    if carried is None:
+        return params, cursor, given
+    if isinstance(carried, str):
+        if _digest(given) != carried:
+            raise QueryError("this next token belongs to a query with long filters: repeat"
+                             " them exactly with next")
+        return params, cursor, given
+    for name, value in given:
+        if carried.get(name) != value:
+            raise QueryError(f"{name} differs from the query that issued this next token;"
+                             " send next alone or with the original filters")
+    return {**params, **carried}, cursor, tuple(sorted(carried.items()))
 
 
 def _split(value: str, name: str) -> tuple[str, ...]:
@@ -123,6 +206,10 @@ def parse_object_query(
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise QueryError(f"unsupported query parameter: {', '.join(unknown)}")
+    params, cursor, carried = _with_carried(params)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise QueryError("next is not a token of this endpoint")
     limit = default_limit
     if "limit" in params:
         raw = params["limit"]
@@ -153,7 +240,8 @@ def parse_object_query(
             if "added_after" in params
             else None
         ),
-        cursor=Cursor.decode(params["next"]) if "next" in params else None,
+        cursor=cursor,
+        carried=carried,
     )
 
 

@@ -1,4 +1,4 @@
-"""API key authentication: Bearer `<key id>.<secret>` or HTTP Basic (key id, secret)."""
+"""API key authentication: Bearer (or Token) `<key id>.<secret>`, or HTTP Basic (id, secret)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def _credentials(header: str) -> tuple[str, str] | None:
     value = value.strip()
     if not value or len(value) > _MAX_CREDENTIAL:
         return None
-    if scheme.lower() == "bearer":
+    # `Token` is what taxii2-client's TokenAuth sends (taxii2client/common.py:
+    # `'Token {}'.format(self.key)`), and with it OpenCTI's TAXII 2 connector (`use_token`,
+    # external-import/taxii2/src/connector/client_taxii.py) and Cortex XSOAR's TAXII 2 feed
+    # (user `_api_token_key`, Packs/ApiModules/Scripts/TAXII2ApiModule): the same key as Bearer.
+    if scheme.lower() in ("bearer", "token"):
         key_id, dot, secret = value.partition(".")
         return (key_id, secret) if dot and key_id and secret else None
     if scheme.lower() == "basic":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
+from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, ObjectQuery
 from server.appkeys import POOL, SETTINGS, principal_of
 from server.store import objects as object_store
 from server.store.feeds import FeedRow, get_feed, list_feeds
@@ -63,26 +63,27 @@ async def feed_collection(request: web.Request) -> web.Response:
         return taxii_response(_resource(await _feed(request, conn)), media)
 
 
-async def _read(request: web.Request, columns: str) -> Page:
+async def _read(request: web.Request, columns: str) -> tuple[Page, ObjectQuery]:
     query = paging.parse_query(request, paging.FILTERS)
     async with request.app[POOL].acquire() as conn:
         feed = await _feed(request, conn)
-        return await object_store.read_page(
+        page = await object_store.read_page(
             conn, principal_of(request), None, query, columns, feed=feed.filter
         )
+    return page, query
 
 
 @routes.get(FEED + "/objects/")
 async def feed_objects(request: web.Request) -> web.Response:
     """A page of the feed's objects."""
     media = negotiate(request, allow_stix=True)
-    page = await _read(request, object_store.OBJECT_COLUMNS)
-    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+    page, query = await _read(request, object_store.OBJECT_COLUMNS)
+    return taxii_response(envelope_bytes(page, query), media, headers=paging.page_headers(page))
 
 
 @routes.get(FEED + "/manifest/")
 async def feed_manifest(request: web.Request) -> web.Response:
     """Manifest records of the feed's objects."""
     media = negotiate(request)
-    page = await _read(request, object_store.MANIFEST_COLUMNS)
-    return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))
+    page, query = await _read(request, object_store.MANIFEST_COLUMNS)
+    return taxii_response(manifest_body(page, query), media, headers=paging.page_headers(page))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
+from schemas.taxii import STIX_MEDIA_TYPE, ObjectQuery, format_timestamp
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
@@ -13,9 +13,9 @@ from server.taxii.common import COLLECTION, negotiate, taxii_response
 routes = web.RouteTableDef()
 
 
-def manifest_body(page: Page) -> dict:
+def manifest_body(page: Page, query: ObjectQuery) -> dict:
     """A manifest resource of a page of stored versions."""
-    body = paging.paging_members(page)
+    body = paging.paging_members(page, query)
     if page.rows:
         body["objects"] = [
             {
@@ -35,4 +35,4 @@ async def get_manifest(request: web.Request) -> web.Response:
     media = negotiate(request)
     query = paging.parse_query(request, paging.FILTERS)
     page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
-    return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))
+    return taxii_response(manifest_body(page, query), media, headers=paging.page_headers(page))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.taxii import ObjectQuery
 from server.appkeys import INGESTED, POOL, principal_of
 from server.errors import Forbidden
 from server.ingest.deletion import delete_object as delete_versions
@@ -26,13 +27,13 @@ from server.taxii.status import status_resource
 routes = web.RouteTableDef()
 
 
-def envelope_bytes(page: Page) -> bytes:
+def envelope_bytes(page: Page, query: ObjectQuery) -> bytes:
     """A TAXII envelope of a page of stored objects."""
     # Stored JSON text goes out as it was stored: no per-object parse or serialise.
     if not page.rows:
-        return b"{" + paging.page_fields(page) + b"}"
+        return b"{" + paging.page_fields(page, query) + b"}"
     objects = ",".join([row["body"] for row in page.rows]).encode()
-    return b"{" + paging.page_fields(page) + b',"objects":[' + objects + b"]}"
+    return b"{" + paging.page_fields(page, query) + b',"objects":[' + objects + b"]}"
 
 
 @routes.get(COLLECTION + "/objects/")
@@ -41,7 +42,7 @@ async def get_objects(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
     page = await paging.read(request, query, object_store.OBJECT_COLUMNS)
-    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+    return taxii_response(envelope_bytes(page, query), media, headers=paging.page_headers(page))
 
 
 @routes.post(COLLECTION + "/objects/")
@@ -65,7 +66,7 @@ async def get_object(request: web.Request) -> web.Response:
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
     page = await paging.read(request, query, object_store.OBJECT_COLUMNS, stix_id=object_id)
-    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+    return taxii_response(envelope_bytes(page, query), media, headers=paging.page_headers(page))
 
 
 @routes.delete(COLLECTION + "/objects/{object_id}/")
@@ -90,5 +91,6 @@ async def get_versions(request: web.Request) -> web.Response:
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
     page = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
-    body = {**paging.paging_members(page), "versions": [r["version_text"] for r in page.rows]}
+    versions = [r["version_text"] for r in page.rows]
+    body = {**paging.paging_members(page, query), "versions": versions}
     return taxii_response(body, media, headers=paging.page_headers(page))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import ObjectQuery, parse_object_query
+from schemas.taxii import ObjectQuery, encode_next, parse_object_query
 from server.appkeys import POOL, SETTINGS, principal_of
 from server.errors import NotFound
 from server.store import objects as object_store
@@ -61,21 +61,29 @@ async def read(
 
 
 def page_headers(page: Page) -> dict[str, str]:
-    """Date-added headers of the rows on this page."""
+    """Date-added headers of the rows on this page; none at all on an empty page.
+
+    TAXII 2.1 s3.3.1 defines them as the date_added of the first and last object returned,
+    so an empty page has no value to give. EclecticIQ's ingestion of OpenCTI collections
+    failed on `X-TAXII-Date-Added-First: undefined` on empty pages (OpenCTI issue #6973);
+    Elastic's TAXII input and OpenCTI's ingester take X-TAXII-Date-Added-Last as their next
+    added_after, so a made-up value would skip or repeat objects.
+    """
     if not page.rows:
         return {}
     return date_added_headers(page.rows[0]["date_added"], page.rows[-1]["date_added"])
 
 
-def paging_members(page: Page) -> dict:
+def paging_members(page: Page, query: ObjectQuery) -> dict:
     """The `more` and (when more follow) `next` members of a paged TAXII resource."""
     if page.next is None:
         return {"more": False}
-    return {"more": True, "next": page.next.encode()}
+    return {"more": True, "next": encode_next(page.next, query.carried)}
 
 
-def page_fields(page: Page) -> bytes:
+def page_fields(page: Page, query: ObjectQuery) -> bytes:
     """The `more`/`next` members as JSON text, for envelopes assembled from stored text."""
     if page.next is None:
         return b'"more":false'
-    return b'"more":true,"next":"' + page.next.encode().encode() + b'"'
+    # The token is base64url: nothing in it needs JSON escaping.
+    return b'"more":true,"next":"' + encode_next(page.next, query.carried).encode() + b'"'

@@ -1,0 +1,254 @@
+"""Every TAXII client in the field: each one's request sequence, headers exactly as it sends them.
+
+Where the client is a Python library (taxii2-client, and with it OpenCTI's TAXII 2 connector and
+Cortex XSOAR's TAXII 2 feed, both built on it) the real library runs against the server. The
+others cannot be installed here, so their sequences are replayed from their own code:
+
+- OpenCTI's built-in TAXII ingester (opencti-graphql src/manager/ingestionManager.ts):
+  `Accept: application/taxii+json;version=2.1`, `Authorization: Bearer <value>`, params
+  `next` and the original `added_after` on every page; the next poll's added_after is the
+  last page's X-TAXII-Date-Added-Last. OpenCTI 5.10 sent axios' default
+  `Accept: application/json, text/plain, */*` (OpenCTI issue #4246: medallion answered 406).
+- Elastic's threat-intel TAXII input (elastic/integrations packages/ti_custom,
+  data_stream/indicator/agent/stream/cel.yml.hbs): `<url>/?added_after=<cursor>&limit=N`,
+  then `<url>/?limit=N&next=<token>` while the body has a non-empty `next` (it never looks
+  at `more`), and X-Taxii-Date-Added-Last of each response as the cursor of the next poll.
+- EclecticIQ: broke on invalid X-TAXII-Date-Added-* headers on empty pages (OpenCTI #6973).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from taxii2client.common import TokenAuth
+from taxii2client.v21 import Server, as_pages
+
+from schemas.taxii import TAXII_MEDIA_TYPE
+from tests.feed_helpers import create_feed
+from tests.helpers import indicator, objects_url, post
+
+ELASTIC_ACCEPT = "application/taxii+json;version=2.1"  # the input's default accept_header
+OPENCTI_510_ACCEPT = "application/json, text/plain, */*"
+XSOAR_TAXII20_PROBE = "application/vnd.oasis.taxii+json; version=2.0"
+
+
+def _ids(body: dict) -> list[str]:
+    return [o["id"] for o in body.get("objects", [])]
+
+
+async def _get(http, url: str, headers: dict[str, str], params: dict | None = None):
+    async with http.get(url, headers=headers, params=params) as resp:
+        return resp.status, await resp.json(content_type=None), resp.headers
+
+
+# ------------------------------------------------------------------ Authorization: Token
+
+
+def _token_tour(base_url: str, token: str, title: str, expected: list[str]) -> list[str]:
+    # As OpenCTI's connector and XSOAR do: TokenAuth, the default API root, the collection
+    # found by its title, then every page.
+    server = Server(f"{base_url}/taxii2/", auth=TokenAuth(token))
+    [collection] = [c for c in server.default.collections if c.title == title]
+    seen = []
+    for page in as_pages(collection.get_objects, per_request=4):
+        seen += _ids(page)
+    assert sorted(seen) == sorted(expected)
+    return seen
+
+
+async def test_taxii2client_token_auth_reads_like_bearer(http, base_url, world, pool):
+    objs = [indicator(f"203.0.113.{i}") for i in range(9)]
+    await post(http, base_url, world.collection_id, world.alice.contributor, *objs)
+    async with pool.acquire() as conn:
+        title = await conn.fetchval("SELECT title FROM collections WHERE id = $1",
+                                    world.collection_id)
+    await asyncio.to_thread(_token_tour, base_url, world.bob.reader.token, title,
+                            [o["id"] for o in objs])
+
+
+async def test_a_bad_token_is_refused_like_a_bad_bearer(http, base_url, world):
+    url = objects_url(base_url, world.collection_id)
+    answers = []
+    for scheme in ("Token", "Bearer"):
+        headers = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"{scheme} nokey.nosecret"}
+        status, body, resp_headers = await _get(http, url, headers)
+        answers.append((status, body["title"], resp_headers.get("WWW-Authenticate")))
+    assert answers[0] == answers[1] and answers[0][0] == 401
+
+
+# ------------------------------------------------------------------ Accept
+
+
+async def test_opencti_510_accept_header_gets_taxii(http, base_url, world):
+    ind = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, ind)
+    headers = {"Accept": OPENCTI_510_ACCEPT, "Authorization": f"Bearer {world.bob.reader.token}"}
+    status, body, resp_headers = await _get(http, objects_url(base_url, world.collection_id),
+                                            headers)
+    assert status == 200
+    assert resp_headers["Content-Type"] == TAXII_MEDIA_TYPE
+    assert _ids(body) == [ind["id"]]
+
+
+@pytest.mark.parametrize("accept", [XSOAR_TAXII20_PROBE, "application/json", "text/html"])
+async def test_accept_headers_admitting_nothing_we_serve_are_406(http, base_url, world, accept):
+    # XSOAR tries TAXII 2.0 first and switches to 2.1 only on "406 Client Error"
+    # (TAXII2ApiModule.py init_roots): a 200 here would strand it on 2.0.
+    headers = {"Accept": accept, "Authorization": f"Bearer {world.bob.reader.token}"}
+    for url in (f"{base_url}/taxii2/", objects_url(base_url, world.collection_id)):
+        status, body, _ = await _get(http, url, headers)
+        assert status == 406, (url, body)
+
+
+# ------------------------------------------------------------------ paging sequences
+
+
+async def _post_batches(http, base_url, world, *counts: int) -> list[str]:
+    ids = []
+    for count in counts:
+        objs = [indicator(f"198.18.{len(ids) // 250}.{len(ids) % 250 + i}") for i in range(count)]
+        await post(http, base_url, world.collection_id, world.alice.contributor, *objs)
+        ids += [o["id"] for o in objs]
+    return ids
+
+
+async def _elastic_poll(http, url: str, token: str, cursor: str | None, initial: str,
+                        limit: int = 10) -> tuple[list[str], str | None, int]:
+    """One interval of Elastic's CEL program: the first request, then next until none."""
+    headers = {"Accept": ELASTIC_ACCEPT, "Authorization": f"Bearer {token}"}
+    request_url = url.rstrip("/") + "/"
+    params: dict[str, str] = {"added_after": cursor or initial, "limit": str(limit)}
+    seen: list[str] = []
+    for requests in range(1, 101):  # bounded
+        status, body, resp_headers = await _get(http, request_url, headers, params)
+        assert status == 200, body
+        seen += _ids(body)
+        # cursor: {last_timestamp: resp.Header[?"X-Taxii-Date-Added-Last"][0]}: from every
+        # response, and absent when the header is.
+        cursor = resp_headers.get("X-TAXII-Date-Added-Last")
+        if not body.get("next"):
+            return seen, cursor, requests
+        params = {"next": body["next"], "limit": str(limit)}  # added_after dropped
+    raise AssertionError("the next chain did not end")
+
+
+async def test_elastic_sequence_never_repeats_or_skips(http, base_url, world):
+    url = objects_url(base_url, world.collection_id)
+    token = world.bob.reader.token
+    first = await _post_batches(http, base_url, world, 12, 13)
+    seen, cursor, requests = await _elastic_poll(http, url, token, None,
+                                                 "2020-01-01T00:00:00.000Z")
+    assert seen == first and requests == 3 and cursor is not None
+    later = await _post_batches(http, base_url, world, 7)
+    seen, cursor2, _ = await _elastic_poll(http, url, token, cursor, "unused")
+    assert seen == later
+    # A quiet interval: an empty page, no date-added headers at all (Elastic then falls back
+    # to its initial interval: it re-reads, it never skips).
+    seen, cursor3, _ = await _elastic_poll(http, url, token, cursor2, "unused")
+    assert seen == [] and cursor3 is None
+
+
+async def test_opencti_ingester_sequence_never_repeats_or_skips(http, base_url, world):
+    url = objects_url(base_url, world.collection_id)
+    headers = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"Bearer {world.bob.reader.token}"}
+    first = await _post_batches(http, base_url, world, 9, 9)
+    added_after, cursor, seen = "2020-01-01T00:00:00.000Z", None, []
+    for _ in range(20):  # one request per run of the ingestion manager, bounded
+        params = {"added_after": added_after, "limit": "5"}
+        if cursor:
+            params["next"] = cursor  # sent together with the unchanged added_after
+        status, body, resp_headers = await _get(http, url, headers, params)
+        assert status == 200
+        if not body.get("objects"):
+            break
+        seen += _ids(body)
+        if body.get("more") and body.get("next"):
+            cursor = body["next"]
+        else:
+            cursor, added_after = None, resp_headers["X-TAXII-Date-Added-Last"]
+    assert seen == first
+    later = await _post_batches(http, base_url, world, 3)
+    status, body, _ = await _get(http, url, headers, {"added_after": added_after, "limit": "5"})
+    assert _ids(body) == later
+
+
+async def test_next_token_keeps_the_filters_of_its_query(http, base_url, world):
+    url = objects_url(base_url, world.collection_id)
+    headers = {"Accept": ELASTIC_ACCEPT, "Authorization": f"Bearer {world.bob.reader.token}"}
+    wanted = await _post_batches(http, base_url, world, 4)
+    others = [indicator(f"198.51.100.{i}") for i in range(4)]
+    await post(http, base_url, world.collection_id, world.alice.contributor, *others)
+    filters = {"match[id]": ",".join([*wanted, f"indicator--{uuid.uuid4()}"])}
+    status, body, _ = await _get(http, url, headers, {**filters, "limit": "3"})
+    assert status == 200 and body["more"]
+    seen = _ids(body)
+    # next alone, as Elastic and OpenCTI's connector send it: still the filtered query.
+    status, body, _ = await _get(http, url, headers, {"next": body["next"], "limit": "3"})
+    assert status == 200
+    assert seen + _ids(body) == wanted and not body["more"]
+    # next with the filters repeated (taxii2-client's as_pages) is the same query.
+    _, first, _ = await _get(http, url, headers, {**filters, "limit": "3"})
+    _, again, _ = await _get(http, url, headers, {**filters, "limit": "3", "next": first["next"]})
+    assert _ids(again) == wanted[3:]
+    # ...but another filter in the middle of the sequence is refused, clearly.
+    status, body, _ = await _get(http, url, headers, {"next": first["next"],
+                                                      "match[type]": "identity"})
+    assert status == 400 and "match[type]" in body["description"]
+
+
+def _connector_poll(base_url: str, token: str, title: str) -> list[str]:
+    # OpenCTI's TAXII 2 connector poll(): get_objects(limit), then while more: drop
+    # added_after, get_objects(next=..., limit=...).
+    server = Server(f"{base_url}/taxii2/", auth=TokenAuth(token))
+    [collection] = [c for c in server.default.collections if c.title == title]
+    filters: dict = {"limit": 4, "added_after": "2020-01-01T00:00:00.000Z"}
+    response = collection.get_objects(**filters)
+    objects = _ids(response)
+    for _ in range(50):
+        if response.get("more") is not True:
+            break
+        filters.pop("added_after", None)
+        filters["next"] = response["next"]
+        response = collection.get_objects(**filters)
+        objects += _ids(response)
+    return objects
+
+
+async def test_opencti_connector_sequence(http, base_url, world, pool):
+    ids = await _post_batches(http, base_url, world, 6, 5)
+    async with pool.acquire() as conn:
+        title = await conn.fetchval("SELECT title FROM collections WHERE id = $1",
+                                    world.collection_id)
+    seen = await asyncio.to_thread(_connector_poll, base_url, world.bob.reader.token, title)
+    assert seen == ids
+
+
+# ------------------------------------------------------------------ empty pages
+
+
+async def test_empty_pages_carry_no_date_added_headers(http, base_url, world):
+    ind = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, ind)
+    headers = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"Bearer {world.bob.reader.token}"}
+    feed = await create_feed(http, base_url, world.bob.reader,
+                             filter={"collections": [str(world.collection_id)]})
+    feed_root = f"{base_url}/taxii2/feeds/collections/{feed['id']}"
+    urls = [
+        objects_url(base_url, world.collection_id),
+        f"{base_url}/taxii2/root/collections/{world.collection_id}/manifest/",
+        objects_url(base_url, world.collection_id, f"{ind['id']}/versions/"),
+        objects_url(base_url, world.collection_id, f"{ind['id']}/"),
+        f"{feed_root}/objects/",
+        f"{feed_root}/manifest/",
+    ]
+    for url in urls:
+        status, body, resp_headers = await _get(http, url, headers)
+        assert status == 200, (url, body)
+        last = resp_headers["X-TAXII-Date-Added-Last"]
+        assert resp_headers["X-TAXII-Date-Added-First"] <= last
+        status, body, resp_headers = await _get(http, url, headers, {"added_after": last})
+        assert status == 200, (url, body)
+        assert body["more"] is False and not body.get("objects"), (url, body)
+        assert not any(h.lower().startswith("x-taxii-date-added") for h in resp_headers), url
