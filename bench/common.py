@@ -439,17 +439,24 @@ class BenchError(RuntimeError):
 class TaxiiClient:
     """One aiohttp session (connection reuse, bounded connections and time) on a Target."""
 
-    def __init__(self, target: Target, connections: int = 4, request_timeout_s: float = 300):
+    def __init__(self, target: Target, connections: int = 4, request_timeout_s: float = 300,
+                 accept_encoding: str = "gzip, deflate"):
         self.target = target
         self.connections = connections
         self.timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        # What the clients in the field send: requests (taxii2-client, OpenCTI's connector,
+        # XSOAR) `gzip, deflate`, Go (Elastic) `gzip`; "identity" measures uncompressed.
+        self.accept_encoding = accept_encoding
+        self.wire_bytes = 0  # GET response bodies as sent (compressed or not)
+        self.body_bytes = 0  # the same bodies decoded
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.connections),
             timeout=self.timeout,
-            headers={"Accept": TAXII, "Content-Type": TAXII, **self.target.headers},
+            headers={"Accept": TAXII, "Content-Type": TAXII,
+                     "Accept-Encoding": self.accept_encoding, **self.target.headers},
         )
         return self
 
@@ -475,6 +482,8 @@ class TaxiiClient:
         """GET a TAXII resource; its JSON body."""
         async with self.session.get(url, params=params) as resp:
             raw = await resp.read()
+            self.wire_bytes += int(resp.headers.get("Content-Length", len(raw)))
+            self.body_bytes += len(raw)
             if resp.status != 200:
                 raise BenchError(f"{self.target.name} GET {url}: {resp.status} {raw[:300]!r}")
         body: dict[str, Any] = orjson.loads(raw)

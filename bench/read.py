@@ -42,6 +42,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--medallion-objects", type=int, default=2000,
                    help="indicators stored in medallion (its reads are slow)")
     p.add_argument("--medallion-rounds", type=int, default=1, help="full reads of medallion")
+    p.add_argument("--accept-encoding", default="gzip, deflate",
+                   help='what the client asks for (default as requests sends it; "identity"'
+                   " reads uncompressed)")
     p.add_argument("--profile", type=Path, metavar="FILE",
                    help="py-spy the Accord server while timed; collapsed stacks to FILE")
     return p.parse_args()
@@ -63,10 +66,13 @@ async def _load_and_read(client: TaxiiClient, count: int, rounds: int,
         rates = []
         with measure():
             for n in range(1, rounds + 1):
+                client.wire_bytes = client.body_bytes = 0
                 seen, seconds = await read_all(client, args.limit, count, args.time_limit)
                 rates.append(seen / seconds)
                 print(f"{name} read round {n}: {seen:,} objects in {seconds:.2f} s"
-                      f" = {seen / seconds:,.0f} objects/s")
+                      f" = {seen / seconds:,.0f} objects/s;"
+                      f" {client.wire_bytes / 1e6:,.1f} MB on the wire for"
+                      f" {client.body_bytes / 1e6:,.1f} MB of JSON")
                 if seen != count:
                     raise SystemExit(f"{name}: read {seen} objects, expected {count}")
     print(f"{name} read: best {max(rates):,.0f} objects/s,"
@@ -80,7 +86,9 @@ def main() -> None:
     with AccordServer(args.database_url) as server:
         describe_server(server)
         token, collection_id = server.setup()
-        client = TaxiiClient(server.target(token, collection_id), args.concurrency)
+        client = TaxiiClient(server.target(token, collection_id), args.concurrency,
+                             accept_encoding=args.accept_encoding)
+        print(f"client Accept-Encoding: {args.accept_encoding}")
 
         @contextlib.contextmanager
         def measure() -> Iterator[None]:

@@ -20,7 +20,7 @@ from server.feeds.notifier import Notifier
 from server.feeds.shared import SharedReads
 from server.feeds.webhooks import WebhookWorker, run_worker
 from server.ingest.reference import seed_reference
-from server.middleware import error_middleware, request_id_middleware
+from server.middleware import compression_middleware, error_middleware, request_id_middleware
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
@@ -86,8 +86,8 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     app = web.Application(
         # Outermost first: the request id and metrics see every answer, errors included;
         # rate limits come after auth, so that only verified keys have buckets.
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware,
-                     auth_middleware, rate_limit_middleware],
+        middlewares=[request_id_middleware, compression_middleware, metrics_middleware,
+                     error_middleware, auth_middleware, rate_limit_middleware],
         # Bodies are read through a counting reader (taxii.common.read_body); this is
         # only the outer bound for anything else.
         client_max_size=settings.max_content_length + 1,

@@ -45,6 +45,10 @@ class Settings(BaseModel):
         False, description="Allow webhook targets on loopback/private/link-local addresses."
     )
     webhook_batch: int = Field(500, ge=1, le=5000, description="Objects per webhook batch.")
+    gzip_level: int = Field(
+        1, ge=0, le=9, description="gzip level of TAXII and JSON responses to clients that"
+        " send Accept-Encoding: gzip (1 fastest, 9 smallest); 0 never compresses.",
+    )
     pool_min_size: int = Field(2, ge=1)
     pool_max_size: int = Field(10, ge=1)
     title: str = Field("Accord", description="Title shown in TAXII discovery.")

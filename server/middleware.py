@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
+import zlib
 
 import orjson
 from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE, QueryError
-from server.appkeys import PRINCIPAL, REQUEST_ID
+from server.appkeys import PRINCIPAL, REQUEST_ID, SETTINGS
 from server.auth import Handler
 from server.errors import AccordError, Unauthorized, http_status
 from server.logs import redact_query, request_id_var
@@ -107,3 +109,73 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.exception("unhandled error")
         return error_response(request, 500, "Internal error",
                               "the server failed to handle this request; it was logged")
+
+
+# JSON is what is worth compressing: a 1,000-object page is about 1 MB and shrinks 5-10x.
+# Streams (SSE) are not web.Response and pass untouched; exports carry an ETag of their own
+# bytes and are left to their own handler.
+_COMPRESSIBLE = ("application/taxii+json", "application/stix+json", "application/json")
+_MIN_GZIP = 1024  # below this the gzip header and a round of zlib cost more than they save
+_OFF_LOOP = 128 * 1024  # zlib releases the GIL: large bodies compress in a thread
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header admits gzip (RFC 9110 s12.5.3, q=0 refuses)."""
+    explicit = wildcard = None
+    for part in header.split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        coding = coding.lower()
+        if coding in ("gzip", "x-gzip"):
+            explicit = quality > 0
+        elif coding == "*":
+            wildcard = quality > 0
+    return explicit if explicit is not None else bool(wildcard)
+
+
+def _gzip(body: bytes, level: int) -> bytes:
+    packer = zlib.compressobj(level, zlib.DEFLATED, 31)  # wbits 31: a gzip member
+    return packer.compress(body) + packer.flush()
+
+
+@web.middleware
+async def compression_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """gzip TAXII and JSON bodies for clients that ask for it, with Vary: Accept-Encoding.
+
+    Every client in the field asks: requests (taxii2-client, OpenCTI's connector, XSOAR)
+    sends `gzip, deflate`, Go's net/http (Elastic's input) `gzip`, axios (OpenCTI's
+    ingester) `gzip, compress, deflate, br`.
+    """
+    response = await handler(request)
+    level = request.app[SETTINGS].gzip_level
+    if (
+        level == 0
+        or type(response) is not web.Response
+        or response.prepared
+        or not isinstance(response.body, bytes)
+        or len(response.body) < _MIN_GZIP
+        or response.content_type not in _COMPRESSIBLE
+        or "Content-Encoding" in response.headers
+        or "ETag" in response.headers
+    ):
+        return response
+    vary = response.headers.get("Vary")
+    if not vary or "accept-encoding" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+    if not accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        return response
+    body = response.body
+    if len(body) >= _OFF_LOOP:
+        packed = await asyncio.get_running_loop().run_in_executor(None, _gzip, body, level)
+    else:
+        packed = _gzip(body, level)
+    response.body = packed
+    response.headers["Content-Encoding"] = "gzip"
+    return response

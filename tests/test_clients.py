@@ -19,13 +19,16 @@ others cannot be installed here, so their sequences are replayed from their own 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import uuid
 
+import aiohttp
 import pytest
 from taxii2client.common import TokenAuth
 from taxii2client.v21 import Server, as_pages
 
 from schemas.taxii import TAXII_MEDIA_TYPE
+from server.middleware import accepts_gzip
 from tests.feed_helpers import create_feed
 from tests.helpers import indicator, objects_url, post
 
@@ -252,3 +255,72 @@ async def test_empty_pages_carry_no_date_added_headers(http, base_url, world):
         assert status == 200, (url, body)
         assert body["more"] is False and not body.get("objects"), (url, body)
         assert not any(h.lower().startswith("x-taxii-date-added") for h in resp_headers), url
+
+
+# ------------------------------------------------------------------ Accept-Encoding: gzip
+
+
+@pytest.mark.parametrize(("header", "admits"), [
+    ("gzip, deflate", True), ("gzip", True), ("gzip, compress, deflate, br", True),
+    ("deflate, gzip;q=0.5", True), ("*", True), ("identity", False), ("", False),
+    ("gzip;q=0", False), ("gzip;q=0, *", False), ("br, *;q=0", False), ("GZIP;Q=1", True),
+])
+def test_accepts_gzip(header, admits):
+    assert accepts_gzip(header) is admits
+
+
+async def test_gzip_answers_every_large_taxii_and_json_resource(http, base_url, world):
+    objs = [indicator(f"198.19.{i // 250}.{i % 250}", description="d" * 200) for i in range(60)]
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, *objs)
+    root = f"{base_url}/taxii2/root"
+    urls = [
+        objects_url(base_url, world.collection_id),
+        f"{root}/collections/{world.collection_id}/manifest/",
+        f"{root}/status/{status['id']}/",
+        f"{root}/collections/",
+        f"{base_url}/api/v1/openapi.json",
+        f"{base_url}/api/v1/feeds",
+    ]
+    reader = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"Bearer {world.bob.reader.token}"}
+    poster = {**reader, "Authorization": f"Bearer {world.alice.contributor.token}"}
+    compressed = []
+    async with aiohttp.ClientSession(auto_decompress=False) as raw:
+        for url in urls:
+            headers = poster if "/status/" in url else reader
+            if "/api/v1/" in url:
+                headers = {"Authorization": reader["Authorization"]}
+            async with raw.get(url, headers={**headers, "Accept-Encoding": "identity"}) as r:
+                assert r.status == 200, url
+                plain = await r.read()
+                assert "Content-Encoding" not in r.headers
+                vary = r.headers.get("Vary", "")
+            if len(plain) < 1024:
+                continue  # small bodies stay as they are, whatever the client accepts
+            assert "Accept-Encoding" in vary, url
+            async with raw.get(url, headers={**headers, "Accept-Encoding": "gzip, deflate"}) as r:
+                assert r.status == 200
+                assert r.headers["Content-Encoding"] == "gzip", url
+                assert "Accept-Encoding" in r.headers["Vary"]
+                packed = await r.read()
+            assert len(packed) < len(plain) / 2, url
+            assert gzip.decompress(packed) == plain, url
+            compressed.append(url)
+        assert len(compressed) >= 4, compressed  # objects, manifest, status, OpenAPI at least
+        # The versions of one object and the discovery document are small: never gzipped.
+        small = objects_url(base_url, world.collection_id, f"{objs[0]['id']}/versions/")
+        async with raw.get(small, headers={**reader, "Accept-Encoding": "gzip"}) as r:
+            assert r.status == 200 and "Content-Encoding" not in r.headers
+
+
+async def test_gzip_objects_page_is_the_same_envelope(http, base_url, world):
+    objs = [indicator(f"198.20.0.{i}") for i in range(40)]
+    await post(http, base_url, world.collection_id, world.alice.contributor, *objs)
+    url = objects_url(base_url, world.collection_id)
+    headers = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"Bearer {world.bob.reader.token}",
+               "Accept-Encoding": "gzip"}
+    # aiohttp's client decompresses as any client library does.
+    async with http.get(url, headers=headers, params={"limit": "30"}) as resp:
+        assert resp.headers["Content-Encoding"] == "gzip"
+        body = await resp.json(content_type=None)
+        assert resp.headers["X-TAXII-Date-Added-Last"]
+    assert _ids(body) == [o["id"] for o in objs[:30]] and body["more"]
