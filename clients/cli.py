@@ -643,7 +643,8 @@ async def feed_command(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord feed create|list|show|update|delete|deliveries`."""
     if args.action == "create":
         webhook = {"url": args.webhook} if args.webhook else None
-        _print_model(await client.create_feed(args.name, _feed_filter(args), webhook))
+        _print_model(await client.create_feed(args.name, _feed_filter(args), webhook,
+                                              tlp1_markings=bool(args.tlp1_markings)))
     elif args.action == "list":
         for feed in await client.feeds():
             print(f"{feed.id}  {feed.name}")
@@ -656,6 +657,8 @@ async def feed_command(client: AccordClient, args: argparse.Namespace) -> int:
             changes["filter"] = new_filter
         if args.webhook:
             changes["webhook"] = {"url": args.webhook}
+        if args.tlp1_markings is not None:
+            changes["tlp1_markings"] = args.tlp1_markings
         _print_model(await client.update_feed(args.feed, **changes))
     elif args.action == "delete":
         await client.delete_feed(args.feed)
@@ -684,6 +687,9 @@ def add_feed_commands(commands: Any) -> None:
         p.add_argument("--valid-only", action="store_true",
                        help="drop revoked and expired objects")
         p.add_argument("--webhook", metavar="URL", help="push batches to this URL")
+        p.add_argument("--tlp1-markings", action=argparse.BooleanOptionalAction,
+                       help="also serve each object's TLP 1.0 marking id (for consumers that"
+                       " know only TLP 1.0 ids, such as Cortex XSOAR)")
         _connection_flags(p)
 
     p = feeds.add_parser("create", help="save a feed (a webhook's secret is shown once)")

@@ -416,13 +416,14 @@ class AccordClient:
     # --- feeds -------------------------------------------------------------------------------
 
     async def create_feed(self, name: str, filter: FeedFilter | Mapping[str, Any] | None = None,
-                          webhook: WebhookSpec | Mapping[str, Any] | None = None
-                          ) -> FeedCreated:
+                          webhook: WebhookSpec | Mapping[str, Any] | None = None,
+                          *, tlp1_markings: bool = False) -> FeedCreated:
         """Save a feed for this key's organisation."""
         spec = FeedCreate.model_validate({
             "name": name,
             "filter": filter if filter is not None else {},
             **({"webhook": webhook} if webhook is not None else {}),
+            "tlp1_markings": tlp1_markings,
         })
         answer = await self._request("POST", "/api/v1/feeds", accept="application/json",
                                      body=spec.model_dump_json(exclude_none=True).encode(),

@@ -20,6 +20,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from schemas.feeds import TLP1_MARKINGS
 from schemas.principal import Role, Sector
 from schemas.tlp import Tlp
 
@@ -306,6 +307,7 @@ class CollectionCreate(Request):
         None, description="Default attribution; null: the group's."
     )
     allow_custom: bool = Field(True, description="Accept custom x- types and x_ properties.")
+    tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
 
 
 class CollectionPatch(Request):
@@ -318,6 +320,7 @@ class CollectionPatch(Request):
         None, description="New default attribution (null: the group's)."
     )
     allow_custom: bool | None = Field(None, description="Accept custom content.")
+    tlp1_markings: bool | None = Field(None, description=TLP1_MARKINGS)
 
 
 class CollectionInfo(Response):
@@ -332,6 +335,7 @@ class CollectionInfo(Response):
         description="Own default attribution; null: the group's applies."
     )
     allow_custom: bool = Field(description="Whether custom content is accepted.")
+    tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
     archived: bool = Field(description="Archived collections stay readable but take no posts.")
     created: datetime = Field(description="When it was created.")
 

@@ -16,6 +16,13 @@ IdentityId = Annotated[str, StringConstraints(pattern=r"^identity--[0-9a-f-]{36}
 Short = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+TLP1_MARKINGS = (
+    "Also serve, in every object's object_marking_refs, the TLP 1.0 marking id of the same or"
+    " a stricter level (CLEAR->WHITE, GREEN->GREEN, AMBER and AMBER+STRICT->AMBER,"
+    " RED->RED), for consumers that know only TLP 1.0 ids (Cortex XSOAR's TAXII 2 feed)."
+)
+
+
 class FeedFilter(BaseModel):
     """What a feed selects among the objects its organisation may see; unset means any."""
 
@@ -54,6 +61,7 @@ class FeedCreate(BaseModel):
     name: Short
     filter: FeedFilter = Field(default_factory=FeedFilter)
     webhook: WebhookSpec | None = None
+    tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
 
 
 class FeedUpdate(BaseModel):
@@ -66,6 +74,7 @@ class FeedUpdate(BaseModel):
     webhook: WebhookSpec | None = None
     remove_webhook: bool = False
     rotate_secret: bool = Field(False, description="Issue a new webhook signing secret.")
+    tlp1_markings: bool | None = Field(None, description=TLP1_MARKINGS)
 
 
 class Feed(BaseModel):
@@ -76,6 +85,7 @@ class Feed(BaseModel):
     filter: FeedFilter
     webhook_url: str | None
     webhook_max_attempts: int
+    tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
     created: datetime
     updated: datetime
     taxii_collection: str = Field(description="Path of the feed as a TAXII 2.1 collection.")

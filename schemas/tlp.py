@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import orjson
+
 
 class Tlp(StrEnum):
     """TLP 2.0 levels, least restrictive first."""
@@ -50,3 +52,53 @@ def tlp2_marking_definition(level: Tlp) -> dict:
             TLP2_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": level.value},
         },
     }
+
+
+# TLP 1.0 has no AMBER+STRICT: AMBER is the nearest TLP 1.0 level (the TLP 2.0 id stays).
+TLP1_ID_OF: dict[Tlp, str] = {
+    Tlp.CLEAR: "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    Tlp.GREEN: "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    Tlp.AMBER: "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    Tlp.AMBER_STRICT: "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    Tlp.RED: "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+}
+
+
+def tlp1_marking_definitions() -> list[dict]:
+    """The four TLP 1.0 marking-definition objects, as STIX 2.1 s7.2.1.4 (and stix2) give them."""
+    return [
+        {
+            "type": "marking-definition", "spec_version": "2.1", "id": TLP1_ID_OF[level],
+            "created": "2017-01-20T00:00:00.000Z", "definition_type": "tlp",
+            "name": f"TLP:{name.upper()}", "definition": {"tlp": name},
+        }
+        for level, name in ((Tlp.CLEAR, "white"), (Tlp.GREEN, "green"), (Tlp.AMBER, "amber"),
+                            (Tlp.RED, "red"))
+    ]
+
+
+_REFS = '"object_marking_refs":['
+
+
+def with_tlp1_marking(body: str, level: str) -> str:
+    """Stored canonical JSON with the TLP 1.0 id of `level` first in object_marking_refs.
+
+    Bodies are stored with sorted keys and no whitespace, and ingest always writes the
+    object's TLP 2.0 id into its top-level object_marking_refs; so when that key occurs
+    once, and its list holds the level's TLP 2.0 id, the id is spliced in as text, with no
+    parse. Anything else (the key nested in a property too, the TLP 1.0 id already present)
+    takes the exact path: parse, insert, serialise canonically again.
+    """
+    tlp = Tlp(level)
+    ref = TLP1_ID_OF[tlp]
+    if body.count(_REFS) == 1 and ref not in body:
+        at = body.index(_REFS) + len(_REFS)
+        end = body.find("]", at)
+        if end > 0 and TLP2_ID_OF[tlp] in body[at:end]:
+            return body[:at] + '"' + ref + '",' + body[at:]
+    obj = orjson.loads(body)
+    refs = obj.get("object_marking_refs")
+    if not isinstance(refs, list) or ref in refs:
+        return body
+    obj["object_marking_refs"] = [ref, *refs]
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()

@@ -276,10 +276,15 @@ def _answer(accept: bool):
     return answer
 
 
+_TLP1_HELP = ("also serve the TLP 1.0 marking id of each object's level (for consumers that"
+              " know only TLP 1.0 ids, such as Cortex XSOAR)")
+
+
 async def _collection_create(admin: Admin, args: argparse.Namespace) -> None:
     req = api.CollectionCreate(title=args.title, description=args.description,
                                allow_custom=not args.no_custom, default_tlp=args.default_tlp,
-                               default_attribution=args.default_attribution)
+                               default_attribution=args.default_attribution,
+                               tlp1_markings=args.tlp1_markings)
     made = await admin.create_collection(await admin.group_id(args.group), req)
     print(made.id)
 
@@ -292,7 +297,8 @@ async def _collection_list(admin: Admin, args: argparse.Namespace) -> None:
 
 async def _collection_set(admin: Admin, args: argparse.Namespace) -> None:
     values: dict[str, object] = {}
-    for name in ("title", "description", "default_tlp", "default_attribution", "custom"):
+    for name in ("title", "description", "default_tlp", "default_attribution", "custom",
+                 "tlp1_markings"):
         value = getattr(args, name)
         if value is not None:
             # "group" hands a default back to the trust group's.
@@ -443,6 +449,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--default-attribution", choices=attributions)
     p.add_argument("--no-custom", action="store_true",
                    help="refuse custom x- types and x_ properties")
+    p.add_argument("--tlp1-markings", action="store_true", help=_TLP1_HELP)
     p.set_defaults(run=_admin(_collection_create))
     p = coll.add_parser("list", help="list a trust group's collections")
     p.add_argument("--group", required=True)
@@ -455,6 +462,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--default-attribution", choices=[*attributions, "group"])
     p.add_argument("--custom", action=argparse.BooleanOptionalAction,
                    help="accept custom x- types and x_ properties")
+    p.add_argument("--tlp1-markings", action=argparse.BooleanOptionalAction, help=_TLP1_HELP)
     p.set_defaults(run=_admin(_collection_set))
     p = coll.add_parser("archive", help="archive a collection (readable, no more posts)")
     p.add_argument("collection", type=uuid.UUID)

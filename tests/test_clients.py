@@ -23,14 +23,19 @@ import gzip
 import uuid
 
 import aiohttp
+import orjson
 import pytest
+import stix2
 from taxii2client.common import TokenAuth
 from taxii2client.v21 import Server, as_pages
 
+from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.taxii import TAXII_MEDIA_TYPE
+from schemas.tlp import TLP1_ID_OF, TLP2_ID_OF, Tlp, with_tlp1_marking
 from server.middleware import accepts_gzip
 from tests.feed_helpers import create_feed
 from tests.helpers import indicator, objects_url, post
+from tests.test_interop import _assert_valid
 
 ELASTIC_ACCEPT = "application/taxii+json;version=2.1"  # the input's default accept_header
 OPENCTI_510_ACCEPT = "application/json, text/plain, */*"
@@ -324,3 +329,120 @@ async def test_gzip_objects_page_is_the_same_envelope(http, base_url, world):
         body = await resp.json(content_type=None)
         assert resp.headers["X-TAXII-Date-Added-Last"]
     assert _ids(body) == [o["id"] for o in objs[:30]] and body["more"]
+
+
+# ------------------------------------------------------------------ TLP 1.0 ids (XSOAR)
+
+# Cortex XSOAR's TAXII 2 feed (TAXII2ApiModule.py): the first of these ids in
+# object_marking_refs is the indicator's TLP; anything else falls back to the instance default.
+XSOAR_MARKING_DEFINITION_TO_TLP = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "WHITE",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "GREEN",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "AMBER",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "RED",
+}
+
+
+def _xsoar_tlp(obj: dict) -> str:
+    for ref in obj.get("object_marking_refs", ""):
+        if tlp := XSOAR_MARKING_DEFINITION_TO_TLP.get(ref):
+            return tlp
+    return ""
+
+
+def _canonical(obj: dict) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@pytest.mark.parametrize("level", list(Tlp))
+def test_tlp1_splice_is_the_canonical_serialisation(level):
+    obj = indicator(object_marking_refs=[f"marking-definition--{uuid.uuid4()}",
+                                         TLP2_ID_OF[level]], description="x" * 50)
+    served = with_tlp1_marking(_canonical(obj), level.value)
+    expected = {**obj, "object_marking_refs": [TLP1_ID_OF[level], *obj["object_marking_refs"]]}
+    assert served == _canonical(expected)
+
+
+def test_tlp1_splice_takes_the_exact_path_when_the_text_is_ambiguous():
+    level = Tlp.RED
+    nested = indicator(object_marking_refs=[TLP2_ID_OF[level]],
+                       x_copy={"object_marking_refs": [TLP2_ID_OF[level]]})
+    served = orjson.loads(with_tlp1_marking(_canonical(nested), level.value))
+    assert served["object_marking_refs"] == [TLP1_ID_OF[level], TLP2_ID_OF[level]]
+    assert served["x_copy"] == nested["x_copy"]
+    # Already carrying the TLP 1.0 id: served unchanged.
+    both = indicator(object_marking_refs=[TLP1_ID_OF[level], TLP2_ID_OF[level]])
+    assert with_tlp1_marking(_canonical(both), level.value) == _canonical(both)
+    # Mentioned elsewhere only (a description): the list still gets it, once.
+    mention = indicator(object_marking_refs=[TLP2_ID_OF[level]],
+                        description=f"see {TLP1_ID_OF[level]}")
+    served = orjson.loads(with_tlp1_marking(_canonical(mention), level.value))
+    assert served["object_marking_refs"] == [TLP1_ID_OF[level], TLP2_ID_OF[level]]
+    # No object_marking_refs at all (reference objects): unchanged.
+    plain = {"type": "identity", "spec_version": "2.1", "id": f"identity--{uuid.uuid4()}",
+             "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+             "name": "x"}
+    assert with_tlp1_marking(_canonical(plain), "clear") == _canonical(plain)
+
+
+def _red(world, value: str) -> dict:
+    return indicator(value, object_marking_refs=[TLP2_ID_OF[Tlp.RED]], extensions={
+        ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
+                              "recipients": [world.bob.identity_id]}})
+
+
+async def test_tlp1_markings_option_serves_xsoar_a_tlp_it_knows(http, base_url, world):
+    marked = {level: indicator(f"192.0.2.{i}", object_marking_refs=[TLP2_ID_OF[level]])
+              for i, level in enumerate([Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT])}
+    marked[Tlp.RED] = _red(world, "192.0.2.9")
+    status = await post(http, base_url, world.collection_id, world.alice.contributor,
+                        *marked.values())
+    assert status["success_count"] == 5, status
+    url = objects_url(base_url, world.collection_id)
+    headers = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"Bearer {world.bob.reader.token}"}
+    _, before, _ = await _get(http, url, headers)
+    assert {_xsoar_tlp(o) for o in before["objects"]} == {""}  # XSOAR sees no TLP at all
+
+    admin = {"Authorization": f"Bearer {world.platform.token}",
+             "Content-Type": "application/json"}
+    async with http.patch(f"{base_url}/api/v1/collections/{world.collection_id}",
+                          data=orjson.dumps({"tlp1_markings": True}), headers=admin) as resp:
+        assert resp.status == 200 and (await resp.json())["tlp1_markings"] is True
+    _, after, _ = await _get(http, url, headers)
+    by_id = {o["id"]: o for o in after["objects"]}
+    expected = {Tlp.CLEAR: "WHITE", Tlp.GREEN: "GREEN", Tlp.AMBER: "AMBER",
+                Tlp.AMBER_STRICT: "AMBER", Tlp.RED: "RED"}
+    for level, obj in marked.items():
+        served = by_id[obj["id"]]
+        assert _xsoar_tlp(served) == expected[level], level
+        assert TLP2_ID_OF[level] in served["object_marking_refs"]  # the TLP 2.0 id stays
+        # Otherwise the object is exactly what the collection served before.
+        old = next(o for o in before["objects"] if o["id"] == obj["id"])
+        assert {**served, "object_marking_refs": old["object_marking_refs"]} == old
+    _assert_valid(after["objects"])
+    one = objects_url(base_url, world.collection_id, f"{marked[Tlp.RED]['id']}/")
+    _, single, _ = await _get(http, one, headers)
+    assert _xsoar_tlp(single["objects"][0]) == "RED"
+
+    # A feed with the option serves them too; one without does not.
+    spec = {"filter": {"collections": [str(world.collection_id)]}}
+    plain = await create_feed(http, base_url, world.bob.reader, **spec)
+    tlp1 = await create_feed(http, base_url, world.bob.reader, tlp1_markings=True, **spec)
+    assert tlp1["tlp1_markings"] is True and plain["tlp1_markings"] is False
+    for feed, wanted in ((plain, {""}), (tlp1, set(expected.values()))):
+        feed_url = f"{base_url}/taxii2/feeds/collections/{feed['id']}/objects/"
+        _, body, _ = await _get(http, feed_url, headers)
+        assert {_xsoar_tlp(o) for o in body["objects"]} == wanted
+
+
+def _reference_tlp1(base_url: str, token: str) -> list[dict]:
+    server = Server(f"{base_url}/taxii2/", auth=TokenAuth(token))
+    [reference] = [c for c in server.default.collections if c.title == "Accord reference"]
+    return reference.get_objects(type="marking-definition")["objects"]
+
+
+async def test_reference_collection_serves_the_tlp1_definitions(base_url, world):
+    served = await asyncio.to_thread(_reference_tlp1, base_url, world.bob.reader.token)
+    by_id = {o["id"]: o for o in served}
+    for constant in (stix2.TLP_WHITE, stix2.TLP_GREEN, stix2.TLP_AMBER, stix2.TLP_RED):
+        assert by_id[constant.id] == orjson.loads(constant.serialize()), constant.id

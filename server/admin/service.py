@@ -109,6 +109,7 @@ def _collection(c: CollectionSettings) -> api.CollectionInfo:
         id=c.id, group_id=c.group_id, title=c.title, description=c.description,
         default_tlp=c.default_tlp, default_attribution=c.default_attribution,
         allow_custom=c.allow_custom, archived=c.archived, created=c.created,
+        tlp1_markings=c.tlp1_markings,
     )
 
 
@@ -467,6 +468,8 @@ async def create_collection(
                                                    allow_custom=req.allow_custom)
         defaults = req.model_dump(include={"default_tlp", "default_attribution"},
                                   exclude_none=True, mode="json")
+        if req.tlp1_markings:
+            defaults["tlp1_markings"] = True
         await collections.set_collection(conn, made, defaults)
         await audit.record(conn, [_entry(principal, "collection.created", principal.org_id,
                                          made, group_id=group.id, title=req.title, **defaults)])

@@ -32,7 +32,8 @@ def feed_model(row: feed_store.FeedRow, model: type[Feed] = Feed, **extra: objec
     """The wire form of a stored feed."""
     return model(
         id=row.id, name=row.name, filter=row.filter, webhook_url=row.webhook_url,
-        webhook_max_attempts=row.webhook_max_attempts, created=row.created, updated=row.updated,
+        webhook_max_attempts=row.webhook_max_attempts, tlp1_markings=row.tlp1_markings,
+        created=row.created, updated=row.updated,
         taxii_collection=f"/taxii2/feeds/collections/{row.id}/",
         stream=f"/api/v1/feeds/{row.id}/stream", **extra,
     )
@@ -66,7 +67,7 @@ async def create_feed(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.transaction():
         row = await feed_store.create_feed(
             conn, principal.org_id, spec.name, spec.filter, url,
-            spec.webhook.max_attempts if spec.webhook else 8,
+            spec.webhook.max_attempts if spec.webhook else 8, spec.tlp1_markings,
         )
         await audit.record(conn, [audit.entry(principal, "feed.created", principal.org_id,
                                               str(row.id), webhook=url)])
@@ -95,6 +96,7 @@ async def update_feed(request: web.Request) -> web.Response:
             conn, principal.org_id, feed_id, name=spec.name, f=spec.filter, webhook_url=url,
             max_attempts=spec.webhook.max_attempts if spec.webhook else None,
             remove_webhook=spec.remove_webhook, rotate_secret=spec.rotate_secret,
+            tlp1_markings=spec.tlp1_markings,
         )
         await audit.record(conn, [audit.entry(principal, "feed.changed", principal.org_id,
                                               str(row.id), webhook=row.webhook_url)])

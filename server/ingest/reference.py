@@ -7,7 +7,7 @@ import orjson
 
 from schemas.accord_extension import extension_definition
 from schemas.stix import parse_timestamp
-from schemas.tlp import Tlp, tlp2_marking_definition
+from schemas.tlp import Tlp, tlp1_marking_definitions, tlp2_marking_definition
 from server.store import objects as object_store
 from server.store.collections import reference_collection
 from server.store.objects import StagedObject
@@ -34,10 +34,13 @@ async def seed_reference(conn: asyncpg.Connection) -> None:
     }
     objects = [identity, *(tlp2_marking_definition(level) for level in Tlp),
                extension_definition(platform.identity_id)]
+    # Served so that the TLP 1.0 ids a collection or feed adds (tlp1_markings) resolve. Their
+    # ids keep today's ownership: many exports (misp-stix, stix2's constants) post them.
+    tlp1 = tlp1_marking_definitions()
     collection_id, group_id = await reference_collection(conn)
     async with conn.transaction():
         # New versions of the platform's reference objects may come only from the platform.
         await object_store.assign_owner(conn, [o["id"] for o in objects], platform.id)
         await object_store.store_envelope(
-            conn, collection_id, group_id, [_stage(o, platform.id) for o in objects]
+            conn, collection_id, group_id, [_stage(o, platform.id) for o in [*objects, *tlp1]]
         )

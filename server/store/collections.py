@@ -29,6 +29,7 @@ def _collection(principal: Principal, row: asyncpg.Record) -> Collection:
         default_attribution=row["default_attribution"],
         group_identity=row["group_identity"],
         allow_anonymous=row["allow_anonymous"],
+        tlp1_markings=row["tlp1_markings"],
     )
 
 
@@ -37,6 +38,7 @@ def _select(principal: Principal, p: Params) -> str:
     where = "true" if principal.is_platform_admin else member
     return (
         f"SELECT c.id, c.group_id, c.title, c.description, c.allow_custom, c.archived,"
+        f" c.tlp1_markings,"
         f" coalesce(c.default_tlp, g.default_tlp) AS default_tlp,"
         # A credited post would tell co-members who else is in a confidential group, so
         # there posts are withheld unless the collection (or the poster) says otherwise.
@@ -98,11 +100,11 @@ async def reference_collection(conn: asyncpg.Connection) -> tuple[uuid.UUID, uui
 
 _SETTINGS = (
     "SELECT c.id, c.group_id, c.title, c.description, c.default_tlp, c.default_attribution,"
-    " c.allow_custom, c.archived, c.created FROM collections c"
+    " c.allow_custom, c.archived, c.created, c.tlp1_markings FROM collections c"
     " JOIN trust_groups g ON g.id = c.group_id WHERE NOT g.is_reference"
 )
 _SETTABLE = frozenset({"title", "description", "default_tlp", "default_attribution",
-                       "allow_custom", "archived"})
+                       "allow_custom", "archived", "tlp1_markings"})
 
 
 async def collection_settings(

@@ -29,11 +29,12 @@ class FeedRow:
     webhook_max_attempts: int
     created: datetime
     updated: datetime
+    tlp1_markings: bool = False
 
 
 _COLUMNS = (
     "id, org_id, name, filter::text AS filter, webhook_url, webhook_secret,"
-    " webhook_max_attempts, created, updated"
+    " webhook_max_attempts, created, updated, tlp1_markings"
 )
 
 
@@ -72,17 +73,17 @@ def condition(f: FeedFilter, p: Params, o: str = "o") -> str:
 
 async def create_feed(
     conn: asyncpg.Connection, org_id: uuid.UUID, name: str, f: FeedFilter,
-    webhook_url: str | None, max_attempts: int,
+    webhook_url: str | None, max_attempts: int, tlp1_markings: bool = False,
 ) -> FeedRow:
     """Save a feed; a webhook starts from the newest object, and gets a fresh secret."""
     secret = secrets.token_urlsafe(32) if webhook_url else None
     row = await conn.fetchrow(
         f"INSERT INTO feeds (id, org_id, name, filter, webhook_url, webhook_secret,"
-        f" webhook_max_attempts, webhook_added, webhook_seq)"
-        f" SELECT $1, $2, $3, $4::jsonb, $5, $6, $7, c.last_added, 9223372036854775807"
+        f" webhook_max_attempts, webhook_added, webhook_seq, tlp1_markings)"
+        f" SELECT $1, $2, $3, $4::jsonb, $5, $6, $7, c.last_added, 9223372036854775807, $8"
         f" FROM ingest_clock c RETURNING {_COLUMNS}",
         uuid.uuid4(), org_id, name, f.model_dump_json(exclude_none=True), webhook_url, secret,
-        max_attempts,
+        max_attempts, tlp1_markings,
     )
     return _feed(row)
 
@@ -108,7 +109,7 @@ async def list_feeds(conn: asyncpg.Connection, org_id: uuid.UUID) -> list[FeedRo
 async def update_feed(
     conn: asyncpg.Connection, org_id: uuid.UUID, feed_id: uuid.UUID, *, name: str | None,
     f: FeedFilter | None, webhook_url: str | None, max_attempts: int | None,
-    remove_webhook: bool, rotate_secret: bool = False,
+    remove_webhook: bool, rotate_secret: bool = False, tlp1_markings: bool | None = None,
 ) -> tuple[FeedRow, str | None]:
     """Change a feed; return it and a new webhook secret if one was issued (new URL or
     rotation)."""
@@ -122,11 +123,12 @@ async def update_feed(
         secret = stored_secret
     row = await conn.fetchrow(
         f"UPDATE feeds SET name = $3, filter = $4::jsonb, webhook_url = $5, webhook_secret = $6,"
-        f" webhook_max_attempts = $7, updated = now() WHERE id = $1 AND org_id = $2"
-        f" RETURNING {_COLUMNS}",
+        f" webhook_max_attempts = $7, tlp1_markings = $8, updated = now()"
+        f" WHERE id = $1 AND org_id = $2 RETURNING {_COLUMNS}",
         feed_id, org_id, name or current.name,
         (f or current.filter).model_dump_json(exclude_none=True), url, stored_secret,
         max_attempts or current.webhook_max_attempts,
+        current.tlp1_markings if tlp1_markings is None else tlp1_markings,
     )
     return _feed(row), secret
 

@@ -308,6 +308,7 @@ async def read_page(
 
 
 OBJECT_COLUMNS = "o.body"
+OBJECT_COLUMNS_TLP = "o.body, o.tlp"  # for serving TLP 1.0 ids too (schemas.tlp)
 MANIFEST_COLUMNS = "o.stix_id, o.version_text"
 VERSION_COLUMNS = "o.version_text"
 

@@ -104,6 +104,7 @@ class CollectionSettings:
     allow_custom: bool
     archived: bool
     created: datetime
+    tlp1_markings: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class Collection:
     can_read: bool
     can_write: bool
     archived: bool = False
+    tlp1_markings: bool = False  # also serve TLP 1.0 marking ids (0011_tlp1_markings.sql)
     # Effective defaults: the collection's own, else its trust group's.
     default_tlp: str = "amber"
     default_attribution: str = "credited"

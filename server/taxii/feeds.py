@@ -63,27 +63,30 @@ async def feed_collection(request: web.Request) -> web.Response:
         return taxii_response(_resource(await _feed(request, conn)), media)
 
 
-async def _read(request: web.Request, columns: str) -> tuple[Page, ObjectQuery]:
+async def _read(request: web.Request, columns: str) -> tuple[Page, ObjectQuery, FeedRow]:
     query = paging.parse_query(request, paging.FILTERS)
     async with request.app[POOL].acquire() as conn:
         feed = await _feed(request, conn)
+        if feed.tlp1_markings and columns == object_store.OBJECT_COLUMNS:
+            columns = object_store.OBJECT_COLUMNS_TLP
         page = await object_store.read_page(
             conn, principal_of(request), None, query, columns, feed=feed.filter
         )
-    return page, query
+    return page, query, feed
 
 
 @routes.get(FEED + "/objects/")
 async def feed_objects(request: web.Request) -> web.Response:
     """A page of the feed's objects."""
     media = negotiate(request, allow_stix=True)
-    page, query = await _read(request, object_store.OBJECT_COLUMNS)
-    return taxii_response(envelope_bytes(page, query), media, headers=paging.page_headers(page))
+    page, query, feed = await _read(request, object_store.OBJECT_COLUMNS)
+    body = envelope_bytes(page, query, tlp1=feed.tlp1_markings)
+    return taxii_response(body, media, headers=paging.page_headers(page))
 
 
 @routes.get(FEED + "/manifest/")
 async def feed_manifest(request: web.Request) -> web.Response:
     """Manifest records of the feed's objects."""
     media = negotiate(request)
-    page, query = await _read(request, object_store.MANIFEST_COLUMNS)
+    page, query, _ = await _read(request, object_store.MANIFEST_COLUMNS)
     return taxii_response(manifest_body(page, query), media, headers=paging.page_headers(page))

@@ -34,5 +34,5 @@ async def get_manifest(request: web.Request) -> web.Response:
     """Manifest records (id, date_added, version, media_type) of the visible objects."""
     media = negotiate(request)
     query = paging.parse_query(request, paging.FILTERS)
-    page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
+    page, _ = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
     return taxii_response(manifest_body(page, query), media, headers=paging.page_headers(page))

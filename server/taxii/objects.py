@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import ObjectQuery
+from schemas.tlp import with_tlp1_marking
 from server.appkeys import INGESTED, POOL, principal_of
 from server.errors import Forbidden
 from server.ingest.deletion import delete_object as delete_versions
@@ -27,12 +28,15 @@ from server.taxii.status import status_resource
 routes = web.RouteTableDef()
 
 
-def envelope_bytes(page: Page, query: ObjectQuery) -> bytes:
-    """A TAXII envelope of a page of stored objects."""
+def envelope_bytes(page: Page, query: ObjectQuery, *, tlp1: bool = False) -> bytes:
+    """A TAXII envelope of a page of stored objects (with TLP 1.0 ids too if `tlp1`)."""
     # Stored JSON text goes out as it was stored: no per-object parse or serialise.
     if not page.rows:
         return b"{" + paging.page_fields(page, query) + b"}"
-    objects = ",".join([row["body"] for row in page.rows]).encode()
+    if tlp1:
+        objects = ",".join([with_tlp1_marking(r["body"], r["tlp"]) for r in page.rows]).encode()
+    else:
+        objects = ",".join([row["body"] for row in page.rows]).encode()
     return b"{" + paging.page_fields(page, query) + b',"objects":[' + objects + b"]}"
 
 
@@ -41,8 +45,9 @@ async def get_objects(request: web.Request) -> web.Response:
     """A page of the collection's objects the caller may see."""
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
-    page = await paging.read(request, query, object_store.OBJECT_COLUMNS)
-    return taxii_response(envelope_bytes(page, query), media, headers=paging.page_headers(page))
+    page, collection = await paging.read(request, query, object_store.OBJECT_COLUMNS)
+    body = envelope_bytes(page, query, tlp1=collection.tlp1_markings)
+    return taxii_response(body, media, headers=paging.page_headers(page))
 
 
 @routes.post(COLLECTION + "/objects/")
@@ -65,8 +70,10 @@ async def get_object(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
-    page = await paging.read(request, query, object_store.OBJECT_COLUMNS, stix_id=object_id)
-    return taxii_response(envelope_bytes(page, query), media, headers=paging.page_headers(page))
+    page, collection = await paging.read(request, query, object_store.OBJECT_COLUMNS,
+                                         stix_id=object_id)
+    body = envelope_bytes(page, query, tlp1=collection.tlp1_markings)
+    return taxii_response(body, media, headers=paging.page_headers(page))
 
 
 @routes.delete(COLLECTION + "/objects/{object_id}/")
@@ -90,7 +97,7 @@ async def get_versions(request: web.Request) -> web.Response:
     media = negotiate(request)
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
-    page = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
+    page, _ = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
     versions = [r["version_text"] for r in page.rows]
     body = {**paging.paging_members(page, query), "versions": versions}
     return taxii_response(body, media, headers=paging.page_headers(page))

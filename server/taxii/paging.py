@@ -9,7 +9,7 @@ from server.appkeys import POOL, SETTINGS, principal_of
 from server.errors import NotFound
 from server.store import objects as object_store
 from server.store.collections import get_collection
-from server.store.records import Page
+from server.store.records import Collection, Page
 from server.taxii.common import date_added_headers, parse_uuid, query_params
 
 FILTERS = frozenset(
@@ -42,12 +42,15 @@ async def read(
     columns: str,
     *,
     stix_id: str | None = None,
-) -> Page:
-    """A page of the path's collection; 404 if the collection (or object) is not visible."""
+) -> tuple[Page, Collection]:
+    """A page of the path's collection, and the collection; 404 if it (or the object) is not
+    visible. Object bodies come with their TLP where the collection serves TLP 1.0 ids."""
     principal = principal_of(request)
     collection_id = parse_uuid(request.match_info["collection_id"], "collection")
     async with request.app[POOL].acquire() as conn:
-        await get_collection(conn, principal, collection_id)
+        collection = await get_collection(conn, principal, collection_id)
+        if collection.tlp1_markings and columns == object_store.OBJECT_COLUMNS:
+            columns = object_store.OBJECT_COLUMNS_TLP
         page = await object_store.read_page(
             conn, principal, collection_id, query, columns, stix_id=stix_id
         )
@@ -57,7 +60,7 @@ async def read(
             and not await object_store.has_visible(conn, principal, collection_id, stix_id)
         ):
             raise NotFound("no such object")
-    return page
+    return page, collection
 
 
 def page_headers(page: Page) -> dict[str, str]:

@@ -50,6 +50,10 @@ async def test_remote_cli_sets_up_a_group(base_url, factory, world):
     assert uuid.UUID(coll)
     assert '"default_tlp": null' in await _accord(base_url, admin, "collection", "set", coll,
                                                   "--default-tlp", "group")
+    assert '"tlp1_markings": true' in await _accord(base_url, admin, "collection", "set", coll,
+                                                    "--tlp1-markings")
+    assert '"tlp1_markings": false' in await _accord(base_url, admin, "collection", "set", coll,
+                                                     "--no-tlp1-markings")
     assert "archived" in await _accord(base_url, admin, "collection", "archive", coll)
     assert "(archived)" in await _accord(base_url, bank_admin, "collection", "list",
                                          "--group", group)
