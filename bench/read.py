@@ -45,6 +45,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--accept-encoding", default="gzip, deflate",
                    help='what the client asks for (default as requests sends it; "identity"'
                    " reads uncompressed)")
+    p.add_argument("--tlp1-markings", action="store_true",
+                   help="read a collection that also serves TLP 1.0 marking ids")
     p.add_argument("--profile", type=Path, metavar="FILE",
                    help="py-spy the Accord server while timed; collapsed stacks to FILE")
     return p.parse_args()
@@ -86,6 +88,9 @@ def main() -> None:
     with AccordServer(args.database_url) as server:
         describe_server(server)
         token, collection_id = server.setup()
+        if args.tlp1_markings:
+            server.admin("collection", "set", collection_id, "--tlp1-markings")
+        print(f"collection serves TLP 1.0 ids too: {args.tlp1_markings}")
         client = TaxiiClient(server.target(token, collection_id), args.concurrency,
                              accept_encoding=args.accept_encoding)
         print(f"client Accept-Encoding: {args.accept_encoding}")
