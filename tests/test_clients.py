@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 import uuid
 
 import aiohttp
@@ -33,7 +34,7 @@ from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.taxii import TAXII_MEDIA_TYPE
 from schemas.tlp import TLP1_ID_OF, TLP2_ID_OF, Tlp, with_tlp1_marking
 from server.middleware import accepts_gzip
-from tests.feed_helpers import create_feed
+from tests.feed_helpers import Receiver, SseReader, create_feed
 from tests.helpers import indicator, objects_url, post
 from tests.test_interop import _assert_valid
 
@@ -446,3 +447,30 @@ async def test_reference_collection_serves_the_tlp1_definitions(base_url, world)
     by_id = {o["id"]: o for o in served}
     for constant in (stix2.TLP_WHITE, stix2.TLP_GREEN, stix2.TLP_AMBER, stix2.TLP_RED):
         assert by_id[constant.id] == orjson.loads(constant.serialize()), constant.id
+
+
+async def test_tlp1_feed_stream_and_webhook_carry_the_tlp1_id(http, base_url, world):
+    receiver = Receiver()
+    hook = await receiver.start()
+    try:
+        feed = await create_feed(http, base_url, world.bob.reader, tlp1_markings=True,
+                                 filter={"collections": [str(world.collection_id)]},
+                                 webhook={"url": hook})
+        headers = {"Authorization": f"Bearer {world.bob.reader.token}",
+                   "Accept": "text/event-stream"}
+        async with http.get(f"{base_url}/api/v1/feeds/{feed['id']}/stream",
+                            headers=headers) as resp:
+            assert resp.status == 200
+            await asyncio.sleep(0.2)
+            red = _red(world, "192.0.2.77")
+            green = indicator("192.0.2.78", object_marking_refs=[TLP2_ID_OF[Tlp.GREEN]])
+            await post(http, base_url, world.collection_id, world.alice.contributor, red, green)
+            events = await SseReader(resp).take(2)
+        assert [_xsoar_tlp(e.data) for e in events] == ["RED", "GREEN"]
+        deadline, pushed = time.monotonic() + 20, []
+        while time.monotonic() < deadline and len(pushed) < 2:
+            await asyncio.sleep(0.1)
+            pushed = [o for _, b in receiver.accepted for o in orjson.loads(b)["objects"]]
+        assert [_xsoar_tlp(o) for o in pushed] == ["RED", "GREEN"]
+    finally:
+        await receiver.close()

@@ -8,10 +8,12 @@ import uuid
 from aiohttp import web
 
 from schemas.taxii import Cursor, QueryError
+from schemas.tlp import with_tlp1_marking
 from server.appkeys import NOTIFIER, POOL, SETTINGS, SHARED_READS, principal_of
 from server.errors import BadRequest
 from server.feeds.reading import read_after
 from server.ops.metrics import METRICS
+from server.store import objects as object_store
 from server.store.feeds import get_feed
 from server.store.keys import is_live
 from server.store.objects import latest_cursor
@@ -59,18 +61,22 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
         # A client that cannot keep up is cut off rather than buffered without bound.
         await asyncio.wait_for(response.write(data), settings.stream_write_timeout_s)
 
+    tlp1 = feed.tlp1_markings
+    columns = object_store.OBJECT_COLUMNS_TLP if tlp1 else object_store.OBJECT_COLUMNS
+
     async def fetch(after: Cursor | None) -> tuple[bytes, Cursor | None, bool] | None:
         async with pool.acquire() as conn:
             # Rights are judged again for every batch: a revoked key or a removed member
             # stops receiving at once.
             if not await is_live(conn, principal.key_id):
                 return None
-            page = await read_after(conn, principal, feed, after, _BATCH)
+            page = await read_after(conn, principal, feed, after, _BATCH, columns)
         # Rendered once, written whole: every subscriber at this position sends these bytes.
         events, last = [], after
         for row in page.rows:
             last = Cursor(row["date_added"], row["seq"])
-            events.append(_event(last, row["body"]))
+            body = with_tlp1_marking(row["body"], row["tlp"]) if tlp1 else row["body"]
+            events.append(_event(last, body))
         return b"".join(events), last, page.more
 
     await send(b"retry: 2000\n\n")

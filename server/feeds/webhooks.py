@@ -157,7 +157,7 @@ class WebhookWorker:
         reader = await feed_store.feed_reader(conn, feed)
         # Rights are judged again at each attempt: what the organisation may no longer see
         # is left out of the batch.
-        bodies = await bodies_visible(conn, reader, delivery.seqs)
+        bodies = await bodies_visible(conn, reader, delivery.seqs, tlp1=feed.tlp1_markings)
         body = (
             b'{"delivery":"' + str(delivery.id).encode() + b'","feed":"'
             + str(delivery.feed_id).encode() + b'","objects":['

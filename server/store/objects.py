@@ -13,6 +13,7 @@ import orjson
 from schemas.feeds import FeedFilter
 from schemas.principal import Principal
 from schemas.taxii import Cursor, ObjectQuery
+from schemas.tlp import with_tlp1_marking
 from server.store.feeds import condition as feed_condition
 from server.store.query import Params
 from server.store.records import Page
@@ -480,9 +481,13 @@ async def latest_cursor(conn: asyncpg.Connection) -> Cursor:
 
 
 async def bodies_visible(
-    conn: asyncpg.Connection, principal: Principal, seqs: list[int]
+    conn: asyncpg.Connection, principal: Principal, seqs: list[int], *, tlp1: bool = False
 ) -> list[str]:
-    """Stored JSON of these versions that the principal may see now, in commit order."""
+    """Stored JSON of these versions that the principal may see now, in commit order
+    (with the TLP 1.0 id of each one's level too if `tlp1`)."""
+    if tlp1:
+        rows = await _visible_versions(conn, principal, seqs, OBJECT_COLUMNS_TLP)
+        return [with_tlp1_marking(r["body"], r["tlp"]) for r in rows]
     return [r["body"] for r in await _visible_versions(conn, principal, seqs, "o.body")]
 
 
