@@ -85,17 +85,20 @@ def with_tlp1_marking(body: str, level: str) -> str:
 
     Bodies are stored with sorted keys and no whitespace, and ingest always writes the
     object's TLP 2.0 id into its top-level object_marking_refs; so when that key occurs
-    once, and its list holds the level's TLP 2.0 id, the id is spliced in as text, with no
-    parse. Anything else (the key nested in a property too, the TLP 1.0 id already present)
+    once, and its list holds the level's TLP 2.0 id and not yet the TLP 1.0 one, the id is
+    spliced in as text, with no parse. Anything else (the key nested in a property too, say)
     takes the exact path: parse, insert, serialise canonically again.
     """
-    tlp = Tlp(level)
-    ref = TLP1_ID_OF[tlp]
-    if body.count(_REFS) == 1 and ref not in body:
-        at = body.index(_REFS) + len(_REFS)
-        end = body.find("]", at)
-        if end > 0 and TLP2_ID_OF[tlp] in body[at:end]:
-            return body[:at] + '"' + ref + '",' + body[at:]
+    # Tlp is a StrEnum: its members hash and compare as their values, so the stored level
+    # text looks them up directly (an Enum call costs more than the splice).
+    ref = TLP1_ID_OF[level]  # type: ignore[index]
+    at = body.find(_REFS)
+    if at >= 0 and body.find(_REFS, at + 1) < 0:
+        at += len(_REFS)
+        end = body.find("]", at)  # ids hold no "]": the list ends here
+        if (end > 0 and body.find(TLP2_ID_OF[level], at, end) >= 0  # type: ignore[index]
+                and body.find(ref, at, end) < 0):
+            return f'{body[:at]}"{ref}",{body[at:]}'
     obj = orjson.loads(body)
     refs = obj.get("object_marking_refs")
     if not isinstance(refs, list) or ref in refs:
