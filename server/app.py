@@ -9,24 +9,24 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import logs, published
+from server import logs
 from server.admin.openapi import route_tables as admin_routes
-from server.appkeys import DSN, NOTIFIER, POOL, SETTINGS, SHARED_READS
-from server.auth import auth_middleware
-from server.config import Settings
+from server.config import SETTINGS, Settings
 from server.db.migrate import migrate
-from server.db.pool import create_pool, resolve_dsn
-from server.feeds.notifier import Notifier
-from server.feeds.shared import SharedReads
+from server.db.pool import DSN, POOL, create_pool, resolve_dsn
+from server.feeds.notifier import NOTIFIER, Notifier
+from server.feeds.shared import SHARED_READS, SharedReads
 from server.feeds.webhooks import WebhookWorker, run_worker
 from server.ingest.reference import seed_reference
-from server.middleware import error_middleware, request_id_middleware
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
 from server.ops.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from server.store.statuses import purge_statuses
 from server.taxii import collections, discovery, feeds, manifest, objects, status
+from server.web import published
+from server.web.auth import auth_middleware
+from server.web.middleware import error_middleware, request_id_middleware
 
 log = logging.getLogger("accord.app")
 
@@ -88,7 +88,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
         # rate limits come after auth, so that only verified keys have buckets.
         middlewares=[request_id_middleware, metrics_middleware, error_middleware,
                      auth_middleware, rate_limit_middleware],
-        # Bodies are read through a counting reader (taxii.common.read_body); this is
+        # Bodies are read through a counting reader (web.taxii.read_body); this is
         # only the outer bound for anything else.
         client_max_size=settings.max_content_length + 1,
     )

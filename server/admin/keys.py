@@ -6,9 +6,10 @@ from aiohttp import web
 
 from schemas import admin as api
 from server.admin import service
-from server.admin.http import body, path_id, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
+from server.web.auth import principal_of
+from server.web.json_api import body, path_id, respond
+from server.web.routes import AdminRoutes
 
 admin = AdminRoutes()
 routes = admin.table

@@ -18,8 +18,8 @@ from pydantic.json_schema import models_json_schema
 
 from schemas import admin as api
 from server.admin import audit, collections, groups, keys, orgs
-from server.admin.registry import PREFIX, AdminRoutes, Operation
 from server.feeds import api as feeds
+from server.web.routes import PREFIX, AdminRoutes, Operation
 
 admin = AdminRoutes()
 routes = admin.table

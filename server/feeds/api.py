@@ -13,15 +13,17 @@ from schemas.feeds import (
     FeedList,
     FeedUpdate,
 )
-from server.admin.http import body, path_id, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import BadRequest
 from server.feeds import exports
 from server.feeds.stream import stream
 from server.feeds.webhooks import UnsafeTarget, check_target
 from server.store import audit
 from server.store import feeds as feed_store
+from server.web.auth import principal_of
+from server.web.json_api import body, path_id, respond
+from server.web.routes import AdminRoutes
 
 admin = AdminRoutes()
 routes = admin.table

@@ -9,10 +9,11 @@ import uuid
 
 from aiohttp import web
 
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
 from server.errors import BadRequest
 from server.store.feeds import get_feed
 from server.store.objects import export_rows
+from server.web.auth import principal_of
 
 FORMATS = {
     "txt": "text/plain; charset=utf-8",

@@ -8,13 +8,17 @@ import uuid
 from aiohttp import web
 
 from schemas.taxii import Cursor, QueryError
-from server.appkeys import NOTIFIER, POOL, SETTINGS, SHARED_READS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import BadRequest
+from server.feeds.notifier import NOTIFIER
 from server.feeds.reading import read_after
+from server.feeds.shared import SHARED_READS
 from server.ops.metrics import METRICS
 from server.store.feeds import get_feed
 from server.store.keys import is_live
 from server.store.objects import latest_cursor
+from server.web.auth import principal_of
 
 _BATCH = 500
 

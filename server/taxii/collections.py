@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
 from server.store.collections import list_collections
 from server.store.records import Collection
-from server.taxii.common import API_ROOT, COLLECTION, negotiate, readable_collection, taxii_response
+from server.web.auth import principal_of
+from server.web.taxii import API_ROOT, COLLECTION, negotiate, readable_collection, taxii_response
 
 routes = web.RouteTableDef()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE
-from server.appkeys import SETTINGS
-from server.taxii.common import API_ROOT, negotiate, taxii_response
+from server.config import SETTINGS
+from server.web.taxii import API_ROOT, negotiate, taxii_response
 
 routes = web.RouteTableDef()
 

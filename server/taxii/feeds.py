@@ -9,14 +9,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.store import objects as object_store
 from server.store.feeds import FeedRow, get_feed, list_feeds
 from server.store.records import Page
 from server.taxii import paging
-from server.taxii.common import negotiate, parse_uuid, taxii_response
 from server.taxii.manifest import manifest_body
 from server.taxii.objects import envelope_bytes
+from server.web.auth import principal_of
+from server.web.taxii import negotiate, parse_uuid, taxii_response
 
 FEEDS_ROOT = "/taxii2/feeds"
 FEED = FEEDS_ROOT + "/collections/{feed_id}"

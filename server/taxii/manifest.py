@@ -8,7 +8,7 @@ from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
-from server.taxii.common import COLLECTION, negotiate, taxii_response
+from server.web.taxii import COLLECTION, negotiate, taxii_response
 
 routes = web.RouteTableDef()
 

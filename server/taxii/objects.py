@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import INGESTED, POOL, principal_of
+from server.db.pool import POOL
 from server.errors import Forbidden
 from server.ingest.deletion import delete_object as delete_versions
 from server.ingest.envelope import ingest_envelope
-from server.paths import stix_id_segment
+from server.ops.metrics import INGESTED
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
-from server.taxii.common import (
+from server.taxii.status import status_resource
+from server.web.auth import principal_of
+from server.web.params import stix_id_segment
+from server.web.taxii import (
     COLLECTION,
     negotiate,
     parse_uuid,
@@ -21,7 +24,6 @@ from server.taxii.common import (
     require_content_type,
     taxii_response,
 )
-from server.taxii.status import status_resource
 
 routes = web.RouteTableDef()
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import ObjectQuery, parse_object_query
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import NotFound
 from server.store import objects as object_store
 from server.store.collections import get_collection
 from server.store.records import Page
-from server.taxii.common import date_added_headers, parse_uuid, query_params
+from server.web.auth import principal_of
+from server.web.taxii import date_added_headers, parse_uuid, query_params
 
 FILTERS = frozenset(
     {"added_after", "limit", "next", "match[id]", "match[type]", "match[version]",

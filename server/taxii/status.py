@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import format_timestamp
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.store.statuses import Status, get_status
-from server.taxii.common import API_ROOT, negotiate, parse_uuid, taxii_response
+from server.web.auth import principal_of
+from server.web.taxii import API_ROOT, negotiate, parse_uuid, taxii_response
 
 routes = web.RouteTableDef()
 

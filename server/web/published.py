@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.accord_extension import schema_text
-from server.auth import public
+from server.web.auth import public
 
 routes = web.RouteTableDef()
 

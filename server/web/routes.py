@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
-from server.auth import Handler, public
+from server.web.auth import Handler, public
 
 PREFIX = "/api/v1"
 

@@ -10,13 +10,14 @@ import orjson
 from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE, QueryError
-from server.appkeys import PRINCIPAL, REQUEST_ID
-from server.auth import Handler
 from server.errors import AccordError, Unauthorized, http_status
 from server.logs import redact_query, request_id_var
+from server.web.auth import PRINCIPAL, Handler
 
 log = logging.getLogger("accord.http")
 
+# Set on each request by the request-id middleware.
+REQUEST_ID = web.RequestKey("request_id", str)
 _CHALLENGE = 'Bearer realm="accord", Basic realm="accord"'
 
 

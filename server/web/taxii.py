@@ -9,8 +9,8 @@ import orjson
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, format_timestamp
-from server.appkeys import POOL, SETTINGS, principal_of
-from server.bodies import read_bounded
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import (
     BadRequest,
     NotAcceptable,
@@ -19,6 +19,8 @@ from server.errors import (
 )
 from server.store.collections import get_collection
 from server.store.records import Collection
+from server.web.auth import principal_of
+from server.web.bodies import read_bounded
 
 API_ROOT = "/taxii2/root"
 COLLECTION = API_ROOT + "/collections/{collection_id}"

@@ -8,9 +8,9 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server import strict_json
-from server.bodies import read_bounded
+from schemas import strict_json
 from server.errors import BadRequest, NotFound, UnsupportedMediaType
+from server.web.bodies import read_bounded
 
 M = TypeVar("M", bound=BaseModel)
 
