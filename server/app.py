@@ -10,10 +10,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import logs
-from server.admin.openapi import route_tables as admin_routes
+from server.admin import audit as admin_audit
+from server.admin import collections as admin_collections
+from server.admin import groups as admin_groups
+from server.admin import keys as admin_keys
+from server.admin import openapi
+from server.admin import orgs as admin_orgs
+from server.admin.openapi import DOCUMENTED
 from server.config import SETTINGS, Settings
 from server.db.migrate import migrate
 from server.db.pool import DSN, POOL, create_pool, resolve_dsn
+from server.feeds import api as feeds_api
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.shared import SHARED_READS, SharedReads
 from server.feeds.webhooks import WebhookWorker, run_worker
@@ -23,10 +30,12 @@ from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
 from server.ops.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from server.store.statuses import purge_statuses
-from server.taxii import collections, discovery, feeds, manifest, objects, status
+from server.taxii import collections, discovery, manifest, objects, status
+from server.taxii import feeds as taxii_feeds
 from server.web import published
 from server.web.auth import auth_middleware
 from server.web.middleware import error_middleware, request_id_middleware
+from server.web.routes import Operation, add_routes
 
 log = logging.getLogger("accord.app")
 
@@ -80,6 +89,19 @@ async def _feeds(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
+# Every route the server has, by API.
+TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.routes,
+                status.routes, taxii_feeds.routes)
+JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
+                   admin_collections.admin, admin_audit.admin, feeds_api.admin, openapi.admin)
+OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes)
+
+
+def json_api_operations() -> list[Operation]:
+    """Every documented JSON API operation, in the order the document lists them."""
+    return [op for routes in JSON_API_ROUTES for op in routes.operations]
+
+
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     """Build the application; `dsn` overrides the settings' database (tests use it)."""
     logs.set_level(settings.log_level)
@@ -102,9 +124,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
     app.cleanup_ctx.append(_feeds)
-    for module in (discovery, collections, objects, manifest, status, published, feeds,
-                   health, ops_metrics):
-        app.add_routes(module.routes)
-    for table in admin_routes():
-        app.add_routes(table)
+    for table in (*TAXII_ROUTES, *(r.table for r in JSON_API_ROUTES), *OTHER_ROUTES):
+        add_routes(app, table)
+    app[DOCUMENTED] = tuple(json_api_operations())
     return app

@@ -9,9 +9,9 @@ from server.admin import service
 from server.db.pool import POOL
 from server.web.auth import principal_of
 from server.web.json_api import query, respond
-from server.web.routes import AdminRoutes
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
 

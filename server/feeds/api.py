@@ -22,10 +22,11 @@ from server.feeds.webhooks import UnsafeTarget, check_target
 from server.store import audit
 from server.store import feeds as feed_store
 from server.web.auth import principal_of
-from server.web.json_api import body, path_id, respond
-from server.web.routes import AdminRoutes
+from server.web.json_api import body, respond
+from server.web.params import uuid_segment
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 _ANY = "any role of the feed's organisation"
 
@@ -78,7 +79,7 @@ async def create_feed(request: web.Request) -> web.Response:
 @admin.route("GET", "/feeds/{feed_id}", role=_ANY, response=Feed)
 async def get_feed(request: web.Request) -> web.Response:
     """Describe one of your organisation's feeds."""
-    feed_id = path_id(request, "feed_id", "feed")
+    feed_id = uuid_segment(request, "feed_id", "feed")
     async with request.app[POOL].acquire() as conn:
         row = await feed_store.get_feed(conn, principal_of(request).org_id, feed_id)
     return respond(feed_model(row))
@@ -87,7 +88,7 @@ async def get_feed(request: web.Request) -> web.Response:
 @admin.route("PATCH", "/feeds/{feed_id}", role=_ANY, request=FeedUpdate, response=FeedCreated)
 async def update_feed(request: web.Request) -> web.Response:
     """Change a feed's name, filter or webhook; a new URL or rotate_secret issues a new secret."""
-    feed_id = path_id(request, "feed_id", "feed")
+    feed_id = uuid_segment(request, "feed_id", "feed")
     spec = await body(request, FeedUpdate)
     url = str(spec.webhook.url) if spec.webhook else None
     await _safe_webhook(request, url)
@@ -106,7 +107,7 @@ async def update_feed(request: web.Request) -> web.Response:
 @admin.route("DELETE", "/feeds/{feed_id}", role=_ANY, status=204)
 async def delete_feed(request: web.Request) -> web.Response:
     """Delete a feed with its delivery log."""
-    feed_id = path_id(request, "feed_id", "feed")
+    feed_id = uuid_segment(request, "feed_id", "feed")
     principal = principal_of(request)
     async with request.app[POOL].acquire() as conn, conn.transaction():
         await feed_store.delete_feed(conn, principal.org_id, feed_id)
@@ -118,7 +119,7 @@ async def delete_feed(request: web.Request) -> web.Response:
 @admin.route("GET", "/feeds/{feed_id}/deliveries", role=_ANY, response=DeliveryList)
 async def list_deliveries(request: web.Request) -> web.Response:
     """The feed's webhook delivery log, newest first."""
-    feed_id = path_id(request, "feed_id", "feed")
+    feed_id = uuid_segment(request, "feed_id", "feed")
     async with request.app[POOL].acquire() as conn:
         await feed_store.get_feed(conn, principal_of(request).org_id, feed_id)
         rows = await feed_store.deliveries(conn, feed_id)
@@ -128,11 +129,11 @@ async def list_deliveries(request: web.Request) -> web.Response:
 @admin.route("GET", "/feeds/{feed_id}/stream", role=_ANY)
 async def stream_feed(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events of every new object the feed selects; resume with Last-Event-ID."""
-    return await stream(request, path_id(request, "feed_id", "feed"))
+    return await stream(request, uuid_segment(request, "feed_id", "feed"))
 
 
 @admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=_ANY)
 async def export_feed(request: web.Request) -> web.Response:
     """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours If-None-Match."""
-    return await exports.export(request, path_id(request, "feed_id", "feed"),
+    return await exports.export(request, uuid_segment(request, "feed_id", "feed"),
                                 request.match_info["fmt"])

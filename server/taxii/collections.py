@@ -6,12 +6,24 @@ from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE
 from server.db.pool import POOL
-from server.store.collections import list_collections
+from server.store.collections import get_collection, list_collections
 from server.store.records import Collection
+from server.taxii.discovery import API_ROOT
 from server.web.auth import principal_of
-from server.web.taxii import API_ROOT, COLLECTION, negotiate, readable_collection, taxii_response
+from server.web.params import uuid_segment
+from server.web.routes import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+COLLECTION = API_ROOT + "/collections/{collection_id}"
+
+routes = RouteTable(TAXII_API)
+
+
+async def readable_collection(request: web.Request) -> Collection:
+    """The path's collection, or 404 alike for absent and not-readable."""
+    collection_id = uuid_segment(request, "collection_id", "collection")
+    async with request.app[POOL].acquire() as conn:
+        return await get_collection(conn, principal_of(request), collection_id)
 
 
 def collection_resource(c: Collection) -> dict:

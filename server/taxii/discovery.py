@@ -6,9 +6,12 @@ from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE
 from server.config import SETTINGS
-from server.web.taxii import API_ROOT, negotiate, taxii_response
+from server.web.routes import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+API_ROOT = "/taxii2/root"
+
+routes = RouteTable(TAXII_API)
 
 
 def _base_url(request: web.Request) -> str:

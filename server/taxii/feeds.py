@@ -18,12 +18,14 @@ from server.taxii import paging
 from server.taxii.manifest import manifest_body
 from server.taxii.objects import envelope_bytes
 from server.web.auth import principal_of
-from server.web.taxii import negotiate, parse_uuid, taxii_response
+from server.web.params import uuid_segment
+from server.web.routes import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
 FEEDS_ROOT = "/taxii2/feeds"
 FEED = FEEDS_ROOT + "/collections/{feed_id}"
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
 def _resource(feed: FeedRow) -> dict:
@@ -53,7 +55,7 @@ async def feed_collections(request: web.Request) -> web.Response:
 
 
 async def _feed(request: web.Request, conn) -> FeedRow:
-    feed_id = parse_uuid(request.match_info["feed_id"], "collection")
+    feed_id = uuid_segment(request, "feed_id", "collection")
     return await get_feed(conn, principal_of(request).org_id, feed_id)
 
 

@@ -8,9 +8,11 @@ from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
-from server.web.taxii import COLLECTION, negotiate, taxii_response
+from server.taxii.collections import COLLECTION
+from server.web.routes import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
 def manifest_body(page: Page) -> dict:

@@ -12,20 +12,19 @@ from server.ops.metrics import INGESTED
 from server.store import objects as object_store
 from server.store.records import Page
 from server.taxii import paging
+from server.taxii.collections import COLLECTION, readable_collection
 from server.taxii.status import status_resource
 from server.web.auth import principal_of
-from server.web.params import stix_id_segment
+from server.web.params import stix_id_segment, uuid_segment
+from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import (
-    COLLECTION,
     negotiate,
-    parse_uuid,
     read_body,
-    readable_collection,
     require_content_type,
     taxii_response,
 )
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
 def envelope_bytes(page: Page) -> bytes:
@@ -78,7 +77,7 @@ async def delete_object(request: web.Request) -> web.Response:
     query = paging.parse_query(
         request, frozenset({"match[version]", "match[spec_version]"}), version_default="all"
     )
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    collection_id = uuid_segment(request, "collection_id", "collection")
     await delete_versions(
         request.app[POOL], principal_of(request), collection_id, object_id, query
     )

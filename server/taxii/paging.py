@@ -12,7 +12,8 @@ from server.store import objects as object_store
 from server.store.collections import get_collection
 from server.store.records import Page
 from server.web.auth import principal_of
-from server.web.taxii import date_added_headers, parse_uuid, query_params
+from server.web.params import query_values, uuid_segment
+from server.web.taxii import date_added_headers
 
 FILTERS = frozenset(
     {"added_after", "limit", "next", "match[id]", "match[type]", "match[version]",
@@ -30,7 +31,7 @@ def parse_query(
     """The request's TAXII filters, with limit clamped to the server maximum."""
     settings = request.app[SETTINGS]
     return parse_object_query(
-        query_params(request),
+        query_values(request),
         default_limit=settings.page_size,
         max_limit=settings.max_page_size,
         allowed=allowed,
@@ -47,7 +48,7 @@ async def read(
 ) -> Page:
     """A page of the path's collection; 404 if the collection (or object) is not visible."""
     principal = principal_of(request)
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    collection_id = uuid_segment(request, "collection_id", "collection")
     async with request.app[POOL].acquire() as conn:
         await get_collection(conn, principal, collection_id)
         page = await object_store.read_page(

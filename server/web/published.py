@@ -6,8 +6,9 @@ from aiohttp import web
 
 from schemas.accord_extension import schema_text
 from server.web.auth import public
+from server.web.routes import JSON_API, RouteTable
 
-routes = web.RouteTableDef()
+routes = RouteTable(JSON_API)
 
 
 @routes.get("/api/v1/schemas/accord-extension.json")
