@@ -123,7 +123,8 @@ async def list_deliveries(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         await feed_store.get_feed(conn, principal_of(request).org_id, feed_id)
         rows = await feed_store.deliveries(conn, feed_id)
-    return respond(DeliveryList(deliveries=[Delivery(**dict(r)) for r in rows]))
+    return respond(DeliveryList(deliveries=[Delivery.model_validate(r, from_attributes=True)
+                                            for r in rows]))
 
 
 @admin.route("GET", "/feeds/{feed_id}/stream", role=_ANY)

@@ -12,7 +12,8 @@ from aiohttp import web
 from server.db.pool import POOL
 from server.errors import BadRequest
 from server.store.feeds import get_feed
-from server.store.objects import export_rows
+from server.store.objects import Projection, export_rows
+from server.store.records import BlocklistRow, BodyRow
 from server.web.auth import principal_of
 
 FORMATS = {
@@ -20,31 +21,29 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "stix": "application/stix+json;version=2.1",
 }
-_BLOCKLIST_COLUMNS = "o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values"
 
 
-def _text(rows: list, kinds: set[str] | None) -> str:
-    values = sorted({v for r in rows for k, v in zip(r["ioc_kinds"], r["ioc_values"],
+def _text(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
+    values = sorted({v for r in rows for k, v in zip(r.ioc_kinds, r.ioc_values,
                                                      strict=True) if not kinds or k in kinds})
     return "".join(f"{v}\n" for v in values)
 
 
-def _csv(rows: list, kinds: set[str] | None) -> str:
+def _csv(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["kind", "value", "indicator", "tlp", "confidence", "valid_until"])
     for r in rows:
-        for kind, value in zip(r["ioc_kinds"], r["ioc_values"], strict=True):
+        for kind, value in zip(r.ioc_kinds, r.ioc_values, strict=True):
             if not kinds or kind in kinds:
-                until = r["valid_until"].isoformat() if r["valid_until"] else ""
-                writer.writerow([kind, value, r["stix_id"], r["tlp"], r["confidence"] or "",
-                                 until])
+                until = r.valid_until.isoformat() if r.valid_until else ""
+                writer.writerow([kind, value, r.stix_id, r.tlp, r.confidence or "", until])
     return out.getvalue()
 
 
-def _bundle(rows: list) -> str:
+def _bundle(rows: list[BodyRow]) -> str:
     return (f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['
-            + ",".join(r["body"] for r in rows) + "]}")
+            + ",".join(r.body for r in rows) + "]}")
 
 
 async def export(request: web.Request, feed_id: uuid.UUID, fmt: str) -> web.Response:
@@ -56,8 +55,8 @@ async def export(request: web.Request, feed_id: uuid.UUID, fmt: str) -> web.Resp
     blocklist = fmt != "stix"
     async with request.app[POOL].acquire() as conn:
         feed = await get_feed(conn, principal.org_id, feed_id)
-        columns = _BLOCKLIST_COLUMNS if blocklist else "o.body"
-        rows, fingerprint = await export_rows(conn, principal, feed.filter, columns,
+        projection = Projection.BLOCKLIST if blocklist else Projection.BODY
+        rows, fingerprint = await export_rows(conn, principal, feed.filter, projection,
                                               blocklist=blocklist)
     # What this principal sees now, the feed's last change and the request's shape:
     # equal tags mean equal answers.

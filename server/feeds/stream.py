@@ -73,8 +73,8 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
         # Rendered once, written whole: every subscriber at this position sends these bytes.
         events, last = [], after
         for row in page.rows:
-            last = Cursor(row["date_added"], row["seq"])
-            events.append(_event(last, row["body"]))
+            last = row.cursor
+            events.append(_event(last, row.body))
         return b"".join(events), last, page.more
 
     await send(b"retry: 2000\n\n")

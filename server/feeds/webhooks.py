@@ -28,7 +28,7 @@ from server.config import Settings
 from server.feeds.notifier import Notifier
 from server.feeds.reading import read_after
 from server.store import feeds as feed_store
-from server.store.objects import bodies_visible
+from server.store.objects import Projection, bodies_visible
 
 log = logging.getLogger("accord.webhooks")
 _MAX_BACKOFF_S = 3600.0
@@ -130,12 +130,12 @@ class WebhookWorker:
                     feed, added, seq = locked
                     reader = await feed_store.feed_reader(conn, feed)
                     page = await read_after(conn, reader, feed, Cursor(added, seq),
-                                            self.settings.webhook_batch, "o.stix_id")
+                                            self.settings.webhook_batch, Projection.POSITION)
                     if page.rows:
                         last = page.rows[-1]
                         await feed_store.enqueue_delivery(
-                            conn, feed.id, [r["seq"] for r in page.rows],
-                            last["date_added"], last["seq"],
+                            conn, feed.id, [r.seq for r in page.rows],
+                            last.date_added, last.seq,
                         )
         return bool(feed_ids)
 

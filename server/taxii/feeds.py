@@ -13,6 +13,7 @@ from server.config import SETTINGS
 from server.db.pool import POOL
 from server.store import objects as object_store
 from server.store.feeds import FeedRow, get_feed, list_feeds
+from server.store.objects import Projection
 from server.store.records import Page
 from server.taxii import paging
 from server.taxii.manifest import manifest_body
@@ -67,12 +68,12 @@ async def feed_collection(request: web.Request) -> web.Response:
         return taxii_response(_resource(await _feed(request, conn)), media)
 
 
-async def _read(request: web.Request, columns: str) -> Page:
+async def _read(request: web.Request, projection: Projection) -> Page:
     query = paging.parse_query(request, paging.FILTERS)
     async with request.app[POOL].acquire() as conn:
         feed = await _feed(request, conn)
         return await object_store.read_page(
-            conn, principal_of(request), None, query, columns, feed=feed.filter
+            conn, principal_of(request), None, query, projection, feed=feed.filter
         )
 
 
@@ -80,7 +81,7 @@ async def _read(request: web.Request, columns: str) -> Page:
 async def feed_objects(request: web.Request) -> web.Response:
     """A page of the feed's objects."""
     media = negotiate(request, allow_stix=True)
-    page = await _read(request, object_store.OBJECT_COLUMNS)
+    page = await _read(request, Projection.BODY)
     return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
 
 
@@ -88,5 +89,5 @@ async def feed_objects(request: web.Request) -> web.Response:
 async def feed_manifest(request: web.Request) -> web.Response:
     """Manifest records of the feed's objects."""
     media = negotiate(request)
-    page = await _read(request, object_store.MANIFEST_COLUMNS)
+    page = await _read(request, Projection.MANIFEST)
     return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))

@@ -10,6 +10,7 @@ from server.db.pool import POOL
 from server.errors import NotFound
 from server.store import objects as object_store
 from server.store.collections import get_collection
+from server.store.objects import Projection
 from server.store.records import Page
 from server.web.auth import principal_of
 from server.web.params import query_values, uuid_segment
@@ -42,7 +43,7 @@ def parse_query(
 async def read(
     request: web.Request,
     query: ObjectQuery,
-    columns: str,
+    projection: Projection,
     *,
     stix_id: str | None = None,
 ) -> Page:
@@ -52,7 +53,7 @@ async def read(
     async with request.app[POOL].acquire() as conn:
         await get_collection(conn, principal, collection_id)
         page = await object_store.read_page(
-            conn, principal, collection_id, query, columns, stix_id=stix_id
+            conn, principal, collection_id, query, projection, stix_id=stix_id
         )
         if (
             stix_id is not None
@@ -67,7 +68,7 @@ def page_headers(page: Page) -> dict[str, str]:
     """Date-added headers of the rows on this page."""
     if not page.rows:
         return {}
-    return date_added_headers(page.rows[0]["date_added"], page.rows[-1]["date_added"])
+    return date_added_headers(page.rows[0].date_added, page.rows[-1].date_added)
 
 
 def paging_members(page: Page) -> dict:
