@@ -21,9 +21,10 @@ from server.config import SETTINGS, Settings
 from server.db.migrate import migrate
 from server.db.pool import DSN, POOL, create_pool, resolve_dsn
 from server.feeds import api as feeds_api
+from server.feeds import exports, webhooks
+from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.shared import SHARED_READS, SharedReads
-from server.feeds.webhooks import WebhookWorker, run_worker
 from server.ingest.reference import seed_reference
 from server.ops import health
 from server.ops import metrics as ops_metrics
@@ -75,31 +76,28 @@ async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-async def _feeds(app: web.Application) -> AsyncIterator[None]:
-    """The LISTEN connection that wakes streams, and the webhook worker."""
-    notifier = app[NOTIFIER]
-    worker = WebhookWorker(app[POOL], app[SETTINGS], notifier)
-    tasks = [asyncio.create_task(notifier.listen(app[DSN])),
-             asyncio.create_task(run_worker(worker))]
+async def _listen(app: web.Application) -> AsyncIterator[None]:
+    """The LISTEN connection that wakes streams and webhook workers."""
+    task = asyncio.create_task(app[NOTIFIER].listen(app[DSN]))
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
-# Every route the server has, by API.
+# Every route the server has, by API, and every way a feed is delivered.
 TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.routes,
-                status.routes, taxii_feeds.routes)
+                status.routes)
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
                    admin_collections.admin, admin_audit.admin, feeds_api.admin, openapi.admin)
 OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes)
+CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 
 
 def json_api_operations() -> list[Operation]:
     """Every documented JSON API operation, in the order the document lists them."""
-    return [op for routes in JSON_API_ROUTES for op in routes.operations]
+    documented = [*JSON_API_ROUTES, *(t for c in CHANNELS for t in c.documented)]
+    return [op for routes in documented for op in routes.operations]
 
 
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
@@ -123,8 +121,14 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
         app[RATE_LIMITER] = limiter
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
-    app.cleanup_ctx.append(_feeds)
-    for table in (*TAXII_ROUTES, *(r.table for r in JSON_API_ROUTES), *OTHER_ROUTES):
+    app.cleanup_ctx.append(_listen)
+    for channel in CHANNELS:
+        if channel.lifetime is not None:
+            app.cleanup_ctx.append(channel.lifetime)
+    for table in (*TAXII_ROUTES, *(c for channel in CHANNELS for c in channel.routes),
+                  *(r.table for r in JSON_API_ROUTES),
+                  *(t.table for channel in CHANNELS for t in channel.documented),
+                  *OTHER_ROUTES):
         add_routes(app, table)
     app[DOCUMENTED] = tuple(json_api_operations())
     return app

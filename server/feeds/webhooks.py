@@ -15,17 +15,21 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
 import orjson
+from aiohttp import web
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from schemas.taxii import Cursor
-from server.config import Settings
-from server.feeds.notifier import Notifier
+from server.config import SETTINGS, Settings
+from server.db.pool import POOL
+from server.feeds.channels import DeliveryChannel
+from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.reading import read_after
 from server.store import feeds as feed_store
 from server.store.objects import Projection, bodies_visible
@@ -190,6 +194,19 @@ async def run_worker(worker: WebhookWorker) -> None:
     """Run the worker until cancelled."""
     with contextlib.suppress(asyncio.CancelledError):
         await worker.run()
+
+
+async def _worker_lifetime(app: web.Application) -> AsyncIterator[None]:
+    """The webhook worker of this process, for as long as the application lives."""
+    worker = WebhookWorker(app[POOL], app[SETTINGS], app[NOTIFIER])
+    task = asyncio.create_task(run_worker(worker))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+CHANNEL = DeliveryChannel("webhook", lifetime=_worker_lifetime)
 
 
 def payload_objects(body: bytes) -> list[dict]:

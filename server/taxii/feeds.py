@@ -6,13 +6,16 @@ next paging); every page goes through the visibility predicate as the caller, no
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
 from server.config import SETTINGS
 from server.db.pool import POOL
-from server.store import objects as object_store
-from server.store.feeds import FeedRow, get_feed, list_feeds
+from server.feeds import service
+from server.feeds.channels import DeliveryChannel
+from server.store.feeds import FeedRow
 from server.store.objects import Projection
 from server.store.records import Page
 from server.taxii import paging
@@ -23,10 +26,11 @@ from server.web.params import uuid_segment
 from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
-FEEDS_ROOT = "/taxii2/feeds"
+FEEDS_ROOT = service.TAXII_FEEDS_ROOT
 FEED = FEEDS_ROOT + "/collections/{feed_id}"
 
 routes = RouteTable(TAXII_API)
+CHANNEL = DeliveryChannel("taxii", routes=(routes,))
 
 
 def _resource(feed: FeedRow) -> dict:
@@ -50,31 +54,26 @@ async def feeds_root(request: web.Request) -> web.Response:
 async def feed_collections(request: web.Request) -> web.Response:
     """The caller's organisation's feeds as collections."""
     media = negotiate(request)
-    async with request.app[POOL].acquire() as conn:
-        feeds = await list_feeds(conn, principal_of(request).org_id)
+    feeds = await service.feeds_of(request.app[POOL], principal_of(request))
     return taxii_response({"collections": [_resource(f) for f in feeds]}, media)
 
 
-async def _feed(request: web.Request, conn) -> FeedRow:
-    feed_id = uuid_segment(request, "feed_id", "collection")
-    return await get_feed(conn, principal_of(request).org_id, feed_id)
+def _feed_id(request: web.Request) -> uuid.UUID:
+    return uuid_segment(request, "feed_id", "collection")
 
 
 @routes.get(FEED + "/")
 async def feed_collection(request: web.Request) -> web.Response:
     """One feed as a collection."""
     media = negotiate(request)
-    async with request.app[POOL].acquire() as conn:
-        return taxii_response(_resource(await _feed(request, conn)), media)
+    feed = await service.own_feed(request.app[POOL], principal_of(request), _feed_id(request))
+    return taxii_response(_resource(feed), media)
 
 
 async def _read(request: web.Request, projection: Projection) -> Page:
     query = paging.parse_query(request, paging.FILTERS)
-    async with request.app[POOL].acquire() as conn:
-        feed = await _feed(request, conn)
-        return await object_store.read_page(
-            conn, principal_of(request), None, query, projection, feed=feed.filter
-        )
+    return await service.page(request.app[POOL], principal_of(request), _feed_id(request),
+                              query, projection)
 
 
 @routes.get(FEED + "/objects/")
