@@ -24,7 +24,7 @@ from server.feeds import api as feeds_api
 from server.feeds import exports, webhooks
 from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
-from server.feeds.shared import SHARED_READS, SharedReads
+from server.feeds.single_flight import SHARED_READS, SharedReads
 from server.ingest.reference import seed_reference
 from server.ops import health
 from server.ops import metrics as ops_metrics

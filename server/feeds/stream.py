@@ -14,7 +14,7 @@ from server.feeds import service
 from server.feeds.api import ANY_ROLE, feed_id
 from server.feeds.channels import DeliveryChannel
 from server.feeds.notifier import NOTIFIER
-from server.feeds.shared import SHARED_READS
+from server.feeds.single_flight import SHARED_READS
 from server.ops.metrics import METRICS
 from server.store.records import BodyRow
 from server.web.auth import principal_of

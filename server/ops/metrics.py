@@ -30,7 +30,7 @@ from prometheus_client import (
 from server.config import SETTINGS
 from server.db.pool import POOL
 from server.errors import Forbidden
-from server.store.ops import webhook_outcomes
+from server.store.webhook_outcomes import webhook_outcomes
 from server.web.auth import Handler, principal_for, public
 from server.web.middleware import route_template
 from server.web.routes import OPERATIONS_API, RouteTable

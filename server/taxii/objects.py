@@ -7,13 +7,13 @@ from aiohttp import web
 from server import policy
 from server.db.pool import POOL
 from server.errors import Forbidden
-from server.ingest.deletion import delete_object as delete_versions
 from server.ingest.envelope import ingest_envelope
 from server.ops.metrics import INGESTED
 from server.store.objects import Projection
 from server.store.records import Page
 from server.taxii import paging
 from server.taxii.collections import COLLECTION, readable_collection
+from server.taxii.deletion import delete_object as delete_versions
 from server.taxii.status import status_resource
 from server.web.auth import principal_of
 from server.web.params import stix_id_segment, uuid_segment
