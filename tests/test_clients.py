@@ -33,7 +33,7 @@ from taxii2client.v21 import Server, as_pages
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.taxii import TAXII_MEDIA_TYPE
 from schemas.tlp import TLP1_ID_OF, TLP2_ID_OF, Tlp, with_tlp1_marking
-from server.middleware import accepts_gzip
+from server.web.middleware import accepts_gzip
 from tests.feed_helpers import Receiver, SseReader, create_feed
 from tests.helpers import indicator, objects_url, post
 from tests.test_interop import _assert_valid

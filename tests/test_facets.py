@@ -94,10 +94,10 @@ def test_only_short_facet_lists_are_cached():
     """Posters choose labels: a cache of their literals must not grow with what they send."""
     from server.store import objects
 
-    objects._COMMON_ARRAYS.clear()
+    common = objects._CommonArrays()
     for n in range(50):
-        assert objects._common_array([f"{n}" * 300]) == '{"' + f"{n}" * 300 + '"}'
-        assert objects._common_array([str(i) for i in range(n, n + 9)]).count(",") == 8
-    assert objects._COMMON_ARRAYS == {}
-    assert objects._common_array(["c2", "apt"]) == '{"c2","apt"}'
-    assert list(objects._COMMON_ARRAYS) == [("c2", "apt")]
+        assert common([f"{n}" * 300]) == '{"' + f"{n}" * 300 + '"}'
+        assert common([str(i) for i in range(n, n + 9)]).count(",") == 8
+    assert common._literals == {}
+    assert common(["c2", "apt"]) == '{"c2","apt"}'
+    assert list(common._literals) == [("c2", "apt")]

@@ -15,11 +15,12 @@ import asyncpg
 import orjson
 import pydantic
 
+from schemas import strict_json
 from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP_LEVELS, Tlp
-from server import policy, strict_json
+from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
 from server.store import audit, statuses

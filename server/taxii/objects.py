@@ -6,26 +6,28 @@ from aiohttp import web
 
 from schemas.taxii import ObjectQuery
 from schemas.tlp import with_tlp1_marking
-from server.appkeys import INGESTED, POOL, principal_of
+from server import policy
+from server.db.pool import POOL
 from server.errors import Forbidden
-from server.ingest.deletion import delete_object as delete_versions
 from server.ingest.envelope import ingest_envelope
-from server.paths import stix_id_segment
-from server.store import objects as object_store
+from server.ops.metrics import INGESTED
+from server.store.objects import Projection
 from server.store.records import Page
 from server.taxii import paging
-from server.taxii.common import (
-    COLLECTION,
+from server.taxii.collections import COLLECTION, readable_collection
+from server.taxii.deletion import delete_object as delete_versions
+from server.taxii.status import status_resource
+from server.web.auth import principal_of
+from server.web.params import stix_id_segment, uuid_segment
+from server.web.routes import TAXII_API, RouteTable
+from server.web.taxii import (
     negotiate,
-    parse_uuid,
     read_body,
-    readable_collection,
     require_content_type,
     taxii_response,
 )
-from server.taxii.status import status_resource
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
 def envelope_bytes(page: Page, query: ObjectQuery, *, tlp1: bool = False) -> bytes:
@@ -34,9 +36,9 @@ def envelope_bytes(page: Page, query: ObjectQuery, *, tlp1: bool = False) -> byt
     if not page.rows:
         return b"{" + paging.page_fields(page, query) + b"}"
     if tlp1:
-        objects = ",".join([with_tlp1_marking(r["body"], r["tlp"]) for r in page.rows]).encode()
+        objects = ",".join([with_tlp1_marking(r.body, r.tlp) for r in page.rows]).encode()
     else:
-        objects = ",".join([row["body"] for row in page.rows]).encode()
+        objects = ",".join([row.body for row in page.rows]).encode()
     return b"{" + paging.page_fields(page, query) + b',"objects":[' + objects + b"]}"
 
 
@@ -45,7 +47,7 @@ async def get_objects(request: web.Request) -> web.Response:
     """A page of the collection's objects the caller may see."""
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
-    page, collection = await paging.read(request, query, object_store.OBJECT_COLUMNS)
+    page, collection = await paging.read(request, query, Projection.BODY)
     body = envelope_bytes(page, query, tlp1=collection.tlp1_markings)
     return taxii_response(body, media, headers=paging.page_headers(page))
 
@@ -56,7 +58,8 @@ async def add_objects(request: web.Request) -> web.Response:
     media = negotiate(request)
     require_content_type(request, allow_stix=True)
     collection = await readable_collection(request)
-    if not collection.can_write:
+    if not policy.can_write_collection(principal_of(request), collection.is_member,
+                                       collection.archived):
         raise Forbidden("posting to this collection needs the contributor role")
     body = await read_body(request)
     status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body)
@@ -70,8 +73,7 @@ async def get_object(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
-    page, collection = await paging.read(request, query, object_store.OBJECT_COLUMNS,
-                                         stix_id=object_id)
+    page, collection = await paging.read(request, query, Projection.BODY, stix_id=object_id)
     body = envelope_bytes(page, query, tlp1=collection.tlp1_markings)
     return taxii_response(body, media, headers=paging.page_headers(page))
 
@@ -84,7 +86,7 @@ async def delete_object(request: web.Request) -> web.Response:
     query = paging.parse_query(
         request, frozenset({"match[version]", "match[spec_version]"}), version_default="all"
     )
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    collection_id = uuid_segment(request, "collection_id", "collection")
     await delete_versions(
         request.app[POOL], principal_of(request), collection_id, object_id, query
     )
@@ -97,7 +99,7 @@ async def get_versions(request: web.Request) -> web.Response:
     media = negotiate(request)
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
-    page, _ = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
-    versions = [r["version_text"] for r in page.rows]
+    page, _ = await paging.read(request, query, Projection.VERSION, stix_id=object_id)
+    versions = [r.version_text for r in page.rows]
     body = {**paging.paging_members(page, query), "versions": versions}
     return taxii_response(body, media, headers=paging.page_headers(page))

@@ -5,12 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import ObjectQuery, encode_next, parse_object_query
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import NotFound
 from server.store import objects as object_store
 from server.store.collections import get_collection
+from server.store.objects import Projection
 from server.store.records import Collection, Page
-from server.taxii.common import date_added_headers, parse_uuid, query_params
+from server.web.auth import principal_of
+from server.web.params import query_values, uuid_segment
+from server.web.taxii import date_added_headers
 
 FILTERS = frozenset(
     {"added_after", "limit", "next", "match[id]", "match[type]", "match[version]",
@@ -28,7 +32,7 @@ def parse_query(
     """The request's TAXII filters, with limit clamped to the server maximum."""
     settings = request.app[SETTINGS]
     return parse_object_query(
-        query_params(request),
+        query_values(request),
         default_limit=settings.page_size,
         max_limit=settings.max_page_size,
         allowed=allowed,
@@ -39,20 +43,20 @@ def parse_query(
 async def read(
     request: web.Request,
     query: ObjectQuery,
-    columns: str,
+    projection: Projection,
     *,
     stix_id: str | None = None,
 ) -> tuple[Page, Collection]:
     """A page of the path's collection, and the collection; 404 if it (or the object) is not
     visible. Object bodies come with their TLP where the collection serves TLP 1.0 ids."""
     principal = principal_of(request)
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    collection_id = uuid_segment(request, "collection_id", "collection")
     async with request.app[POOL].acquire() as conn:
         collection = await get_collection(conn, principal, collection_id)
-        if collection.tlp1_markings and columns == object_store.OBJECT_COLUMNS:
-            columns = object_store.OBJECT_COLUMNS_TLP
+        if collection.tlp1_markings and projection is Projection.BODY:
+            projection = Projection.BODY_TLP
         page = await object_store.read_page(
-            conn, principal, collection_id, query, columns, stix_id=stix_id
+            conn, principal, collection_id, query, projection, stix_id=stix_id
         )
         if (
             stix_id is not None
@@ -74,7 +78,7 @@ def page_headers(page: Page) -> dict[str, str]:
     """
     if not page.rows:
         return {}
-    return date_added_headers(page.rows[0]["date_added"], page.rows[-1]["date_added"])
+    return date_added_headers(page.rows[0].date_added, page.rows[-1].date_added)
 
 
 def paging_members(page: Page, query: ObjectQuery) -> dict:
