@@ -38,10 +38,11 @@ ALLOWED: dict[str, set[str]] = {
     "logs": set(),
 }
 # Statement shapes, not bare words: DELETE is also an HTTP method, "select" plain English.
+# Upper-case clause words count alone too: an f-string splits a statement into pieces.
 _SQL = re.compile(
-    r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDELETE FROM\b|\bLOCK TABLE\b"
-    r"|\b(?:CREATE|ALTER|DROP)(?: TEMP)? TABLE\b|\bTRUNCATE\b|\bON CONFLICT\b|\bpg_notify\b",
-    re.DOTALL,
+    r"\b(?:SELECT|WHERE|RETURNING|TRUNCATE)\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b"
+    r"|\bDELETE FROM\b|\bLOCK TABLE\b|\b(?:CREATE|ALTER|DROP)(?: TEMP)? TABLE\b"
+    r"|\bON CONFLICT\b|\bpg_notify\b",
 )
 
 
@@ -153,6 +154,7 @@ def _sql_literals(path: Path) -> list[tuple[int, str]]:
 def test_sql_pattern_recognises_statements_and_not_methods():
     assert _SQL.search("SELECT o.body FROM objects o") and _SQL.search("LOCK TABLE api_keys")
     assert _SQL.search("UPDATE feeds SET name = $1") and _SQL.search("DELETE FROM feeds")
+    assert _SQL.search(" WHERE o.seq = ") and _SQL.search("SELECT ")  # f-string pieces
     assert not _SQL.search("DELETE") and not _SQL.search("what a feed's filter selects")
 
 
