@@ -67,12 +67,18 @@ def _token_tour(base_url: str, token: str, title: str, expected: list[str]) -> l
     return seen
 
 
-async def test_taxii2client_token_auth_reads_like_bearer(http, base_url, world, pool):
+async def _title(http, base_url, world) -> str:
+    headers = {"Accept": TAXII_MEDIA_TYPE, "Authorization": f"Bearer {world.bob.reader.token}"}
+    url = f"{base_url}/taxii2/root/collections/{world.collection_id}/"
+    status, body, _ = await _get(http, url, headers)
+    assert status == 200
+    return body["title"]
+
+
+async def test_taxii2client_token_auth_reads_like_bearer(http, base_url, world):
     objs = [indicator(f"203.0.113.{i}") for i in range(9)]
     await post(http, base_url, world.collection_id, world.alice.contributor, *objs)
-    async with pool.acquire() as conn:
-        title = await conn.fetchval("SELECT title FROM collections WHERE id = $1",
-                                    world.collection_id)
+    title = await _title(http, base_url, world)
     await asyncio.to_thread(_token_tour, base_url, world.bob.reader.token, title,
                             [o["id"] for o in objs])
 
@@ -225,11 +231,9 @@ def _connector_poll(base_url: str, token: str, title: str) -> list[str]:
     return objects
 
 
-async def test_opencti_connector_sequence(http, base_url, world, pool):
+async def test_opencti_connector_sequence(http, base_url, world):
     ids = await _post_batches(http, base_url, world, 6, 5)
-    async with pool.acquire() as conn:
-        title = await conn.fetchval("SELECT title FROM collections WHERE id = $1",
-                                    world.collection_id)
+    title = await _title(http, base_url, world)
     seen = await asyncio.to_thread(_connector_poll, base_url, world.bob.reader.token, title)
     assert seen == ids
 

@@ -71,7 +71,12 @@ def test_facets_of_an_indicator():
 async def test_facets_are_stored_exactly_whatever_their_characters(
     http, base_url, pool, world, awkward
 ):
-    """Arrays travel to PostgreSQL as literals; quoting must survive every character."""
+    """Arrays travel to PostgreSQL as literals; quoting must survive every character.
+
+    The stored arrays are the thing under test, so this reads them back by SQL: the API
+    shows them only through filters (a mangled element is then merely a missed match for
+    that one value) and never shows recipients or an absent sector list at all.
+    """
     obj = indicator(
         "192.0.2.77", labels=awkward, indicator_types=["malicious-activity", 'q"uote'],
         pattern="[file:hashes.MD5 = 'e8262b46d0fe259bf4d6a51b4524f733'"

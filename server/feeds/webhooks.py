@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
-import orjson
 from aiohttp import web
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
@@ -207,8 +206,3 @@ async def _worker_lifetime(app: web.Application) -> AsyncIterator[None]:
 
 
 CHANNEL = DeliveryChannel("webhook", lifetime=_worker_lifetime)
-
-
-def payload_objects(body: bytes) -> list[dict]:
-    """The objects of a delivery body (for receivers and tests)."""
-    return orjson.loads(body)["objects"]

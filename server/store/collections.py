@@ -9,12 +9,12 @@ import asyncpg
 from schemas.principal import Principal
 from server.errors import NotFound
 from server.store.query import Params
-from server.store.records import Collection, CollectionSettings
+from server.store.records import CollectionSettings, CollectionView
 from server.store.visibility import member_of_collection
 
 
-def _collection(row: asyncpg.Record) -> Collection:
-    return Collection(
+def _collection(row: asyncpg.Record) -> CollectionView:
+    return CollectionView(
         id=row["id"],
         group_id=row["group_id"],
         title=row["title"],
@@ -47,7 +47,7 @@ def _select(principal: Principal, p: Params) -> str:
     )
 
 
-async def list_collections(conn: asyncpg.Connection, principal: Principal) -> list[Collection]:
+async def list_collections(conn: asyncpg.Connection, principal: Principal) -> list[CollectionView]:
     """Every collection the principal may read (a member's, or any for a platform admin),
     oldest first."""
     p = Params()
@@ -57,7 +57,7 @@ async def list_collections(conn: asyncpg.Connection, principal: Principal) -> li
 
 async def get_collection(
     conn: asyncpg.Connection, principal: Principal, collection_id: uuid.UUID
-) -> Collection:
+) -> CollectionView:
     """The collection if the principal may read it; NotFound alike if absent or hidden."""
     p = Params()
     sql = _select(principal, p) + f" AND c.id = {p(collection_id)}"

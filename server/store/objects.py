@@ -475,13 +475,6 @@ async def _visible_versions(
     return await conn.fetch(sql, *p.values, record_class=projection.record)
 
 
-async def visible_among(
-    conn: asyncpg.Connection, principal: Principal, seqs: list[int]
-) -> set[int]:
-    """Which of these stored versions the principal may see (the predicate, nothing else)."""
-    return {r.seq for r in await _visible_versions(conn, principal, seqs, Projection.POSITION)}
-
-
 async def withdraw_object(
     conn: asyncpg.Connection, collection_id: uuid.UUID, stix_id: str, withdrawn: bool
 ) -> int:
@@ -493,14 +486,6 @@ async def withdraw_object(
     status = await conn.execute(
         "UPDATE objects SET withdrawn = $3 WHERE collection_id = $1 AND stix_id = $2",
         collection_id, stix_id, withdrawn,
-    )
-    return int(status.split()[-1])
-
-
-async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bool) -> int:
-    """Withdraw stored versions from every reader (or restore them); return how many."""
-    status = await conn.execute(
-        "UPDATE objects SET withdrawn = $2 WHERE seq = ANY($1::bigint[])", seqs, withdrawn
     )
     return int(status.split()[-1])
 

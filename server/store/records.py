@@ -13,7 +13,9 @@ from schemas.taxii import Cursor
 
 
 @dataclass(frozen=True, slots=True)
-class Organization:
+class Org:
+    """A member organisation of the exchange."""
+
     id: uuid.UUID
     name: str
     sector: str
@@ -111,8 +113,9 @@ class CollectionSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Collection:
-    """A collection as one principal sees it, with the policy its posts fall under."""
+class CollectionView:
+    """A reader's view of a collection: what one principal sees of it, with the policy its
+    posts fall under."""
 
     id: uuid.UUID
     group_id: uuid.UUID

@@ -9,11 +9,11 @@ from schemas.taxii import STIX_MEDIA_TYPE
 from server import policy
 from server.db.pool import POOL
 from server.store.collections import get_collection, list_collections
-from server.store.records import Collection
+from server.store.records import CollectionView
 from server.taxii.discovery import API_ROOT
+from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
 from server.web.params import uuid_segment
-from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 COLLECTION = API_ROOT + "/collections/{collection_id}"
@@ -21,14 +21,14 @@ COLLECTION = API_ROOT + "/collections/{collection_id}"
 routes = RouteTable(TAXII_API)
 
 
-async def readable_collection(request: web.Request) -> Collection:
+async def readable_collection(request: web.Request) -> CollectionView:
     """The path's collection, or 404 alike for absent and not-readable."""
     collection_id = uuid_segment(request, "collection_id", "collection")
     async with request.app[POOL].acquire() as conn:
         return await get_collection(conn, principal_of(request), collection_id)
 
 
-def collection_resource(principal: Principal, c: Collection) -> dict:
+def collection_resource(principal: Principal, c: CollectionView) -> dict:
     """A collection as TAXII shows it, with the caller's can_read/can_write."""
     resource = {
         "id": str(c.id),

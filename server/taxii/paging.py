@@ -11,7 +11,7 @@ from server.errors import NotFound
 from server.store import objects as object_store
 from server.store.collections import get_collection
 from server.store.objects import Projection
-from server.store.records import Collection, Page
+from server.store.records import CollectionView, Page
 from server.web.auth import principal_of
 from server.web.params import query_values, uuid_segment
 from server.web.taxii import date_added_headers
@@ -46,7 +46,7 @@ async def read(
     projection: Projection,
     *,
     stix_id: str | None = None,
-) -> tuple[Page, Collection]:
+) -> tuple[Page, CollectionView]:
     """A page of the path's collection, and the collection; 404 if it (or the object) is not
     visible. Object bodies come with their TLP where the collection serves TLP 1.0 ids."""
     principal = principal_of(request)

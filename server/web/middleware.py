@@ -15,8 +15,8 @@ from schemas.taxii import QueryError
 from server.config import SETTINGS
 from server.errors import AccordError, Unauthorized, http_status
 from server.logs import redact_query, request_id_var
+from server.web.apis import api_of
 from server.web.auth import PRINCIPAL, Handler
-from server.web.routes import api_of
 
 log = logging.getLogger("accord.http")
 
