@@ -478,3 +478,18 @@ async def test_tlp1_feed_stream_and_webhook_carry_the_tlp1_id(http, base_url, wo
         assert [_xsoar_tlp(o) for o in pushed] == ["RED", "GREEN"]
     finally:
         await receiver.close()
+
+
+async def test_next_token_of_long_filters_carries_their_digest(http, base_url, world):
+    url = objects_url(base_url, world.collection_id)
+    headers = {"Accept": ELASTIC_ACCEPT, "Authorization": f"Bearer {world.bob.reader.token}"}
+    wanted = await _post_batches(http, base_url, world, 5)
+    padding = [f"indicator--{uuid.uuid4()}" for _ in range(40)]
+    filters = {"match[id]": ",".join(wanted + padding)}
+    assert len(filters["match[id]"]) > 1500
+    status, first, _ = await _get(http, url, headers, {**filters, "limit": "3"})
+    assert status == 200 and first["more"] and len(first["next"]) < 200
+    status, body, _ = await _get(http, url, headers, {"next": first["next"]})
+    assert status == 400 and "repeat" in body["description"]
+    status, body, _ = await _get(http, url, headers, {**filters, "next": first["next"]})
+    assert status == 200 and _ids(first) + _ids(body) == wanted
