@@ -6,7 +6,8 @@ from aiohttp import web
 
 from schemas.taxii import format_timestamp
 from server.appkeys import POOL, SETTINGS, principal_of
-from server.store.statuses import Status, get_status
+from server.ingest.envelope import read_status
+from server.store.statuses import Status
 from server.taxii.common import API_ROOT, negotiate, parse_uuid, taxii_response
 
 routes = web.RouteTableDef()
@@ -24,7 +25,7 @@ def status_resource(status: Status) -> dict:
         "failure_count": len(status.failures),
         "failures": status.failures,
         "pending_count": status.pending,
-        "pendings": [],
+        "pendings": status.pendings,
     }
 
 
@@ -33,9 +34,6 @@ async def status(request: web.Request) -> web.Response:
     """A status of the caller's organisation; 404 for any other."""
     media = negotiate(request)
     status_id = parse_uuid(request.match_info["status_id"], "status")
-    async with request.app[POOL].acquire() as conn:
-        found = await get_status(
-            conn, principal_of(request), status_id,
-            request.app[SETTINGS].status_retention_hours,
-        )
+    found = await read_status(request.app[POOL], principal_of(request), status_id,
+                              request.app[SETTINGS].status_retention_hours)
     return taxii_response(status_resource(found), media)
