@@ -41,6 +41,7 @@ _FUTURE_SLACK = timedelta(days=1)
 # How long an object waits, shared with nobody, for a marking-definition it names that has
 # not arrived yet (a tool posting a file in chunks); then it is refused (README).
 PENDING_MARKING_WAIT = timedelta(minutes=15)
+_RESERVABLE = ("identity--", "marking-definition--", "extension-definition--")
 # The version Accord gives the identity objects it serves so created_by_ref resolves.
 _IDENTITY_SINCE = "2020-01-01T00:00:00.000Z"
 
@@ -328,6 +329,9 @@ class _IngestTransaction:
         named = sorted({c.facts.created_by_ref for c in items
                         if c.facts.created_by_ref and c.facts.created_by_ref
                         != self.principal.identity_id})
+        # Only identities and definitions are ever reserved (organisations', groups', the
+        # platform's reference objects): the rest need no look-up there.
+        named += [i for i in versioned if i.startswith(_RESERVABLE)]
         self.claims = await object_store.claim_owners(
             self.conn, self.collection.group_id, self.principal.org_id, versioned, named)
         fresh, staged = await self._judge_held_ids(items, successes)

@@ -406,7 +406,8 @@ async def claim_owners(
 ) -> Claims:
     """Record org_id as owner in this group of the ids nobody there owns yet; report the ids
     others own in the group, those others own in other groups, and the reserved ids among
-    stix_ids and `named` (created_by_ref values) that are not org_id's.
+    `named` (the caller passes created_by_ref values and the ids that may be reserved)
+    that are not org_id's.
 
     Run in the ingest transaction: a concurrent claim of the same id waits for ours. Call
     `release_claims` for the ids the post did not store, so a refused object claims nothing.
@@ -422,7 +423,7 @@ async def claim_owners(
         "  WHERE g.stix_id = ANY($2::text[]) AND g.group_id <> $1 AND g.producer_org <> $3"
         " UNION ALL SELECT 2, r.stix_id, r.owner_org, 0 FROM reserved_ids r"
         "  WHERE r.stix_id = ANY($4::text[]) AND r.owner_org <> $3",
-        group_id, stix_ids, org_id, [*stix_ids, *named],
+        group_id, stix_ids, org_id, named,
     )
     fresh = 0
     for r in rows:

@@ -7,11 +7,11 @@ CREATE TABLE group_owners (
     group_id     uuid NOT NULL,
     stix_id      text COLLATE "C" NOT NULL,
     producer_org uuid NOT NULL,
-    PRIMARY KEY (group_id, stix_id)
+    -- Id first: the same index finds an id's owner in one group and its owners in the
+    -- others. The latter only ever decides whether to look, among what the poster may
+    -- read, for a restricted copy it received; it is never in an answer itself.
+    PRIMARY KEY (stix_id, group_id)
 );
--- Finds the other groups' owners of an id: only ever used to decide whether to look, among
--- what the poster may read, for a restricted copy it received (never in an answer itself).
-CREATE INDEX group_owners_id ON group_owners (stix_id);
 INSERT INTO group_owners (group_id, stix_id, producer_org)
 SELECT DISTINCT ON (group_id, stix_id) group_id, stix_id, producer_org
 FROM objects WHERE versioned ORDER BY group_id, stix_id, seq;
