@@ -344,16 +344,16 @@ async def test_readers_see_the_producer_of_every_object_in_the_manifest(
     assert world.alice.name not in orjson.dumps(by_id[withheld["id"]]).decode()
 
 
-async def test_the_identities_served_objects_point_at_are_served(http, base_url, world, pool):
+async def test_the_identities_served_objects_point_at_are_served(http, base_url, world):
     own = indicator(created_by_ref=world.alice.identity_id)
     withheld = indicator(extensions={ACCORD_EXTENSION_ID: {
         "extension_type": "property-extension", "attribution": "withheld"}})
     status = await post(http, base_url, world.collection_id, world.alice.contributor, own,
                         withheld)
     assert status["success_count"] == 2 and status["total_count"] == 2, status
-    async with pool.acquire() as conn:
-        group_identity = await conn.fetchval(
-            "SELECT identity_id FROM trust_groups WHERE id = $1", world.group_id)
+    async with http.get(f"{base_url}/api/v1/groups/{world.group_id}",
+                        headers=auth(world.bob.reader)) as resp:
+        group_identity = orjson.loads(await resp.read())["identity_id"]
     _, body, _ = await get_json(http, objects_url(base_url, world.collection_id),
                                 world.bob.reader)
     served = {o["id"]: o for o in body["objects"]}

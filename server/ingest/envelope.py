@@ -18,11 +18,12 @@ import asyncpg
 import orjson
 import pydantic
 
+from schemas import strict_json
 from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal, Role, Sector
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
-from server import policy, strict_json
+from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
 from server.store import audit, statuses
@@ -30,7 +31,7 @@ from server.store import objects as object_store
 from server.store import pending as pending_store
 from server.store.objects import Facets, StagedObject
 from server.store.orgs import orgs_by_identity, platform_org
-from server.store.records import Collection
+from server.store.records import CollectionView
 
 # Envelopes are CPU work on the event loop; yielding every _SLICE objects lets the loop
 # finish other requests' database round trips, above all the one holding the ingest lock,
@@ -117,7 +118,7 @@ def _check(index: int, obj: object, allow_custom: bool, now: datetime) -> _Check
     return _Checked(index, obj, facts, version, _terms(obj))
 
 
-def _submission(principal: Principal, collection: Collection) -> policy.Submission:
+def _submission(principal: Principal, collection: CollectionView) -> policy.Submission:
     return policy.Submission(
         poster_org=principal.org_id,
         poster_identity=principal.identity_id,
@@ -135,7 +136,7 @@ def _canonical(obj: dict) -> str:
 
 
 async def ingest_envelope(
-    pool: asyncpg.Pool, principal: Principal, collection: Collection, body: bytes
+    pool: asyncpg.Pool, principal: Principal, collection: CollectionView, body: bytes
 ) -> statuses.Status:
     """Validate, decide and store a POSTed envelope; every object ends in successes, failures
     or pendings (awaiting a marking-definition)."""
@@ -238,7 +239,7 @@ async def read_status(pool: asyncpg.Pool, principal: Principal, status_id: uuid.
         return await statuses.get_status(conn, principal, status_id, retention_hours)
 
 
-async def expire_pending(conn: asyncpg.Connection, collection: Collection) -> None:
+async def expire_pending(conn: asyncpg.Connection, collection: CollectionView) -> None:
     """Refuse the objects of this collection whose marking-definition did not arrive in
     time: nothing is ever shared wider than its markings declare, so none is guessed."""
     await _refuse_expired(conn, await pending_store.take_expired(
@@ -262,7 +263,7 @@ async def _refuse_expired(conn: asyncpg.Connection,
             refused=[{"id": r["stix_id"], "reason": "marking"} for r in rows])])
 
 
-async def release_pending(conn: asyncpg.Connection, collection: Collection,
+async def release_pending(conn: asyncpg.Connection, collection: CollectionView,
                           arrived: set[str]) -> None:
     """Decide the waiting objects of this collection whose definitions have all arrived,
     each under its own poster, and settle their statuses."""
@@ -296,7 +297,7 @@ class _IngestTransaction:
     """The database half of one ingest (or of the release of waiting objects), inside its
     transaction: ownership claims, policy decisions, the rows written and the audit."""
 
-    def __init__(self, conn: asyncpg.Connection, principal: Principal, collection: Collection,
+    def __init__(self, conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
                  failures: list[dict]) -> None:
         self.conn = conn
         self.principal = principal

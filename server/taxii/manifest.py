@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 from aiohttp import web
-from asyncpg import Record
 
 from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
-from server.store import objects as object_store
-from server.store.records import Page
+from server.store.objects import Projection
+from server.store.records import ManifestRow, Page
 from server.taxii import paging
-from server.taxii.common import COLLECTION, negotiate, taxii_response
+from server.taxii.collections import COLLECTION
+from server.web.apis import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 PRODUCER_WITHHELD = "withheld"
 
 
-def _record(row: Record) -> dict:
+def _record(row: ManifestRow) -> dict:
     record = {
-        "id": row["stix_id"],
-        "date_added": format_timestamp(row["date_added"]),
-        "version": row["version_text"],
+        "id": row.stix_id,
+        "date_added": format_timestamp(row.date_added),
+        "version": row.version_text,
         "media_type": STIX_MEDIA_TYPE,
         # Accord's provenance (README "Sharing policy"): the member organisation that posted
         # this version, whatever its created_by_ref claims, or "withheld". TAXII clients
         # ignore properties they do not know; the STIX object itself is untouched.
-        "x_accord_producer": row["producer_name"] or PRODUCER_WITHHELD,
+        "x_accord_producer": row.producer_name or PRODUCER_WITHHELD,
     }
-    if row["producer_identity"]:
-        record["x_accord_producer_ref"] = row["producer_identity"]
+    if row.producer_identity:
+        record["x_accord_producer_ref"] = row.producer_identity
     return record
 
 
-def manifest_body(page: Page) -> dict:
+def manifest_body(page: Page[ManifestRow]) -> dict:
     """A manifest resource of a page of stored versions, each with its producer."""
     body = paging.paging_members(page)
     if page.rows:
@@ -45,5 +46,5 @@ async def get_manifest(request: web.Request) -> web.Response:
     """Manifest records (id, date_added, version, media_type) of the visible objects."""
     media = negotiate(request)
     query = paging.parse_query(request, paging.FILTERS)
-    page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
+    page = await paging.read(request, query, Projection.MANIFEST)
     return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))
