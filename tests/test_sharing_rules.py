@@ -363,3 +363,23 @@ async def test_the_identities_served_objects_point_at_are_served(http, base_url,
     for ref in (world.alice.identity_id, group_identity):
         assert served[ref]["type"] == "identity"
     assert world.alice.name not in orjson.dumps(served[group_identity]).decode()
+
+
+async def test_a_pending_object_of_a_poster_who_left_the_group_is_refused(
+    http, base_url, world, pool
+):
+    from server.store.groups import remove_member
+
+    green = custom_tlp("green")
+    obj = indicator(object_marking_refs=[green["id"]])
+    first = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    assert first["pending_count"] == 1
+    async with pool.acquire() as conn:
+        await remove_member(conn, world.group_id, world.alice.org_id)
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, green)
+    assert status["success_count"] == 1, status
+    _, settled, _ = await get_json(http, f"{base_url}/taxii2/root/status/{first['id']}/",
+                                   world.alice.contributor)
+    assert settled["failure_count"] == 1 and "left" in settled["failures"][0]["message"]
+    assert obj["id"] not in await _visible_ids(http, base_url, world.collection_id,
+                                               world.bob.reader)

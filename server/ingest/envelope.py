@@ -27,6 +27,7 @@ from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
 from server.store import audit, statuses
+from server.store import groups as group_store
 from server.store import objects as object_store
 from server.store import pending as pending_store
 from server.store.objects import Facets, StagedObject
@@ -277,14 +278,20 @@ async def release_pending(conn: asyncpg.Connection, collection: CollectionView,
         for status_id, group in by_status.items():
             failures: list[dict] = []
             items = []
+            poster = _principal(orjson.loads(group[0]["poster"]))
+            # Decided with the poster's rights of now: one that left the group posts nothing.
+            member = poster.is_platform_admin or await group_store.members(
+                conn, collection.group_id, only_org=poster.org_id)
             for r in group:
                 try:
+                    if not member:
+                        raise StixError("your organisation left this collection's trust group"
+                                        " before the object's marking definition arrived")
                     items.append(_check(r["ord"], orjson.loads(r["body"]),
                                         collection.allow_custom, now))
                 except StixError as exc:
                     failures.append(_failure(orjson.loads(r["body"]), r["ord"], exc.message))
-            write = _IngestTransaction(conn, _principal(orjson.loads(group[0]["poster"])),
-                                       collection, failures)
+            write = _IngestTransaction(conn, poster, collection, failures)
             successes = await write.store(items)
             await audit.record(conn, write.audit_entries())
             # Still waiting for another definition: within the time it was first given.

@@ -272,8 +272,9 @@ class Projection(enum.Enum):
                 " AND NOT o.withheld) AS producer_identity", ManifestRow)
     VERSION = ("o.version_text", VersionTextRow)
     PRODUCER = ("o.producer_org", ProducerRow)
-    BLOCKLIST = ("o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values",
-                 BlocklistRow)
+    BLOCKLIST = ("o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values,"
+                 " (SELECT p.name FROM organizations p WHERE p.id = o.producer_org"
+                 " AND NOT o.withheld) AS producer_name", BlocklistRow)
     POSITION = ("", VersionRow)  # seq and date_added only
 
     def __init__(self, columns: str, record: type[VersionRow]) -> None:

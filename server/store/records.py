@@ -239,6 +239,11 @@ class BlocklistRow(VersionRow):
     def ioc_values(self) -> list[str]:
         return self["ioc_values"]
 
+    @property
+    def producer_name(self) -> str | None:
+        """The producer organisation's name; None when attribution is withheld."""
+        return self["producer_name"]
+
 
 R = TypeVar("R", bound=VersionRow)
 
