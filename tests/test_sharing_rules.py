@@ -383,3 +383,16 @@ async def test_a_pending_object_of_a_poster_who_left_the_group_is_refused(
     assert settled["failure_count"] == 1 and "left" in settled["failures"][0]["message"]
     assert obj["id"] not in await _visible_ids(http, base_url, world.collection_id,
                                                world.bob.reader)
+
+
+async def test_a_duplicate_of_a_stored_definition_refuses_nothing(http, base_url, world):
+    copyright_ = statement_marking()
+    first = indicator(object_marking_refs=[copyright_["id"]])
+    await post(http, base_url, world.collection_id, world.alice.contributor, first, copyright_)
+    _, body, _ = await get_json(http, objects_url(base_url, world.collection_id,
+                                                  f"{copyright_['id']}/"), world.bob.reader)
+    [served] = body["objects"]
+    second = indicator(object_marking_refs=[copyright_["id"]])
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, second,
+                        served)
+    assert status["success_count"] == 2 and status["failure_count"] == 0, status

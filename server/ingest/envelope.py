@@ -146,7 +146,6 @@ async def ingest_envelope(
     failures: list[dict] = []
     checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
     async with pool.acquire() as conn, conn.transaction():
-        await expire_pending(conn, collection)
         write = _IngestTransaction(conn, principal, collection, failures)
         successes = await write.store(checked)
         _report_repeats(repeats, successes, failures, write.pending)
@@ -240,11 +239,12 @@ async def read_status(pool: asyncpg.Pool, principal: Principal, status_id: uuid.
         return await statuses.get_status(conn, principal, status_id, retention_hours)
 
 
-async def expire_pending(conn: asyncpg.Connection, collection: CollectionView) -> None:
-    """Refuse the objects of this collection whose marking-definition did not arrive in
-    time: nothing is ever shared wider than its markings declare, so none is guessed."""
-    await _refuse_expired(conn, await pending_store.take_expired(
-        conn, collection_id=collection.id))
+async def expire_pending(pool: asyncpg.Pool) -> None:
+    """Refuse the waiting objects whose marking-definition did not arrive in time: nothing
+    is ever shared wider than its markings declare, so no level is guessed. (Run by the
+    status purge loop; a status read and every release also respect the deadline.)"""
+    async with pool.acquire() as conn, conn.transaction():
+        await _refuse_expired(conn, await pending_store.take_expired(conn))
 
 
 async def _refuse_expired(conn: asyncpg.Connection,
@@ -433,15 +433,13 @@ class _IngestTransaction:
             return staged
         by_id = {c.facts.id: c for c in items}
         while True:
-            kept_defs = {o.stix_id for o in staged if o.stix_id in defined}
-            refused = defined - kept_defs
-            if not refused:
-                return staged
+            # Refused, not merely unstaged: a duplicate of a stored definition is no refusal.
+            refused = defined & {r["id"] for r in self.refused}
             keep = []
             for o in staged:
                 c = by_id.get(o.stix_id)
                 gone = [r for r in (c.facts.marking_refs if c else ()) if r in refused]
-                if gone:
+                if gone and c is not None:
                     self._refuse(c, f"marking definition {gone[0]} was refused", "marking")
                 else:
                     keep.append(o)
