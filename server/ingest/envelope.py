@@ -512,7 +512,9 @@ class _IngestTransaction:
 
         Returns the items left for the submission policy, and the re-shares to store.
         """
-        held = self.claims.in_group.keys() | self.claims.elsewhere
+        # Reserved ids too: an identical copy of a platform reference object is a re-share.
+        held = (self.claims.in_group.keys() | self.claims.elsewhere
+                | (self.claims.reserved.keys() & {c.facts.id for c in items}))
         if not held:
             return items, []
         copies = await object_store.stored_copies(self.conn, self.principal,

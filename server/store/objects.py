@@ -450,8 +450,11 @@ async def claim_owners(
         "WITH claimed AS (INSERT INTO group_owners (group_id, stix_id, producer_org)"
         " SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING 1)"
         " SELECT 0 AS kind, NULL AS stix_id, NULL::uuid AS owner, count(*) AS n FROM claimed"
+        # Only a member of another group can have received the id there: for the rest
+        # (most posters) the look-up is skipped whole, a one-time filter.
         " UNION ALL SELECT 1, g.stix_id, g.producer_org, 0 FROM group_owners g"
-        "  WHERE g.stix_id = ANY($2::text[]) AND g.group_id <> $1 AND g.producer_org <> $3"
+        "  WHERE EXISTS (SELECT 1 FROM group_members m WHERE m.org_id = $3 AND m.group_id <> $1)"
+        "  AND g.stix_id = ANY($2::text[]) AND g.group_id <> $1 AND g.producer_org <> $3"
         " UNION ALL SELECT 2, r.stix_id, r.owner_org, 0 FROM reserved_ids r"
         "  WHERE r.stix_id = ANY($4::text[]) AND r.owner_org <> $3",
         group_id, stix_ids, org_id, named,
