@@ -82,7 +82,9 @@ async def _visible_ids(http, base_url, collection, key) -> list[str]:
 
 def _normalised(status: dict, rename: dict[str, str], unversioned: set[str]) -> bytes:
     """A status with what must differ between two posts taken out: its id and time, the ids
-    renamed onto the other post's, and the stored versions of SCOs (their date_added)."""
+    renamed onto the other post's, and the stored versions of SCOs (their date_added).
+    Entries are sorted after renaming: the server lists them in id order, which follows
+    the posted ids (known to the poster), not what is stored elsewhere."""
     text = orjson.dumps({k: v for k, v in status.items()
                          if k not in ("id", "request_timestamp")}).decode()
     for old, new in rename.items():
@@ -92,6 +94,7 @@ def _normalised(status: dict, rename: dict[str, str], unversioned: set[str]) -> 
         for entry in entries:
             if entry["id"] in unversioned:
                 entry["version"] = "<date_added>"
+        entries.sort(key=lambda e: (e["id"], e.get("version", "")))
     return orjson.dumps(out)
 
 
