@@ -89,9 +89,7 @@ async def main() -> None:
     queries["export watermark (ETag)"] = (exports.watermark_sql(reader, f, w), w.values)
     e = Params()
     queries["export.txt rows (full)"] = (
-        f"SELECT DISTINCT u.v COLLATE \"C\" FROM objects o,"
-        f" unnest(o.ioc_kinds, o.ioc_values) AS u(k, v) WHERE {exports._current(reader, f, e)}"
-        f" ORDER BY 1", e.values)
+        f"SELECT v FROM ({exports._values(reader, f, None, e)}) x", e.values)
     for name, (sql, qargs) in queries.items():
         for jit in ("on", "off"):
             await conn.execute(f"SET jit = {jit}")

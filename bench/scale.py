@@ -47,6 +47,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=4, help="concurrent posting clients")
     p.add_argument("--pages", type=int, default=100, help="pages of 1,000 read per view")
     p.add_argument("--replay", type=int, default=200_000, help="stream events replayed")
+    p.add_argument("--ingest-only", action="store_true", help="load, print the rate, stop")
     p.add_argument("--time-limit", type=float, default=3600, help="seconds per phase, at most")
     return p.parse_args()
 
@@ -274,6 +275,20 @@ async def _measure(server: AccordServer, setup: Setup, args: argparse.Namespace
     return rows
 
 
+async def _statistics(dsn: str) -> None:
+    """Statistics as autovacuum would gather them: the planner needs them (production.md)."""
+    import asyncpg
+    conn = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval("SHOW autovacuum") == "off":
+            t = time.perf_counter()
+            await conn.execute("ANALYZE")
+            print(f"autovacuum is off on this server: ran ANALYZE ({time.perf_counter() - t:.1f}"
+                  f" s), as autovacuum would after a load", flush=True)
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     """Load, measure, print the table."""
     args = _args()
@@ -281,6 +296,10 @@ def main() -> None:
         describe_server(server)
         setup = Setup(server)
         rows = [asyncio.run(_load(server, setup, args))]
+        if args.ingest_only:
+            return
+        if args.database_url:
+            asyncio.run(_statistics(args.database_url))
         rows += asyncio.run(_measure(server, setup, args))
     where = "stock PostgreSQL" if args.database_url else "embedded PostgreSQL"
     print(f"\n| {args.count:,} indicators, {where} | figure | detail |\n|---|---|---|")

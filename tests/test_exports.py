@@ -273,8 +273,31 @@ async def test_gzip_when_asked(http, base_url, world):
             "Accept-Encoding": "gzip"}), auto_decompress=False) as resp:
         assert resp.headers["Content-Encoding"] == "gzip"
         body = gzip.decompress(await resp.read()).decode()
-    assert body.splitlines() == sorted(values)
+    assert sorted(body.splitlines()) == sorted(values)
     async with http.get(poller.url, headers=auth(world.bob.reader, **{
             "Accept-Encoding": "identity"}), auto_decompress=False) as resp:
         assert "Content-Encoding" not in resp.headers
-        assert (await resp.text()).splitlines() == sorted(values)
+        assert sorted((await resp.text()).splitlines()) == sorted(values)
+
+
+async def test_a_hidden_later_version_leaves_the_visible_one_exported(http, base_url, world):
+    # v2 is RED for carol only: for bob, v1 is still the latest version he may see.
+    poller = await _poller(http, base_url, world)
+    first = indicator("198.51.100.21")
+    await post(http, base_url, world.collection_id, world.alice.contributor, first)
+    await poller.full()
+    hidden = {**first, "modified": "2026-02-01T00:00:00.000Z",
+              "pattern": "[ipv4-addr:value = '198.51.100.22']",
+              "object_marking_refs": [TLP_RED], "extensions": {
+                  ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
+                                        "recipients": [world.carol.identity_id]}}}
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, hidden)
+    assert status["success_count"] == 1, status
+    assert await poller.truth() == {"198.51.100.21"}
+    kind, lines = await poller.delta()
+    assert kind == "delta" and not any("198.51.100.22" in line for line in lines)
+    assert poller.values == {"198.51.100.21"}
+    carol_feed = await create_feed(http, base_url, world.carol.reader,
+                                   filter={"collections": [str(world.collection_id)]})
+    carol = Poller(http, base_url, carol_feed["id"], world.carol.reader)
+    assert set(await carol.full()) == {"198.51.100.22"}

@@ -124,16 +124,20 @@ async def recall(conn: asyncpg.Connection, etag: str) -> Watermark | None:
     return Watermark(*row.values()) if row else None
 
 
-def _current(principal: Principal, f: FeedFilter, p: Params, *, but_withdrawn: bool = False,
-             valid_only: bool = True) -> str:
+def _current(principal: Principal, f: FeedFilter, p: Params) -> str:
     """Rows of `objects` o that the export carries: visible, selected, indicators with
-    values, current (not revoked, not expired) and the latest version the reader may see."""
-    selected = f.model_copy(update={"types": ["indicator"], "valid_only": valid_only})
+    values, current (not revoked, not expired) and the latest version the reader may see.
+
+    Only a superseded row (one with a later version stored) can fail the last test, so
+    only those pay a probe of the (collection, id, version) index for a later visible one.
+    """
+    selected = f.model_copy(update={"types": ["indicator"], "valid_only": True})
     return (
-        f"{visible(principal, p, 'o', but_withdrawn=but_withdrawn)}"
+        f"{visible(principal, p, 'o')}"
         f" AND {feed_condition(selected, p, 'o')} AND o.ioc_kinds IS NOT NULL"
-        f" AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.collection_id = o.collection_id"
-        f" AND n.stix_id = o.stix_id AND n.version > o.version AND {visible(principal, p, 'n')})"
+        f" AND (NOT o.superseded OR NOT EXISTS (SELECT 1 FROM objects n"
+        f" WHERE n.collection_id = o.collection_id AND n.stix_id = o.stix_id"
+        f" AND n.version > o.version AND {visible(principal, p, 'n')}))"
     )
 
 
@@ -144,39 +148,44 @@ def _kinds(kinds: list[str] | None, p: Params) -> str:
 Output = Callable[[bytes], Awaitable[None]]
 
 
+def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Params,
+            columns: str = "") -> str:
+    """(kind, value) of each current indicator's values, as a set-returning projection (one
+    pass, no per-row function scan), in storage order, plus `columns` of the indicator."""
+    inner = (f"SELECT unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}"
+             f" FROM objects o WHERE {_current(principal, f, p)}")
+    return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}"
+
+
 async def copy_text(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
                     kinds: list[str] | None, output: Output) -> None:
-    """The distinct values, one a line in byte order, written by PostgreSQL (COPY) to output."""
+    """One value a line, in storage order, written by PostgreSQL (COPY) to output.
+
+    Not sorted nor de-duplicated: a value two indicators carry comes twice. Sorting a
+    million values cost more than the scan itself; a blocklist is a set either way.
+    """
     p = Params()
-    sql = (
-        f"SELECT DISTINCT u.v COLLATE \"C\" FROM objects o,"
-        f" unnest(o.ioc_kinds, o.ioc_values) AS u(k, v)"
-        f" WHERE {_current(principal, f, p)}{_kinds(kinds, p)} ORDER BY 1"
-    )
+    sql = f"SELECT v FROM ({_values(principal, f, kinds, p)}) x"
     await conn.copy_from_query(sql, *p.values, output=output)
 
 
 async def copy_csv(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
                    kinds: list[str] | None, output: Output) -> None:
-    """One CSV line per (value, indicator), with a header, in commit order (COPY)."""
+    """One CSV line per (value, indicator), with a header, in storage order (COPY)."""
     p = Params()
-    sql = (
-        f"SELECT u.k AS kind, u.v AS value, o.stix_id AS indicator, o.tlp,"
-        f" o.confidence, to_char(o.valid_until AT TIME ZONE 'UTC',"
-        f" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS valid_until FROM objects o,"
-        f" unnest(o.ioc_kinds, o.ioc_values) AS u(k, v)"
-        f" WHERE {_current(principal, f, p)}{_kinds(kinds, p)} ORDER BY o.date_added, o.seq"
-    )
+    extra = (", o.stix_id AS indicator, o.tlp, o.confidence, to_char(o.valid_until AT TIME"
+             " ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS valid_until")
+    sql = (f"SELECT k AS kind, v AS value, indicator, tlp, confidence, valid_until"
+           f" FROM ({_values(principal, f, kinds, p, extra)}) x")
     await conn.copy_from_query(sql, *p.values, output=output, format="csv", header=True)
 
 
 async def bodies(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
                  batch: int = 2000) -> AsyncIterator[list[str]]:
-    """Stored JSON of the export's indicators in commit order, in batches (a server-side
+    """Stored JSON of the export's indicators in storage order, in batches (a server-side
     cursor: call inside a transaction)."""
     p = Params()
-    sql = (f"SELECT o.body FROM objects o WHERE {_current(principal, f, p)}"
-           f" ORDER BY o.date_added, o.seq")
+    sql = f"SELECT o.body FROM objects o WHERE {_current(principal, f, p)}"
     cursor = await conn.cursor(sql, *p.values)
     while rows := await cursor.fetch(batch):
         yield [r["body"] for r in rows]

@@ -68,8 +68,33 @@ CREATE TRIGGER objects_record_deletion AFTER DELETE ON objects
 -- The watermark's probes: newest change and latest passed expiry per trust group.
 CREATE INDEX objects_changed ON objects (group_id, changed) WHERE changed IS NOT NULL;
 CREATE INDEX objects_expiry ON objects (group_id, valid_until) WHERE valid_until IS NOT NULL;
--- A delta checks its candidate values against the current export by value.
-CREATE INDEX objects_ioc_values ON objects USING gin (ioc_values) WHERE ioc_values IS NOT NULL;
+-- A delta checks its candidate values against the current export by value. Without
+-- fastupdate: with it, every search reads the whole unsorted pending list (up to 4 MB,
+-- 270 ms a lookup measured at 1M objects) until a vacuum or a full list merges it.
+CREATE INDEX objects_ioc_values ON objects USING gin (ioc_values) WITH (fastupdate = off)
+    WHERE ioc_values IS NOT NULL;
+
+-- A version with a later version in its collection is `superseded`. Exports take the
+-- latest version a reader may see: only superseded rows need the per-row look for a
+-- later visible one, instead of an anti-join of the whole table against itself (half
+-- of a million-value export's time). Set by the insert of the later version, in the same
+-- statement's transaction; never cleared (a superseded row just gets the full check).
+ALTER TABLE objects ADD COLUMN superseded boolean NOT NULL DEFAULT false;
+UPDATE objects o SET superseded = true WHERE EXISTS (SELECT 1 FROM objects n
+    WHERE n.collection_id = o.collection_id AND n.stix_id = o.stix_id AND n.version > o.version);
+
+CREATE FUNCTION objects_mark_superseded() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- The transition table's row count is known to the planner: one probe of the
+    -- (collection_id, stix_id, version) index per inserted row.
+    UPDATE objects o SET superseded = true FROM inserted i
+    WHERE o.collection_id = i.collection_id AND o.stix_id = i.stix_id
+      AND o.version < i.version AND NOT o.superseded;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER objects_mark_superseded AFTER INSERT ON objects
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT
+    EXECUTE FUNCTION objects_mark_superseded();
 
 -- The state behind each ETag handed out, so that ?since=<etag> can answer the change.
 -- The ETag is a keyed hash of it: it tells a reader nothing of the clock.
