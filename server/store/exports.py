@@ -124,21 +124,37 @@ async def recall(conn: asyncpg.Connection, etag: str) -> Watermark | None:
     return Watermark(*row.values()) if row else None
 
 
+def _selected(principal: Principal, f: FeedFilter, p: Params) -> str:
+    """Visible rows the feed selects that are current indicators with values."""
+    selected = f.model_copy(update={"types": ["indicator"], "valid_only": True})
+    return (f"{visible(principal, p, 'o')} AND {feed_condition(selected, p, 'o')}"
+            f" AND o.ioc_kinds IS NOT NULL")
+
+
+def _no_later_visible(principal: Principal, p: Params) -> str:
+    return (f"NOT EXISTS (SELECT 1 FROM objects n WHERE n.collection_id = o.collection_id"
+            f" AND n.stix_id = o.stix_id AND n.version > o.version"
+            f" AND {visible(principal, p, 'n')})")
+
+
 def _current(principal: Principal, f: FeedFilter, p: Params) -> str:
-    """Rows of `objects` o that the export carries: visible, selected, indicators with
-    values, current (not revoked, not expired) and the latest version the reader may see.
+    """Condition on `objects` o: a row the export carries (visible, selected, a current
+    indicator with values, and the latest version the reader may see).
 
     Only a superseded row (one with a later version stored) can fail the last test, so
     only those pay a probe of the (collection, id, version) index for a later visible one.
     """
-    selected = f.model_copy(update={"types": ["indicator"], "valid_only": True})
-    return (
-        f"{visible(principal, p, 'o')}"
-        f" AND {feed_condition(selected, p, 'o')} AND o.ioc_kinds IS NOT NULL"
-        f" AND (NOT o.superseded OR NOT EXISTS (SELECT 1 FROM objects n"
-        f" WHERE n.collection_id = o.collection_id AND n.stix_id = o.stix_id"
-        f" AND n.version > o.version AND {visible(principal, p, 'n')}))"
-    )
+    return (f"{_selected(principal, f, p)}"
+            f" AND (NOT o.superseded OR {_no_later_visible(principal, p)})")
+
+
+def _current_rows(principal: Principal, f: FeedFilter, p: Params, columns: str) -> str:
+    """The rows `_current` admits as a union the planner can scan in parallel: the rows
+    with no later version (nearly all, no per-row check) and the superseded ones."""
+    sel = _selected(principal, f, p)
+    return (f"SELECT {columns} FROM objects o WHERE {sel} AND NOT o.superseded UNION ALL"
+            f" SELECT {columns} FROM objects o WHERE {sel} AND o.superseded"
+            f" AND {_no_later_visible(principal, p)}")
 
 
 def _kinds(kinds: list[str] | None, p: Params) -> str:
@@ -152,8 +168,8 @@ def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Par
             columns: str = "") -> str:
     """(kind, value) of each current indicator's values, as a set-returning projection (one
     pass, no per-row function scan), in storage order, plus `columns` of the indicator."""
-    inner = (f"SELECT unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}"
-             f" FROM objects o WHERE {_current(principal, f, p)}")
+    inner = _current_rows(principal, f, p,
+                          f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}")
     return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}"
 
 
@@ -185,7 +201,7 @@ async def bodies(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
     """Stored JSON of the export's indicators in storage order, in batches (a server-side
     cursor: call inside a transaction)."""
     p = Params()
-    sql = f"SELECT o.body FROM objects o WHERE {_current(principal, f, p)}"
+    sql = _current_rows(principal, f, p, "o.body")
     cursor = await conn.cursor(sql, *p.values)
     while rows := await cursor.fetch(batch):
         yield [r["body"] for r in rows]
