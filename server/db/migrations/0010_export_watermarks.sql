@@ -83,10 +83,13 @@ ALTER TABLE objects ADD COLUMN superseded boolean NOT NULL DEFAULT false;
 UPDATE objects o SET superseded = true WHERE EXISTS (SELECT 1 FROM objects n
     WHERE n.collection_id = o.collection_id AND n.stix_id = o.stix_id AND n.version > o.version);
 
-CREATE FUNCTION objects_mark_superseded() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One probe of the (collection_id, stix_id, version) index per inserted row, whatever the
+-- statistics say: without them (a fresh table, autovacuum off) the planner chose a hash
+-- join over the whole table, and ingest slowed down as the table grew.
+CREATE FUNCTION objects_mark_superseded() RETURNS trigger LANGUAGE plpgsql
+    SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
+    SET enable_bitmapscan = off AS $$
 BEGIN
-    -- The transition table's row count is known to the planner: one probe of the
-    -- (collection_id, stix_id, version) index per inserted row.
     UPDATE objects o SET superseded = true FROM inserted i
     WHERE o.collection_id = i.collection_id AND o.stix_id = i.stix_id
       AND o.version < i.version AND NOT o.superseded;
