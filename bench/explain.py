@@ -76,15 +76,15 @@ async def main() -> None:
     def add(name: str, q: Any) -> None:
         queries[name] = (q.sql, q.args)
 
-    add("objects page 1", objs._filtered(reader, coll, page, objs.OBJECT_COLUMNS))
-    add("objects page (next)", objs._filtered(reader, coll, later, objs.OBJECT_COLUMNS))
-    add("manifest page", objs._filtered(reader, coll, page, objs.MANIFEST_COLUMNS))
+    add("objects page 1", objs._filtered(reader, coll, page, objs.Projection.BODY))
+    add("objects page (next)", objs._filtered(reader, coll, later, objs.Projection.BODY))
+    add("manifest page", objs._filtered(reader, coll, page, objs.Projection.MANIFEST))
     add("versions of one id", objs._filtered(
-        reader, coll, ObjectQuery(limit=1000, versions=every), objs.VERSION_COLUMNS,
+        reader, coll, ObjectQuery(limit=1000, versions=every), objs.Projection.VERSION,
         stix_id=mid["stix_id"], paged=False))
-    add("feed TAXII view page", objs._filtered(reader, None, page, objs.OBJECT_COLUMNS, feed=f))
+    add("feed TAXII view page", objs._filtered(reader, None, page, objs.Projection.BODY, feed=f))
     add("stream replay batch", objs._filtered(
-        reader, None, ObjectQuery(limit=500, versions=every), objs.OBJECT_COLUMNS, feed=f))
+        reader, None, ObjectQuery(limit=500, versions=every), objs.Projection.BODY, feed=f))
     w = Params()
     queries["export watermark (ETag)"] = (exports.watermark_sql(reader, f, w), w.values)
     e = Params()

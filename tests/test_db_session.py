@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.appkeys import POOL
+from server.db.pool import POOL
 
 
 async def test_pool_sessions_run_without_jit(server):

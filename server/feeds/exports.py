@@ -1,5 +1,6 @@
-"""Blocklist (text, CSV) and STIX bundle exports of a feed: ETags from a watermark,
-answers streamed as PostgreSQL writes them, deltas with ?since=<etag>, gzip when asked."""
+"""Blocklist (text, CSV) and STIX bundle exports of a feed (a delivery channel): ETags
+from a watermark, answers streamed as PostgreSQL writes them, deltas with ?since=<etag>,
+gzip when asked."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ import uuid
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
 from server.errors import BadRequest
+from server.feeds.api import ANY_ROLE, feed_id
+from server.feeds.channels import DeliveryChannel
 from server.store import exports as store
 from server.store.feeds import get_feed
+from server.web.auth import principal_of
+from server.web.routes import JsonApiRoutes
+
+admin = JsonApiRoutes()
+CHANNEL = DeliveryChannel("export", documented=(admin,))
 
 FORMATS = {
     "txt": "text/plain; charset=utf-8",
@@ -43,7 +51,14 @@ class _Sink:
             await self.resp.write(data)
 
 
-async def export(request: web.Request, feed_id: uuid.UUID, fmt: str) -> web.StreamResponse:
+@admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE)
+async def export_feed(request: web.Request) -> web.StreamResponse:
+    """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours
+    If-None-Match; `export.txt?since=<etag>` answers the change since that ETag."""
+    return await export(request, feed_id(request), request.match_info["fmt"])
+
+
+async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.StreamResponse:
     """A feed's export; 304 when If-None-Match names the current ETag; a delta with since=."""
     if fmt not in FORMATS:
         raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
@@ -54,7 +69,7 @@ async def export(request: web.Request, feed_id: uuid.UUID, fmt: str) -> web.Stre
         raise BadRequest("since= applies to export.txt only")
     pool = request.app[POOL]
     async with pool.acquire() as conn:
-        feed = await get_feed(conn, principal.org_id, feed_id)
+        feed = await get_feed(conn, principal.org_id, which)
         # The watermark is read before the rows, so an answer is never older than its ETag
         # (at worst newer: the next poll then sees a new ETag and fetches the change again).
         mark = await store.watermark(conn, principal, feed.id, feed.filter, feed.updated,
