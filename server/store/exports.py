@@ -232,11 +232,15 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
         f" UNION SELECT o.collection_id, o.stix_id FROM objects o WHERE o.group_id IN ({groups})"
         f" AND o.valid_until > {expired} AND o.valid_until <= {p(now.expired)}"
     )
+    # The versions of each touched object through the (collection, id, version) index, one
+    # probe per object whatever the statistics say (OFFSET 0 keeps the planner from
+    # joining the other way round: without statistics it scanned the whole table, 2 s).
     candidates_sql = (
-        f"WITH touched AS ({touched}) SELECT DISTINCT u.v COLLATE \"C\" AS v,"
-        f" o.date_added <= {at} AS old FROM touched t JOIN objects o"
-        f" ON o.collection_id = t.collection_id AND o.stix_id = t.stix_id,"
-        f" unnest(o.ioc_kinds, o.ioc_values) AS u(k, v) WHERE {cond}{_kinds(kinds, p)}"
+        f"WITH touched AS MATERIALIZED ({touched}) SELECT DISTINCT u.v COLLATE \"C\" AS v,"
+        f" x.old FROM touched t, LATERAL (SELECT o.ioc_kinds, o.ioc_values,"
+        f" o.date_added <= {at} AS old FROM objects o WHERE o.collection_id = t.collection_id"
+        f" AND o.stix_id = t.stix_id AND {cond} OFFSET 0) x,"
+        f" unnest(x.ioc_kinds, x.ioc_values) AS u(k, v) WHERE true{_kinds(kinds, p)}"
         f" UNION SELECT u.v COLLATE \"C\", true FROM objects_deleted o,"
         f" unnest(o.ioc_kinds, o.ioc_values) AS u(k, v) WHERE o.group_id IN ({groups})"
         f" AND o.deleted_at > {at} AND o.date_added <= {at} AND {cond}{_kinds(kinds, p)}"
