@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from schemas.tlp import with_tlp1_marking
 from server.store.feeds import condition as feed_condition
 from server.store.query import Params
 from server.store.records import (
-    BlocklistRow,
     BodyRow,
     BodyTlpRow,
     ManifestRow,
@@ -275,9 +273,6 @@ class Projection(enum.Enum):
                 " AND NOT o.withheld) AS producer_identity", ManifestRow)
     VERSION = ("o.version_text", VersionTextRow)
     PRODUCER = ("o.producer_org", ProducerRow)
-    BLOCKLIST = ("o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values,"
-                 " (SELECT p.name FROM organizations p WHERE p.id = o.producer_org"
-                 " AND NOT o.withheld) AS producer_name", BlocklistRow)
     POSITION = ("", VersionRow)  # seq and date_added only
 
     def __init__(self, columns: str, record: type[VersionRow]) -> None:
@@ -628,22 +623,3 @@ async def bodies_visible(
         rows = await _visible_versions(conn, principal, seqs, Projection.BODY_TLP)
         return [with_tlp1_marking(r.body, r.tlp) for r in rows]
     return [r.body for r in await _visible_versions(conn, principal, seqs, Projection.BODY)]
-
-
-async def export_rows(
-    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, projection: Projection,
-    *, blocklist: bool,
-) -> tuple[list, str]:
-    """Latest visible, current versions a feed selects (indicators with values if blocklist),
-    with a fingerprint that changes whenever the answer would."""
-    current = feed.model_copy(update={"valid_only": True})
-    if blocklist:
-        current = current.model_copy(update={"types": ["indicator"]})
-    q = ObjectQuery(limit=1)
-    query = _filtered(principal, None, q, projection, feed=current, paged=False)
-    sql = query.sql + (" AND o.ioc_kinds IS NOT NULL" if blocklist else "")
-    rows = await conn.fetch(sql + " ORDER BY o.date_added, o.seq", *query.args,
-                            record_class=projection.record)
-    # Every selected version's sequence: any change in what the reader sees changes it.
-    fingerprint = hashlib.sha256(",".join(str(r.seq) for r in rows).encode()).hexdigest()
-    return rows, fingerprint
