@@ -38,12 +38,20 @@ DefaultTlp = Annotated[
     Tlp, AfterValidator(_not_clear),
     WithJsonSchema({"type": "string", "enum": [t.value for t in Tlp if t is not Tlp.CLEAR]}),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Description = Annotated[str, StringConstraints(max_length=4000)]
+# One line of text with something besides white space in it, stripped once valid. The rule
+# is a pattern (not strip-then-count) so that the OpenAPI document states exactly what the
+# server accepts; control characters (NUL above all: PostgreSQL refuses it) are refused.
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# Free text: anything but NUL.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_LINE),
+                 AfterValidator(str.strip)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=_ONE_LINE),
+                  AfterValidator(str.strip)]
+Description = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
 OrgRef = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    Field(description="An organisation's id or its exact name."),
+    str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_LINE),
+    AfterValidator(str.strip), Field(description="An organisation's id or its exact name."),
 ]
 
 
@@ -353,10 +361,11 @@ class AuditQuery(Request):
     org: uuid.UUID | None = Field(
         None, description="Entries concerning or acted by this organisation (platform-admin)."
     )
-    action: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+    action: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = Field(
         None, description="Only this action, e.g. `key.created`."
     )
-    after: int | None = Field(None, ge=0, description="Resume after this seq (the `next`).")
+    after: int | None = Field(None, ge=0, le=2**63 - 1,
+                              description="Resume after this seq (the `next`).")
     limit: int = Field(100, ge=1, le=1000, description="Most entries returned.")
 
 

@@ -13,7 +13,8 @@ from schemas.tlp import Tlp
 ObservableKind = Literal["ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256"]
 StixType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")]
 IdentityId = Annotated[str, StringConstraints(pattern=r"^identity--[0-9a-f-]{36}$")]
-Short = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# NUL is refused: PostgreSQL cannot store it in text.
+Short = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 
 
 class FeedFilter(BaseModel):

@@ -14,11 +14,13 @@ TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_CURSOR_TIME = datetime(1, 1, 2, tzinfo=UTC)
+_MAX_CURSOR_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 _STIX_ID = re.compile(
     r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _STIX_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
-_SPEC_VERSION = re.compile(r"^\d+\.\d+$")
+_SPEC_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
 
 
 class QueryError(ValueError):
@@ -57,8 +59,11 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             micros, seq = raw.split(".")
+            if not (micros.isascii() and seq.isascii() and seq.isdigit()) or len(token) > 64:
+                raise ValueError
             when = _EPOCH + timedelta(microseconds=int(micros))
-            if int(seq) < 0 or len(token) > 64:
+            # The database holds sequences as bigint and timestamps from year 1 to 9999.
+            if int(seq) >= 2**63 or not _MIN_CURSOR_TIME <= when <= _MAX_CURSOR_TIME:
                 raise ValueError
             return cls(when, int(seq))
         except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
@@ -126,21 +131,23 @@ def parse_object_query(
     limit = default_limit
     if "limit" in params:
         raw = params["limit"]
-        if not raw.isdigit() or int(raw) < 1:
+        # ASCII digits only ('²'.isdigit() is true); a long one is clamped without int(),
+        # which refuses 4,300 digits and more.
+        if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
             raise QueryError("limit must be a positive integer")
-        limit = min(int(raw), max_limit)
+        limit = max_limit if len(raw) > 18 else min(int(raw), max_limit)
     ids = _split(params["match[id]"], "match[id]") if "match[id]" in params else ()
     for stix_id in ids:
-        if not _STIX_ID.match(stix_id):
+        if not _STIX_ID.fullmatch(stix_id):
             raise QueryError(f"match[id] has a malformed STIX id: {stix_id[:100]}")
     types = _split(params["match[type]"], "match[type]") if "match[type]" in params else ()
     for stix_type in types:
-        if not _STIX_TYPE.match(stix_type):
+        if not _STIX_TYPE.fullmatch(stix_type):
             raise QueryError(f"match[type] has a malformed STIX type: {stix_type[:100]}")
     specs = ()
     if "match[spec_version]" in params:
         specs = _split(params["match[spec_version]"], "match[spec_version]")
-        if not all(_SPEC_VERSION.match(s) for s in specs):
+        if not all(_SPEC_VERSION.fullmatch(s) for s in specs):
             raise QueryError("match[spec_version] items must look like 2.1")
     return ObjectQuery(
         limit=limit,
@@ -159,4 +166,4 @@ def parse_object_query(
 
 def is_stix_id(value: str) -> bool:
     """Whether value has the form type--UUID."""
-    return bool(_STIX_ID.match(value))
+    return bool(_STIX_ID.fullmatch(value))
