@@ -6,6 +6,7 @@ Requests are strict (unknown fields refused); the OpenAPI 3.1 document served at
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -14,8 +15,10 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
 )
@@ -178,11 +181,13 @@ class GroupPolicyPatch(Request):
 
     default_tlp: DefaultTlp | None = Field(None, description="New default TLP.")
     default_attribution: Attribution | None = Field(None, description="New default attribution.")
-    allow_anonymous: bool | None = Field(None, description="Allow withheld attribution.")
+    allow_anonymous: StrictBool | None = Field(None, description="Allow withheld attribution.")
     allowed_sectors: list[Sector] | None = Field(
         None, description="Sectors that may join; an empty list means any sector."
     )
-    confidential_roster: bool | None = Field(None, description="Hide the roster from members.")
+    confidential_roster: StrictBool | None = Field(
+        None, description="Hide the roster from members."
+    )
 
 
 class GroupCreate(Request):
@@ -313,7 +318,7 @@ class CollectionCreate(Request):
     default_attribution: Attribution | None = Field(
         None, description="Default attribution; null: the group's."
     )
-    allow_custom: bool = Field(True, description="Accept custom x- types and x_ properties.")
+    allow_custom: StrictBool = Field(True, description="Accept custom x- types and x_ properties.")
 
 
 class CollectionPatch(Request):
@@ -325,7 +330,7 @@ class CollectionPatch(Request):
     default_attribution: Attribution | None = Field(
         None, description="New default attribution (null: the group's)."
     )
-    allow_custom: bool | None = Field(None, description="Accept custom content.")
+    allow_custom: StrictBool | None = Field(None, description="Accept custom content.")
 
 
 class CollectionInfo(Response):
@@ -353,20 +358,45 @@ class CollectionList(Response):
 # --- audit ----------------------------------------------------------------------------------
 
 
+def _query_int(value: object) -> object:
+    # Query strings are text; only plain decimal digits are an integer (not '1.0', '+1',
+    # '1_0' or ' 1', which lax parsing would take), so the server accepts what the document
+    # says and nothing more.
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a decimal integer")
+    return value
+
+
+def _query_time(value: object) -> object:
+    # RFC 3339 date-time only, as the document's `format: date-time` says (lax parsing
+    # would take 0.5 as a Unix time).
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time like 2026-01-31T12:00:00Z")
+    return value
+
+
+_DECIMAL = re.compile(r"-?[0-9]{1,20}")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+QueryInt = Annotated[int, BeforeValidator(_query_int)]
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_query_time)]
+
+
 class AuditQuery(Request):
     """Filters of an audit query (query-string parameters)."""
 
-    since: AwareDatetime | None = Field(None, description="Entries at or after this time.")
-    until: AwareDatetime | None = Field(None, description="Entries before this time.")
+    since: QueryTime | None = Field(None, description="Entries at or after this time.")
+    until: QueryTime | None = Field(None, description="Entries before this time.")
     org: uuid.UUID | None = Field(
         None, description="Entries concerning or acted by this organisation (platform-admin)."
     )
     action: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = Field(
         None, description="Only this action, e.g. `key.created`."
     )
-    after: int | None = Field(None, ge=0, le=2**63 - 1,
-                              description="Resume after this seq (the `next`).")
-    limit: int = Field(100, ge=1, le=1000, description="Most entries returned.")
+    after: QueryInt | None = Field(None, ge=0, le=2**63 - 1,
+                                   description="Resume after this seq (the `next`).")
+    limit: QueryInt = Field(100, ge=1, le=1000, description="Most entries returned.")
 
 
 class AuditEntry(Response):

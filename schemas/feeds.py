@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 
 from schemas.tlp import Tlp
 
@@ -28,14 +36,16 @@ class FeedFilter(BaseModel):
     indicator_types: list[Short] | None = Field(None, min_length=1, max_length=100)
     observable_kinds: list[ObservableKind] | None = Field(None, min_length=1)
     tlp_max: Tlp | None = Field(None, description="Most restrictive TLP level delivered.")
-    min_confidence: int | None = Field(None, ge=0, le=100)
+    min_confidence: StrictInt | None = Field(None, ge=0, le=100)
     producers: list[IdentityId] | None = Field(
         None, min_length=1, max_length=1000,
         description="created_by_ref identities; objects with withheld attribution carry"
         " their trust group's identity instead.",
     )
     labels: list[Short] | None = Field(None, min_length=1, max_length=100)
-    valid_only: bool = Field(False, description="Drop revoked and expired (valid_until) objects.")
+    valid_only: StrictBool = Field(
+        False, description="Drop revoked and expired (valid_until) objects."
+    )
 
 
 class WebhookSpec(BaseModel):
@@ -44,7 +54,7 @@ class WebhookSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl
-    max_attempts: int = Field(8, ge=1, le=100)
+    max_attempts: StrictInt = Field(8, ge=1, le=100)
 
 
 class FeedCreate(BaseModel):
@@ -65,8 +75,8 @@ class FeedUpdate(BaseModel):
     name: Short | None = None
     filter: FeedFilter | None = None
     webhook: WebhookSpec | None = None
-    remove_webhook: bool = False
-    rotate_secret: bool = Field(False, description="Issue a new webhook signing secret.")
+    remove_webhook: StrictBool = False
+    rotate_secret: StrictBool = Field(False, description="Issue a new webhook signing secret.")
 
 
 class Feed(BaseModel):

@@ -96,7 +96,8 @@ async def export(
     return Export(etag, fmt, rows, kinds)
 
 
-@admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE)
+@admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE,
+             errors=(400, 401, 403, 404), path_values={"fmt": tuple(FORMATS)})
 async def export_feed(request: web.Request) -> web.Response:
     """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours If-None-Match."""
     which = feed_id(request)
