@@ -185,3 +185,14 @@ async def test_a_limit_too_long_for_int_is_clamped(http, base_url, world):
         http, objects_url(base_url, world.collection_id), world.alice.reader, limit="9" * 5000
     )
     assert status == 200, body
+
+
+async def test_a_header_that_is_not_utf8_is_quoted_in_the_error_not_a_500(base_url, world):
+    parts = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(b"GET /taxii2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept: \x80\r\n"
+                 b"Authorization: Bearer " + world.alice.reader.token.encode() + b"\r\n\r\n")
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert raw.split()[1] == b"406", raw[:300]
