@@ -100,6 +100,17 @@ def json_api_operations() -> list[Operation]:
     return [op for routes in documented for op in routes.operations]
 
 
+def server_options(settings: Settings) -> dict[str, object]:
+    """Options of the HTTP server itself (web.run_app, aiohttp's test server).
+
+    aiohttp's keep-alive timer runs from the moment a connection opens until a whole request
+    head has arrived, and again between requests: bounding it bounds how long a connection
+    may dribble its headers, in the server itself and not only behind a proxy (aiohttp's
+    default is an hour).
+    """
+    return {"keepalive_timeout": settings.header_timeout_s}
+
+
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     """Build the application; `dsn` overrides the settings' database (tests use it)."""
     logs.set_level(settings.log_level)

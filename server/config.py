@@ -30,6 +30,11 @@ class Settings(BaseModel):
     body_timeout_s: float = Field(
         60.0, gt=0, description="A request body not received within this time is refused (408)."
     )
+    header_timeout_s: float = Field(
+        15.0, gt=0,
+        description="A connection that has not sent a whole request head within this time"
+        " (or stays idle this long between requests) is closed.",
+    )
     page_size: int = Field(1000, ge=1, description="Objects per page when no limit is given.")
     max_page_size: int = Field(5000, ge=1, description="Largest page a client may ask for.")
     status_retention_hours: int = Field(
