@@ -7,11 +7,13 @@ import csv
 import hashlib
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import asyncpg
 from aiohttp import web
 
+from schemas.observables import canonical, spreadsheet_safe
 from schemas.principal import Principal
 from server.db.pool import POOL
 from server.errors import BadRequest
@@ -33,21 +35,35 @@ FORMATS = {
 }
 
 
-def _text(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
-    values = sorted({v for r in rows for k, v in zip(r.ioc_kinds, r.ioc_values,
-                                                     strict=True) if not kinds or k in kinds})
+def _entries(rows: list[BlocklistRow], kinds: set[str] | None,
+             omitted: list[int]) -> Iterator[tuple[BlocklistRow, str, str]]:
+    """(row, kind, canonical value) of the selected kinds; a value that is not a canonical
+    value of its kind is left out and counted in omitted[0] (nothing posted is written
+    into a firewall's configuration or a spreadsheet as is)."""
+    for r in rows:
+        for kind, value in zip(r.ioc_kinds, r.ioc_values, strict=True):
+            if kinds and kind not in kinds:
+                continue
+            clean = canonical(kind, value)
+            if clean is None:
+                omitted[0] += 1
+            else:
+                yield r, kind, clean
+
+
+def _text(rows: list[BlocklistRow], kinds: set[str] | None, omitted: list[int]) -> str:
+    values = sorted({v for _, _, v in _entries(rows, kinds, omitted)})
     return "".join(f"{v}\n" for v in values)
 
 
-def _csv(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
+def _csv(rows: list[BlocklistRow], kinds: set[str] | None, omitted: list[int]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["kind", "value", "indicator", "tlp", "confidence", "valid_until"])
-    for r in rows:
-        for kind, value in zip(r.ioc_kinds, r.ioc_values, strict=True):
-            if not kinds or kind in kinds:
-                until = r.valid_until.isoformat() if r.valid_until else ""
-                writer.writerow([kind, value, r.stix_id, r.tlp, r.confidence or "", until])
+    for r, kind, value in _entries(rows, kinds, omitted):
+        until = r.valid_until.isoformat() if r.valid_until else ""
+        writer.writerow([spreadsheet_safe(str(cell)) for cell in
+                         (kind, value, r.stix_id, r.tlp, r.confidence or "", until)])
     return out.getvalue()
 
 
@@ -69,13 +85,15 @@ class Export:
     def media_type(self) -> str:
         return FORMATS[self.fmt]
 
-    def render(self) -> bytes:
-        """The export's body in its format."""
+    def render(self) -> tuple[bytes, int]:
+        """The export's body in its format, and how many values it left out as not
+        canonical values of their kind."""
+        omitted = [0]
         if self.fmt == "txt":
-            return _text(self.rows, self.kinds).encode()
+            return _text(self.rows, self.kinds, omitted).encode(), omitted[0]
         if self.fmt == "csv":
-            return _csv(self.rows, self.kinds).encode()
-        return _bundle(self.rows).encode()
+            return _csv(self.rows, self.kinds, omitted).encode(), omitted[0]
+        return _bundle(self.rows).encode(), 0
 
 
 async def export(
@@ -107,5 +125,7 @@ async def export_feed(request: web.Request) -> web.Response:
     headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
     if found.etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
         return web.Response(status=304, headers=headers)
-    return web.Response(body=found.render(),
-                        headers={**headers, "Content-Type": found.media_type})
+    body, omitted = found.render()
+    # How many posted values were not written because they are not values of their kind.
+    headers["X-Accord-Omitted"] = str(omitted)
+    return web.Response(body=body, headers={**headers, "Content-Type": found.media_type})
