@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Protocol
 
 from schemas import stix
 
@@ -27,6 +26,12 @@ class QueryError(ValueError):
     """A query parameter a TAXII client sent is malformed; the message names it."""
 
 
+class CursorReader(Protocol):
+    """Opens a `next` token (schemas.cursors.CursorCodec)."""
+
+    def decode(self, token: str) -> Cursor: ...
+
+
 def parse_timestamp(value: str, name: str) -> datetime:
     """A TAXII/STIX timestamp query parameter; QueryError names the parameter."""
     try:
@@ -43,31 +48,11 @@ def format_timestamp(value: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Keyset position after which the next page starts: (date_added, sequence)."""
+    """Keyset position after which the next page starts: (date_added, sequence); clients
+    see it only sealed (schemas.cursors)."""
 
     date_added: datetime
     seq: int
-
-    def encode(self) -> str:
-        """Opaque `next` token."""
-        micros = (self.date_added - _EPOCH) // timedelta(microseconds=1)
-        return base64.urlsafe_b64encode(f"{micros}.{self.seq}".encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        """Parse a `next` token; QueryError if it is not one of ours."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-            micros, seq = raw.split(".")
-            if not (micros.isascii() and seq.isascii() and seq.isdigit()) or len(token) > 64:
-                raise ValueError
-            when = _EPOCH + timedelta(microseconds=int(micros))
-            # The database holds sequences as bigint and timestamps from year 1 to 9999.
-            if int(seq) >= 2**63 or not _MIN_CURSOR_TIME <= when <= _MAX_CURSOR_TIME:
-                raise ValueError
-            return cls(when, int(seq))
-        except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
-            raise QueryError("next is not a token this server issued") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +108,7 @@ def parse_object_query(
     max_limit: int,
     allowed: frozenset[str],
     version_default: str = "last",
+    cursors: CursorReader,
 ) -> ObjectQuery:
     """Parse TAXII query parameters; unknown or malformed ones raise QueryError."""
     unknown = sorted(set(params) - allowed)
@@ -160,7 +146,7 @@ def parse_object_query(
             if "added_after" in params
             else None
         ),
-        cursor=Cursor.decode(params["next"]) if "next" in params else None,
+        cursor=cursors.decode(params["next"]) if "next" in params else None,
     )
 
 

@@ -35,6 +35,7 @@ from server.taxii import collections, discovery, manifest, objects, status
 from server.taxii import feeds as taxii_feeds
 from server.web import published
 from server.web.auth import auth_middleware
+from server.web.cursors import CURSORS, cursor_codec
 from server.web.middleware import error_middleware, request_id_middleware
 from server.web.routes import Operation, add_routes
 
@@ -52,6 +53,7 @@ def _database(dsn: str | None):
         async with pool.acquire() as conn:
             applied = await migrate(conn)
             await seed_reference(conn)
+            app[CURSORS] = await cursor_codec(conn, settings)
         if applied:
             log.info("migrations applied", extra={"fields": {"applied": applied}})
         app[POOL] = pool

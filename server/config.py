@@ -63,6 +63,11 @@ class Settings(BaseModel):
     rate_limit_burst: int = Field(
         0, ge=0, description="Requests a key may make at once; 0 means one second's worth."
     )
+    cursor_key: SecretStr | None = Field(
+        None, description="Key that seals next tokens and stream event ids (16+ characters,"
+        " the same in every process); unset: one kept in the database.",
+        min_length=16,
+    )
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token that may read /metrics (platform-admin keys always may)."
     )

@@ -388,13 +388,16 @@ async def leave_group(pool: asyncpg.Pool, principal: Principal, group_id: uuid.U
 async def invite(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, req: api.OrgReference
 ) -> api.Invitation:
-    """Invite an organisation into the group (its sector must be admitted)."""
+    """Invite an organisation into the group.
+
+    The invitee's sector is checked when it accepts, not here: a refusal now would tell the
+    inviter another organisation's sector, which it may not know.
+    """
     async with _atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         org = await orgs.resolve_org(conn, req.org)
         if await groups.members(conn, group.id, org.id):
             raise Conflict(f"{org.name!r} is already a member of this trust group")
-        _admits(group.allowed_sectors, org)
         if not await groups.invite(conn, group.id, org.id, principal.org_id):
             raise Conflict(f"{org.name!r} already has a pending invitation to this group")
         await audit.record(conn, [_entry(principal, "invitation.sent", org.id, group.id,

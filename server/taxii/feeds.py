@@ -22,6 +22,7 @@ from server.taxii import paging
 from server.taxii.manifest import manifest_body
 from server.taxii.objects import envelope_bytes
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.params import uuid_segment
 from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
@@ -81,7 +82,8 @@ async def feed_objects(request: web.Request) -> web.Response:
     """A page of the feed's objects."""
     media = negotiate(request, allow_stix=True)
     page = await _read(request, Projection.BODY)
-    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+    body = envelope_bytes(page, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))
 
 
 @routes.get(FEED + "/manifest/")
@@ -89,4 +91,5 @@ async def feed_manifest(request: web.Request) -> web.Response:
     """Manifest records of the feed's objects."""
     media = negotiate(request)
     page = await _read(request, Projection.MANIFEST)
-    return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))
+    body = manifest_body(page, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))

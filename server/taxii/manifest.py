@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.cursors import CursorCodec
 from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
 from server.store.objects import Projection
 from server.store.records import ManifestRow, Page
 from server.taxii import paging
 from server.taxii.collections import COLLECTION
+from server.web.cursors import CURSORS
 from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 routes = RouteTable(TAXII_API)
 
 
-def manifest_body(page: Page[ManifestRow]) -> dict:
+def manifest_body(page: Page[ManifestRow], cursors: CursorCodec) -> dict:
     """A manifest resource of a page of stored versions."""
-    body = paging.paging_members(page)
+    body = paging.paging_members(page, cursors)
     if page.rows:
         body["objects"] = [
             {
@@ -37,4 +39,5 @@ async def get_manifest(request: web.Request) -> web.Response:
     media = negotiate(request)
     query = paging.parse_query(request, paging.FILTERS)
     page = await paging.read(request, query, Projection.MANIFEST)
-    return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))
+    body = manifest_body(page, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.cursors import CursorCodec
 from server import policy
 from server.db.pool import POOL
 from server.errors import Forbidden
@@ -16,6 +17,7 @@ from server.taxii.collections import COLLECTION, readable_collection
 from server.taxii.deletion import delete_object as delete_versions
 from server.taxii.status import status_resource
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.params import stix_id_segment, uuid_segment
 from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import (
@@ -28,13 +30,13 @@ from server.web.taxii import (
 routes = RouteTable(TAXII_API)
 
 
-def envelope_bytes(page: Page) -> bytes:
+def envelope_bytes(page: Page, cursors: CursorCodec) -> bytes:
     """A TAXII envelope of a page of stored objects."""
     # Stored JSON text goes out as it was stored: no per-object parse or serialise.
     if not page.rows:
-        return b"{" + paging.page_fields(page) + b"}"
+        return b"{" + paging.page_fields(page, cursors) + b"}"
     objects = ",".join([row.body for row in page.rows]).encode()
-    return b"{" + paging.page_fields(page) + b',"objects":[' + objects + b"]}"
+    return b"{" + paging.page_fields(page, cursors) + b',"objects":[' + objects + b"]}"
 
 
 @routes.get(COLLECTION + "/objects/")
@@ -43,7 +45,8 @@ async def get_objects(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
     page = await paging.read(request, query, Projection.BODY)
-    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+    body = envelope_bytes(page, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))
 
 
 @routes.post(COLLECTION + "/objects/")
@@ -68,7 +71,8 @@ async def get_object(request: web.Request) -> web.Response:
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
     page = await paging.read(request, query, Projection.BODY, stix_id=object_id)
-    return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
+    body = envelope_bytes(page, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))
 
 
 @routes.delete(COLLECTION + "/objects/{object_id}/")
@@ -93,5 +97,6 @@ async def get_versions(request: web.Request) -> web.Response:
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
     page = await paging.read(request, query, Projection.VERSION, stix_id=object_id)
-    body = {**paging.paging_members(page), "versions": [r.version_text for r in page.rows]}
+    body = {**paging.paging_members(page, request.app[CURSORS]),
+            "versions": [r.version_text for r in page.rows]}
     return taxii_response(body, media, headers=paging.page_headers(page))

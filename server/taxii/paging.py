@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.cursors import CursorCodec
 from schemas.taxii import ObjectQuery, parse_object_query
 from server.config import SETTINGS
 from server.db.pool import POOL
@@ -13,6 +14,7 @@ from server.store.collections import get_collection
 from server.store.objects import Projection
 from server.store.records import Page
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.params import query_values, uuid_segment
 from server.web.taxii import date_added_headers
 
@@ -37,6 +39,7 @@ def parse_query(
         max_limit=settings.max_page_size,
         allowed=allowed,
         version_default=version_default,
+        cursors=request.app[CURSORS],
     )
 
 
@@ -71,15 +74,15 @@ def page_headers(page: Page) -> dict[str, str]:
     return date_added_headers(page.rows[0].date_added, page.rows[-1].date_added)
 
 
-def paging_members(page: Page) -> dict:
+def paging_members(page: Page, cursors: CursorCodec) -> dict:
     """The `more` and (when more follow) `next` members of a paged TAXII resource."""
     if page.next is None:
         return {"more": False}
-    return {"more": True, "next": page.next.encode()}
+    return {"more": True, "next": cursors.encode(page.next)}
 
 
-def page_fields(page: Page) -> bytes:
+def page_fields(page: Page, cursors: CursorCodec) -> bytes:
     """The `more`/`next` members as JSON text, for envelopes assembled from stored text."""
     if page.next is None:
         return b'"more":false'
-    return b'"more":true,"next":"' + page.next.encode().encode() + b'"'
+    return b'"more":true,"next":"' + cursors.encode(page.next).encode() + b'"'
