@@ -6,6 +6,8 @@ channel is its own module.
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from schemas.feeds import DeliveryList, Feed, FeedCreate, FeedCreated, FeedList, FeedUpdate
@@ -23,7 +25,7 @@ routes = admin.table
 ANY_ROLE = "any role of the feed's organisation"
 
 
-def feed_id(request: web.Request) -> object:
+def feed_id(request: web.Request) -> uuid.UUID:
     """The {feed_id} path segment (404 if malformed)."""
     return uuid_segment(request, "feed_id", "feed")
 
