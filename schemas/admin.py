@@ -394,15 +394,19 @@ class AuditQuery(Request):
     action: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = Field(
         None, description="Only this action, e.g. `key.created`."
     )
-    after: QueryInt | None = Field(None, ge=0, le=2**63 - 1,
-                                   description="Resume after this seq (the `next`).")
+    after: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] | None = (
+        Field(None, description="Resume after the previous page: its `next` (opaque).")
+    )
     limit: QueryInt = Field(100, ge=1, le=1000, description="Most entries returned.")
 
 
 class AuditEntry(Response):
     """One audit log entry."""
 
-    seq: int = Field(description="Position in the log; strictly increasing.")
+    seq: int | None = Field(
+        description="Position in the log, strictly increasing; for platform admins only (null"
+                    " for others: its gaps would count other organisations' entries)."
+    )
     at: datetime = Field(description="When it was recorded.")
     action: str = Field(description="What happened, e.g. `group.member_removed`.")
     org_id: uuid.UUID | None = Field(description="The organisation the entry concerns.")
@@ -419,4 +423,6 @@ class AuditPage(Response):
     """A page of audit entries, oldest first."""
 
     entries: list[AuditEntry] = Field(description="The entries.")
-    next: int | None = Field(description="Pass as `after` for the next page; null at the end.")
+    next: str | None = Field(
+        description="Opaque: pass as `after` for the next page; null at the end."
+    )

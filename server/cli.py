@@ -476,7 +476,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--until")
     p.add_argument("--org", help="organisation name or id")
     p.add_argument("--action", help="e.g. key.created, group.member_removed")
-    p.add_argument("--after", type=int, help="resume after this seq")
+    p.add_argument("--after", help="resume after a page: the `next` it printed")
     p.add_argument("--limit", type=int)
     p.set_defaults(run=_admin(_audit))
     member_cli.add_commands(commands)
