@@ -54,15 +54,25 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def _own_url(settings: Settings) -> str:
+    """The base URL a client on this machine (or behind the proxy) reaches the server at."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     logs.configure(settings.log_level)
     dsn = resolve_dsn(settings)
     first_key = asyncio.run(_on_database(dsn, bootstrap))
     if first_key is not None:
-        print("Created the platform organisation and its first admin API key.")
-        print("Store it now; it is not shown again:")
-        print(f"  key id: {first_key.key.id}")
-        print(f"  token:  {first_key.token}", flush=True)
+        print("Created the platform organisation and its first admin API key"
+              f" (key id {first_key.key.id}).")
+        print("Store the token now; it is not shown again (lost it? README: 'A lost"
+              " platform-admin key'). In another terminal:")
+        print(f"  export ACCORD_URL={_own_url(settings)}")
+        print(f"  export ACCORD_KEY={first_key.token}", flush=True)
     workers = []
     if args.workers > 1:
         # Every worker listens on the same port (SO_REUSEPORT) and shares the database;
