@@ -208,7 +208,7 @@ async def _group_create(admin: Admin, args: argparse.Namespace) -> None:
 async def _group_list(admin: Admin, args: argparse.Namespace) -> None:
     for group in (await admin.list_groups()).groups:
         role = "manager" if group.is_manager else "member" if group.is_member else "-"
-        print(f"{group.id}  {role:<7}  {group.name}")
+        print(f"{group.id}  {role:<7}  {group.name}{' (archived)' if group.archived else ''}")
 
 
 async def _group_show(admin: Admin, args: argparse.Namespace) -> None:
@@ -219,6 +219,22 @@ async def _group_policy(admin: Admin, args: argparse.Namespace) -> None:
     req = api.GroupPatch(description=args.description, policy=_policy(args))
     group = await admin.change_group(await admin.group_id(args.group), req)
     _show(group.policy)
+
+
+async def _group_rename(admin: Admin, args: argparse.Namespace) -> None:
+    group = await admin.change_group(await admin.group_id(args.group),
+                                     api.GroupPatch(name=args.new_name))
+    print(f"renamed trust group {args.group!r} to {group.name!r}")
+
+
+async def _group_delete(admin: Admin, args: argparse.Namespace) -> None:
+    group_id = await admin.group_id(args.group)
+    if args.archive:
+        group = await admin.archive_group(group_id)
+        print(f"archived trust group {group.name!r} with its collections (readable, closed)")
+        return
+    await admin.delete_group(group_id)
+    print(f"deleted trust group {args.group!r}")
 
 
 async def _group_members(admin: Admin, args: argparse.Namespace) -> None:
@@ -429,6 +445,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("group")
         p.add_argument("org")
         p.set_defaults(run=_admin(run))
+    p = group.add_parser("rename", help="give a trust group a new name")
+    p.add_argument("group")
+    p.add_argument("new_name")
+    p.set_defaults(run=_admin(_group_rename))
+    p = group.add_parser("delete", help="delete a trust group without collections (or"
+                         " --archive it with them)")
+    p.add_argument("group")
+    p.add_argument("--archive", action="store_true",
+                   help="archive the group and its collections instead: what they hold stays"
+                        " readable to members, nothing new goes in")
+    p.set_defaults(run=_admin(_group_delete))
     p = group.add_parser("leave", help="your organisation leaves a trust group")
     p.add_argument("group")
     as_org(p)
