@@ -31,14 +31,20 @@ from server.admin.bootstrap import bootstrap
 from server.admin.local import LocalAdmin
 from server.app import create_app
 from server.config import Settings
-from server.db.migrate import migrate
-from server.db.pool import resolve_dsn
+from server.db.migrate import is_set_up, migrate
+from server.db.pool import NoDatabase, existing_dsn, resolve_dsn, where_to_point
 from server.errors import AccordError
 
 
-async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]], *,
+                       create: bool = True) -> Any:
     conn = await asyncpg.connect(dsn)
     try:
+        if not create and not await is_set_up(conn):
+            raise NoDatabase("ACCORD_DATABASE_URL names a database Accord has not set up (no"
+                             " schema_migrations table): is it the server's? Only `accord"
+                             " serve` (or `accord migrate`, on purpose) sets one up. "
+                             + where_to_point())
         await migrate(conn)
         return await action(conn)
     finally:
@@ -96,7 +102,8 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     async def run(conn: asyncpg.Connection) -> None:
         pass
 
-    asyncio.run(_on_database(resolve_dsn(settings), run))
+    # Sets up an ACCORD_DATABASE_URL database on purpose; never creates an embedded one.
+    asyncio.run(_on_database(existing_dsn(settings), run))
     print("database is up to date")
 
 
@@ -123,7 +130,7 @@ def _admin(action: Callable[[Admin, argparse.Namespace], Awaitable[None]]):
             async def local(conn: asyncpg.Connection) -> None:
                 await action(await LocalAdmin.open(conn, getattr(args, "as_org", None)), args)
 
-            asyncio.run(_on_database(resolve_dsn(settings), local))
+            asyncio.run(_on_database(existing_dsn(settings), local, create=False))
             return
         if getattr(args, "as_org", None):
             raise AccordError("--org is for the database mode; remotely, the key's own"

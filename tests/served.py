@@ -31,6 +31,8 @@ class Served:
         base = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         if dsn:
             base["ACCORD_DATABASE_URL"] = dsn
+        else:  # the embedded PostgreSQL under cwd/.accord, as a newcomer starts it
+            base.pop("ACCORD_DATABASE_URL", None)
         self.printed: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],

@@ -31,6 +31,7 @@ def _accord(dsn: str, *args: str) -> str:
 
 async def _setup_exchange(dsn: str) -> tuple[str, str]:
     """Two organisations, a group, a collection, via the admin commands; return (token, id)."""
+    assert _accord(dsn, "migrate") == "database is up to date"  # sets the empty database up
     assert "created organisation 'CERT-A'" in _accord(
         dsn, "admin", "org", "create", "CERT-A", "--sector", "government")
     _accord(dsn, "admin", "org", "create", "Bank-B", "--sector", "private")
