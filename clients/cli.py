@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import orjson
 
 from clients import iocs
-from clients.client import AccordClient, ChunkResult, Failure, Page
+from clients.client import AccordClient, ChunkResult, Failure, Page, server_base
 from clients.errors import AccordClientError, NotFound
 
 _PULL_STATE = ".accord-pull.json"
@@ -58,7 +58,7 @@ def connection(args: argparse.Namespace) -> tuple[str, str]:
     if not key:
         raise UsageError("no API key: give --key, set ACCORD_KEY, or put key = \"...\" in"
                          " the profile file")
-    return str(url), str(key)
+    return server_base(str(url)), str(key)
 
 
 def _profile(ref: str | None) -> dict[str, Any]:
@@ -167,20 +167,44 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
 # --- push --------------------------------------------------------------------------------------
 
 
+def _where(data: bytes, pos: int) -> str:
+    """`line L, column C` of a byte offset, as an editor counts them (from 1)."""
+    line = data.count(b"\n", 0, pos) + 1
+    column = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _not_json(data: bytes, name: str, exc: orjson.JSONDecodeError, offset: int = 0) -> UsageError:
+    reason = str(exc).split(": line ", 1)[0]
+    hint = ""
+    first = data.lstrip()[:1]
+    if first not in (b"{", b"["):
+        hint = (" (not STIX JSON: is it a CSV list? use --csv; one value a line? use --txt)")
+    return UsageError(f"{name}: not JSON at {_where(data, offset + exc.pos)}: {reason}{hint}")
+
+
 def read_objects(data: bytes, name: str) -> list[dict[str, Any]]:
     """STIX objects of a bundle, a TAXII envelope, a JSON array, one object, or JSON lines."""
     try:
         doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        doc = None
+    except orjson.JSONDecodeError as whole:
+        lines = data.splitlines(keepends=True)
+        first = next((line for line in lines if line.strip()), b"")
+        try:
+            orjson.loads(first)
+        except orjson.JSONDecodeError:
+            # Not JSON lines either: the error is where the whole document broke.
+            raise _not_json(data, name, whole) from None
         objects = []
-        for number, line in enumerate(data.splitlines(), 1):
+        offset = 0
+        for number, line in enumerate(lines, 1):
             if line.strip():
                 try:
                     item = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    raise UsageError(f"{name}: line {number} is not JSON ({exc})") from None
+                    raise _not_json(data, name, exc, offset) from None
                 objects.extend(_objects_of(item, f"{name}:{number}"))
+            offset += len(line)
         return objects
     return _objects_of(doc, name)
 
@@ -264,7 +288,8 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 async def _push_objects(client: AccordClient, args: argparse.Namespace, label: str,
                         state: PushState, objects: list[dict[str, Any]],
-                        local_failures: list[Failure]) -> int:
+                        local_failures: list[Failure], unit: str = "object",
+                        repeated: int = 0) -> int:
     """Post objects resumably; print failures; 1 if any object was refused."""
     limit = await client.max_content_length()
     acked = state.acked([limit, client.max_chunk_objects])
@@ -291,13 +316,17 @@ async def _push_objects(client: AccordClient, args: argparse.Namespace, label: s
         version = f" (version {f.version})" if f.version else ""
         print(f"refused {f.id}{version}: {f.message}", file=sys.stderr)
     accepted = len(objects) - len(too_large) - len(state.failures())
-    print(f"{label}: {len(objects)} object(s), {accepted} accepted, {len(failures)} refused"
+    # Every item read is counted once: accepted + refused (+ repeated) = the total.
+    total = len(objects) + len(local_failures) + repeated
+    again = f", {repeated} repeated (sent once)" if repeated else ""
+    print(f"{label}: {total} {unit}(s), {accepted} accepted, {len(failures)} refused{again}"
           f" -> collection {args.collection}")
     return 1 if failures else 0
 
 
 async def push(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord push FILE...`."""
+    args.collection = await client.find_collection(args.collection)
     await client.collection(args.collection)  # a clear 404/401 before any work
     options = iocs.IndicatorOptions(tlp=args.tlp, confidence=args.confidence,
                                     labels=tuple(args.label or ()),
@@ -319,6 +348,7 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
         state = PushState(_state_dir(args) / f"{key}.json", args.restart)
         state.data.setdefault("file", str(path.resolve()))
         local: list[Failure] = []
+        repeated = 0
         if mode == "stix":
             objects = apply_terms(read_objects(data, name), args.tlp,
                                   args.withhold_attribution, args.label or [], args.confidence)
@@ -326,6 +356,7 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
             text = data.decode("utf-8-sig", errors="replace")
             parsed = iocs.parse_csv(text) if mode == "csv" else iocs.parse_text(text)
             local = [Failure(f"{name}:{line}", "", message) for line, message in parsed.rejected]
+            repeated = parsed.repeated
             ns = iocs.namespace(_key_id(client.key), digest)
             started = time.monotonic()
             objects = list(iocs.indicators(parsed, ns, state.created, options))
@@ -335,7 +366,9 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
         if not objects and not local:
             print(f"{name}: no objects", file=sys.stderr)
             continue
-        code = max(code, await _push_objects(client, args, name, state, objects, local))
+        unit = "object" if mode == "stix" else "value"
+        code = max(code, await _push_objects(client, args, name, state, objects, local, unit,
+                                             repeated))
     return code
 
 
@@ -376,6 +409,7 @@ def misp_to_stix(data: bytes, name: str) -> list[dict[str, Any]]:
 
 async def import_misp(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord import misp EVENT.json...`."""
+    args.collection = await client.find_collection(args.collection)
     await client.collection(args.collection)
     code = 0
     for name in args.files:
@@ -534,7 +568,8 @@ def _connection_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _push_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--collection", required=True, help="collection id to post to")
+    p.add_argument("--collection", required=True,
+                   help="collection to post to: its id, or its title if no other has it")
     p.add_argument("--tlp", choices=list(iocs.TLP_MARKINGS),
                    help="TLP 2.0 marking for objects without one")
     p.add_argument("--withhold-attribution", action="store_true",

@@ -8,7 +8,6 @@ a resumed or repeated push re-posts duplicates (a success) instead of new versio
 from __future__ import annotations
 
 import csv
-import io
 import ipaddress
 import re
 import uuid
@@ -108,6 +107,7 @@ class Parsed:
 
     iocs: list[Ioc] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    repeated: int = 0  # values seen before in the list (one indicator each)
 
 
 def _add(found: Parsed, seen: set[tuple[str, str]], line: int, raw: str,
@@ -121,9 +121,11 @@ def _add(found: Parsed, seen: set[tuple[str, str]], line: int, raw: str,
         # A hash column labelled sha256 with 32 hex digits is an error, not an MD5.
         found.rejected.append((line, f"{raw!r} is not a {kind}"))
         return
-    if (detected, value) not in seen:
-        seen.add((detected, value))
-        found.iocs.append(Ioc(detected, value, description or None))
+    if (detected, value) in seen:
+        found.repeated += 1
+        return
+    seen.add((detected, value))
+    found.iocs.append(Ioc(detected, value, description or None))
 
 
 def parse_text(text: str) -> Parsed:
@@ -141,10 +143,18 @@ def parse_csv(text: str) -> Parsed:
     """A CSV with a header naming the value column (value, indicator, ioc, ...), else column 1.
 
     Optional columns: `kind`/`type` (checked against the detected kind) and
-    `description`/`comment`.
+    `description`/`comment`. Each row is one line: a quote left open is reported with its
+    line and reading goes on (a reader that let it run on would swallow the next rows).
     """
-    rows = list(csv.reader(io.StringIO(text)))
     found, seen = Parsed(), set[tuple[str, str]]()
+    numbered: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            numbered.append((number, next(csv.reader([line], strict=True), [])))
+        except csv.Error:
+            found.rejected.append((number, "unterminated quote (a quoted field must end on"
+                                           f" its line): {line[:80]!r}"))
+    rows = [row for _, row in numbered]
     if not rows:
         return found
     header = [h.strip().lower() for h in rows[0]]
@@ -163,7 +173,7 @@ def parse_csv(text: str) -> Parsed:
             pass
         value_at = 0
     kind_at, text_at = column(_KIND_COLUMNS), column(_TEXT_COLUMNS)
-    for number, row in enumerate(rows[start:], start + 1):
+    for number, row in numbered[start:]:
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
         cell = row[value_at] if value_at < len(row) else ""

@@ -143,8 +143,8 @@ async def test_readme_runs_as_written(admin_dsn, tmp_path):
     pushed = printed("accord push examples/report.json")
     for line in ("examples/report.json: 4 object(s), 4 accepted, 0 refused",
                  "examples/more.jsonl: 2 object(s), 2 accepted, 0 refused",
-                 "c2.txt: 3 object(s), 3 accepted, 0 refused",
-                 "examples/blocklist.csv: 4 object(s), 4 accepted, 0 refused"):
+                 "c2.txt: 3 value(s), 3 accepted, 0 refused",
+                 "examples/blocklist.csv: 4 value(s), 4 accepted, 0 refused"):
         assert line in pushed, pushed
     assert "'Finance IOCs'" in printed("SyncAccordClient")
     # Analysts: the second pull finds nothing new.

@@ -70,7 +70,7 @@ async def test_push_csv_and_bundle_then_pull_incrementally(cli: Cli, world, tmp_
                      "--collection", coll, "--tlp", "green", "--confidence", "80",
                      "--label", "phishing", "--label", "q3")
     assert done.code == 0, done.err
-    assert "10000 object(s), 10000 accepted, 0 refused" in done.out
+    assert "10000 value(s), 10000 accepted, 0 refused" in done.out
     assert "(100%)" in done.err  # the progress bar reached the end
     done = await cli(world.alice.contributor.token, "push", str(stix_file), "--collection", coll)
     assert done.code == 0, done.err
@@ -125,7 +125,7 @@ async def test_pull_a_feed_into_a_directory(cli: Cli, world, http, base_url, tmp
     done = await cli(world.alice.contributor.token, "push", "--txt", str(src),
                      "--collection", str(world.collection_id))
     assert done.code == 0, done.err
-    assert "4 object(s), 4 accepted" in done.out  # two IPs, a domain, a refanged URL
+    assert "4 value(s), 4 accepted" in done.out  # two IPs, a domain, a refanged URL
     out = tmp_path / "feed-dir"
     done = await cli(world.bob.reader.token, "pull", feed["id"], "--out", f"{out}/")
     assert done.code == 0, done.err
@@ -218,7 +218,7 @@ async def test_interrupted_push_resumes_without_double_posting(cli: Cli, world, 
     done = await cli(key, *args)
     assert done.code == 0, done.err
     assert f"resuming; {acked} chunk(s)" in done.err
-    assert "2000 object(s), 2000 accepted" in done.out
+    assert "2000 value(s), 2000 accepted" in done.out
     stored = await versions(http, base_url, world.bob.reader, coll)
     # Exactly one version per object: the resumed run rebuilt byte-identical indicators.
     assert len(stored) == 2000 and len({o["id"] for o in stored}) == 2000
