@@ -171,6 +171,19 @@ async def _key_create(admin: Admin, args: argparse.Namespace) -> None:
     print(f"token (shown once): {new.token}")
 
 
+async def _key_recover(admin: Admin, args: argparse.Namespace) -> None:
+    if not isinstance(admin, LocalAdmin):
+        raise AccordError("key recover acts on the server's database, for when no key is left"
+                          " to call the API with: run it without --url/ACCORD_URL where the"
+                          " server's data is (ACCORD_DATA_DIR or ACCORD_DATABASE_URL)")
+    platform = admin.principal.org_id
+    new = await admin.create_key(platform, api.KeyCreate(role=Role.PLATFORM_ADMIN))
+    print(f"created platform-admin key {new.id}; revoke the lost one with `accord admin key"
+          f" list --org {admin.principal.org_name!r}` and `accord admin key revoke KEY_ID`."
+          " In your shell:")
+    print(f"  export ACCORD_KEY={new.token}")
+
+
 async def _key_list(admin: Admin, args: argparse.Namespace) -> None:
     for key in (await admin.list_keys(await admin.org_id(args.org))).keys:
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
@@ -416,6 +429,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--default-attribution", choices=attributions)
     p.add_argument("--quiet", action="store_true", help="print only the token")
     p.set_defaults(run=_admin(_key_create))
+    p = key.add_parser(
+        "recover", help="make a new platform-admin key on the server's database (a lost key)",
+        description="For a lost platform-admin key: acts on the server's database directly"
+                    " (as `accord serve` finds it: ACCORD_DATA_DIR or ACCORD_DATABASE_URL),"
+                    " so whoever can read that database can run it, and nobody else.",
+        epilog="example: ACCORD_DATA_DIR=/srv/accord/.accord accord admin key recover")
+    p.set_defaults(run=_admin(_key_recover))
     p = key.add_parser("list", help="list an organisation's API keys")
     p.add_argument("--org", required=True)
     p.set_defaults(run=_admin(_key_list))

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
+
 from tests.conftest import fresh_database
 from tests.served import Served
 
@@ -70,3 +72,46 @@ async def test_admin_elsewhere_finds_the_running_servers_embedded_data(tmp_path)
         assert "Found" in remote.stdout and "Lost" not in remote.stdout
     finally:
         served.stop()
+
+
+async def test_first_start_prints_the_exports_quietly_and_a_lost_key_is_recovered(admin_dsn,
+                                                                                 tmp_path):
+    async with fresh_database(admin_dsn) as dsn:
+        served = Served(dsn, cwd=tmp_path)
+        try:
+            token = served.admin_token()
+            await served.ready(token)
+            exports = [line.strip() for line in served.printed if "export " in line]
+            assert exports == [f"export ACCORD_URL=http://127.0.0.1:{served.port}",
+                               f"export ACCORD_KEY={token}"]
+            db = {"ACCORD_DATABASE_URL": dsn}
+            remote = _accord(tmp_path, {"ACCORD_URL": served.url, "ACCORD_KEY": token},
+                             "admin", "key", "recover")
+            assert remote.returncode == 1 and "without --url" in remote.stderr
+            done = _accord(tmp_path, db, "admin", "key", "recover")
+            assert done.returncode == 0, done.stderr
+            last = done.stdout.strip().splitlines()[-1].strip()
+            new = last.removeprefix("export ACCORD_KEY=")
+            assert new != token
+            async with aiohttp.ClientSession() as http, http.get(
+                    f"{served.url}/api/v1/orgs", headers={"Authorization": f"Bearer {new}"}
+            ) as resp:
+                assert resp.status == 200
+            audit = _accord(tmp_path, db, "admin", "audit", "--action", "key.created")
+            assert new.split(".")[0] in audit.stdout
+        finally:
+            log = served.stop()
+        # Nothing of the embedded database's narration, nor initdb's pg_ctl hint.
+        assert "pg_ctl" not in "".join(served.printed) + log
+
+
+def test_embedded_database_logs_are_debug(tmp_path):
+    code = ("from server import logs; logs.configure('INFO');"
+            "from server.db.embedded import start_embedded; from pathlib import Path;"
+            "start_embedded(Path('.accord'))")
+    quiet = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = subprocess.run([sys.executable, "-c", code.replace("'INFO'", "'DEBUG'")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert '"level":"debug","logger":"pgserver"' in loud.stderr
