@@ -11,11 +11,11 @@ import argparse
 import asyncio
 import hashlib
 import os
+import signal
 import sys
 import tempfile
-import time
 import tomllib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -142,6 +142,16 @@ def _now() -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    """What an interrupted command can do next: resume only where state was kept."""
+    if args.command == "follow" and not (args.out or args.state):
+        return ("nothing was kept to resume from (give --out FILE, or --state FILE, to resume"
+                " after the last object written)")
+    if args.command in ("push", "import", "pull", "follow"):
+        return "run the same command again to resume"
+    return ""
+
+
 def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, int]]
          ) -> Callable[[argparse.Namespace, Any], int]:
     """A command: connect with the resolved URL and key, run, map interrupts to exit 130."""
@@ -150,6 +160,9 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
         url, key = connection(args)
 
         async def main() -> int:
+            # Ctrl-C raises at once, wherever the command is: asyncio's own handler only
+            # cancels the task at its next await, which a CPU-bound step may not reach soon.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             chunk = getattr(args, "chunk_objects", 1000)
             async with AccordClient(url, key, max_chunk_objects=chunk) as client:
                 return await body(client, args)
@@ -157,8 +170,8 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
         try:
             return asyncio.run(main())
         except KeyboardInterrupt:
-            print("accord: interrupted; run the same command again to resume",
-                  file=sys.stderr)
+            hint = _resume_hint(args)
+            print(f"accord: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
             return 130
 
     return run
@@ -258,6 +271,15 @@ class PushState:
             self.save()
         return self.data["created"]
 
+    def acked_prefix(self, chunking: list[int]) -> tuple[int, int]:
+        """(chunks, objects) acknowledged from the start under these limits: a resumed run
+        builds nothing of them, and its first chunk has the next index."""
+        acked, chunks = self.acked(chunking), self.data.get("chunks", {})
+        count = 0
+        while count in acked:
+            count += 1
+        return count, sum(chunks[str(i)]["count"] for i in range(count))
+
     def acked(self, chunking: list[int]) -> set[int]:
         """Chunks already acknowledged under these limits (other limits: start over)."""
         if self.data.get("chunking") != chunking:
@@ -287,13 +309,19 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 
 async def _push_objects(client: AccordClient, args: argparse.Namespace, label: str,
-                        state: PushState, objects: list[dict[str, Any]],
+                        state: PushState, objects: Iterable[dict[str, Any]],
                         local_failures: list[Failure], unit: str = "object",
-                        repeated: int = 0) -> int:
-    """Post objects resumably; print failures; 1 if any object was refused."""
+                        repeated: int = 0, *, total: int | None = None,
+                        first_index: int = 0) -> int:
+    """Post objects resumably; print failures; 1 if any object was refused.
+
+    `objects` is a list, or (with `total` and `first_index`) a lazy iterable of what the
+    first `first_index` acknowledged chunks did not hold."""
     limit = await client.max_content_length()
     acked = state.acked([limit, client.max_chunk_objects])
-    progress = Progress(f"push {label}", len(objects), not args.quiet)
+    count = len(objects) if total is None else total  # type: ignore[arg-type]
+    local_before = len(local_failures)  # later ones: values the builder refused meanwhile
+    progress = Progress(f"push {label}", count, not args.quiet)
     done_before = sum(c["count"] for c in state.data.get("chunks", {}).values())
     if acked and not args.quiet:
         print(f"{label}: resuming; {len(acked)} chunk(s), {done_before} object(s) were already"
@@ -305,7 +333,8 @@ async def _push_objects(client: AccordClient, args: argparse.Namespace, label: s
         state.record(chunk)
         progress.add(chunk.count)
 
-    result = await client.post_objects(args.collection, objects, skip=acked, on_chunk=on_chunk)
+    result = await client.post_objects(args.collection, objects, skip=acked,
+                                       first_index=first_index, on_chunk=on_chunk)
     state.data["complete"] = True
     state.save()
     # Server refusals of every run are in the state; objects too large to send are not.
@@ -315,9 +344,10 @@ async def _push_objects(client: AccordClient, args: argparse.Namespace, label: s
     for f in failures:
         version = f" (version {f.version})" if f.version else ""
         print(f"refused {f.id}{version}: {f.message}", file=sys.stderr)
-    accepted = len(objects) - len(too_large) - len(state.failures())
+    accepted = count - len(too_large) - len(state.failures()) - (
+        len(local_failures) - local_before)
     # Every item read is counted once: accepted + refused (+ repeated) = the total.
-    total = len(objects) + len(local_failures) + repeated
+    total = count + local_before + repeated
     again = f", {repeated} repeated (sent once)" if repeated else ""
     print(f"{label}: {total} {unit}(s), {accepted} accepted, {len(failures)} refused{again}"
           f" -> collection {args.collection}")
@@ -347,8 +377,6 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
                              ).hexdigest()[:32]
         state = PushState(_state_dir(args) / f"{key}.json", args.restart)
         state.data.setdefault("file", str(path.resolve()))
-        local: list[Failure] = []
-        repeated = 0
         if mode == "stix":
             objects = apply_terms(read_objects(data, name), args.tlp,
                                   args.withhold_attribution, args.label or [], args.confidence)
@@ -356,20 +384,40 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
             text = data.decode("utf-8-sig", errors="replace")
             parsed = iocs.parse_csv(text) if mode == "csv" else iocs.parse_text(text)
             local = [Failure(f"{name}:{line}", "", message) for line, message in parsed.rejected]
-            repeated = parsed.repeated
-            ns = iocs.namespace(_key_id(client.key), digest)
-            started = time.monotonic()
-            objects = list(iocs.indicators(parsed, ns, state.created, options))
-            if not args.quiet and len(objects) > 1000:
-                print(f"{name}: {len(objects)} indicators built in"
-                      f" {time.monotonic() - started:.1f}s", file=sys.stderr)
-        if not objects and not local:
+            if not parsed.iocs and not local:
+                print(f"{name}: no values", file=sys.stderr)
+                continue
+            code = max(code, await _push_list(client, args, name, state, parsed, digest,
+                                              options, local))
+            continue
+        if not objects:
             print(f"{name}: no objects", file=sys.stderr)
             continue
-        unit = "object" if mode == "stix" else "value"
-        code = max(code, await _push_objects(client, args, name, state, objects, local, unit,
-                                             repeated))
+        code = max(code, await _push_objects(client, args, name, state, objects, []))
     return code
+
+
+async def _push_list(client: AccordClient, args: argparse.Namespace, name: str,
+                     state: PushState, parsed: iocs.Parsed, digest: str,
+                     options: iocs.IndicatorOptions, local: list[Failure]) -> int:
+    """Push an IOC list, building its indicators as the envelopes go out: none of an
+    acknowledged chunk is built again on resume, and Ctrl-C is never far from an await."""
+    limit = await client.max_content_length()
+    chunks, done = state.acked_prefix([limit, client.max_chunk_objects])
+    if done and not args.quiet:
+        print(f"{name}: skipping the {done} acknowledged indicator(s) without building them",
+              file=sys.stderr)
+    builder = iocs.Builder(iocs.namespace(_key_id(client.key), digest), state.created, options)
+
+    def build() -> Iterator[dict[str, Any]]:
+        for number, ioc in enumerate(parsed.iocs[done:], done):
+            try:
+                yield builder.build(ioc)
+            except iocs.IocError as exc:
+                local.append(Failure(f"{name}: value {number + 1}", "", str(exc)))
+
+    return await _push_objects(client, args, name, state, build(), local, "value",
+                               parsed.repeated, total=len(parsed.iocs), first_index=chunks)
 
 
 # --- import misp -------------------------------------------------------------------------------

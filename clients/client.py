@@ -380,18 +380,19 @@ class AccordClient:
 
     async def post_objects(self, collection: str | uuid.UUID,
                            objects: Iterable[dict[str, Any]], *,
-                           skip: Iterable[int] = (),
+                           skip: Iterable[int] = (), first_index: int = 0,
                            on_chunk: Callable[[ChunkResult], Any] | None = None) -> PostResult:
         """Post objects in envelopes that fit max_content_length; per-object failures.
 
-        `skip` names chunk indexes already acknowledged (a resumed run); `on_chunk` is
-        called after every acknowledged chunk, e.g. to record progress.
+        `skip` names chunk indexes already acknowledged (a resumed run); `first_index` is
+        the index of the first chunk of `objects` (a run resumed after that many chunks,
+        whose objects it left out); `on_chunk` is called after every acknowledged chunk.
         """
         limit = await self.max_content_length()
         skipped = set(skip)
         result = PostResult()
         for index, (batch, too_large) in enumerate(
-                chunk_objects(objects, limit, self.max_chunk_objects)):
+                chunk_objects(objects, limit, self.max_chunk_objects), first_index):
             result.total += len(batch) + len(too_large)
             result.failures.extend(too_large)
             if index in skipped or not batch:
