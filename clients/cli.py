@@ -604,6 +604,100 @@ async def follow(client: AccordClient, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- browsing: collections, objects, statuses, exports ----------------------------------
+
+
+async def collections_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord collections`: what this key may read and post to."""
+    found = await client.collections()
+    if not found:
+        print("no collections visible to this key (its organisation is in no trust group"
+              " with a collection yet)")
+    for c in found:
+        rights = ("read+write" if c.get("can_write") else "read") if c.get("can_read") else "-"
+        print(f"{c['id']}  {rights:<10}  {c.get('title', '')}")
+    return 0
+
+
+async def ls_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord ls COLLECTION [--type T] [--since TIME]`: one line per object (last version)."""
+    collection = await client.find_collection(args.collection)
+    params = {"match[type]": ",".join(args.type)} if args.type else None
+    shown = 0
+    async for page in client.pages(collection, added_after=args.since, params=params):
+        for obj in page.objects:
+            label = obj.get("name") or obj.get("value") or obj.get("pattern") or ""
+            print(f"{obj.get('id')}  {obj.get('modified') or obj.get('created') or '-'}  {label}")
+            shown += 1
+            if args.limit and shown >= args.limit:
+                return 0
+    if not shown:
+        what = f" of type {', '.join(args.type)}" if args.type else ""
+        since = f" added after {args.since}" if args.since else ""
+        print(f"no objects{what}{since} in collection {collection}")
+    return 0
+
+
+async def get_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord get ID`: the object's last version, its versions, who produced it."""
+    if args.collection:
+        places = [await client.find_collection(args.collection)]
+    else:
+        places = [str(c["id"]) for c in await client.collections() if c.get("can_read")]
+    for collection in places:
+        try:
+            versions = await client.object_versions(collection, args.stix_id)
+        except NotFound:
+            continue
+        if not versions:
+            continue
+        last = versions[-1]
+        print(orjson.dumps(last, option=orjson.OPT_INDENT_2).decode())
+        print(f"# collection {collection}; {len(versions)} version(s):"
+              f" {', '.join(str(v.get('modified') or v.get('created')) for v in versions)}",
+              file=sys.stderr)
+        producer = last.get("created_by_ref")
+        print(f"# producer: {producer or 'not stated (no created_by_ref)'}", file=sys.stderr)
+        return 0
+    raise NotFound(404, "Not found", f"no object {args.stix_id} in any collection this key"
+                   " may read")
+
+
+async def status_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord status ID`: a status resource of a post of this key's organisation."""
+    found = await client.status(args.status_id)
+    print(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+    return 0 if not found.get("failure_count") else 1
+
+
+async def _feed_id(client: AccordClient, ref: str) -> str:
+    """A feed's id from its id or its name (unambiguous among the organisation's feeds)."""
+    feeds = await client.feeds()
+    if any(str(f.id) == ref for f in feeds):
+        return ref
+    named = [f for f in feeds if f.name == ref]
+    if len(named) == 1:
+        return str(named[0].id)
+    if named:
+        raise UsageError(f"{len(named)} feeds are named {ref!r}: "
+                         + ", ".join(str(f.id) for f in named) + "; give the id")
+    return ref  # the server answers for an unknown id
+
+
+async def feed_export(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord feed export FEED --format txt|csv|stix`: the feed's export on stdout."""
+    found = await client.export(await _feed_id(client, args.feed), args.format,
+                                kinds=args.kind or ())
+    body = found.body or b""
+    if args.out:
+        Path(args.out).write_bytes(body)
+        print(f"wrote {len(body)} bytes to {args.out} (ETag {found.etag})", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0
+
+
 # --- argument parsing --------------------------------------------------------------------------
 
 
@@ -690,6 +784,47 @@ def add_commands(commands: Any) -> None:
     _connection_flags(p)
     p.set_defaults(run=_run(follow))
 
+    p = commands.add_parser(
+        "collections", help="the collections this key may read (and post to)",
+        description="List the TAXII collections this key sees: id, rights, title.",
+        epilog="example: accord collections --url http://127.0.0.1:8000 --key \"$READER\"")
+    _connection_flags(p)
+    p.set_defaults(run=_run(collections_command))
+
+    p = commands.add_parser(
+        "ls", help="list a collection's objects, one line each",
+        description="One line per object version served (id, modified, name or pattern),"
+                    " in the order they were added.",
+        epilog="example: accord ls \"Finance IOCs\" --type indicator --since"
+               " 2026-11-01T00:00:00Z")
+    p.add_argument("collection", metavar="COLLECTION", help="collection id or title")
+    p.add_argument("--type", action="append", help="only this STIX type (repeatable)")
+    p.add_argument("--since", metavar="TIME",
+                   help="only objects added after this time (TAXII added_after)")
+    p.add_argument("--limit", type=int, help="stop after this many lines")
+    _connection_flags(p)
+    p.set_defaults(run=_run(ls_command))
+
+    p = commands.add_parser(
+        "get", help="one object: its last version, its versions and producer",
+        description="Print an object's last version as JSON on stdout; its collection,"
+                    " versions and producer (created_by_ref) on stderr. Looks in every"
+                    " collection the key reads unless --collection names one.",
+        epilog="example: accord get indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+    p.add_argument("stix_id", metavar="ID", help="STIX id, e.g. indicator--<uuid>")
+    p.add_argument("--collection", help="look only in this collection (id or title)")
+    _connection_flags(p)
+    p.set_defaults(run=_run(get_command))
+
+    p = commands.add_parser(
+        "status", help="a post's status resource (successes, failures)",
+        description="Print a TAXII status resource of your organisation's post; exit 1 if"
+                    " it lists failures.",
+        epilog="example: accord status 2d1c3e0a-...  (the id a POST answered with)")
+    p.add_argument("status_id", metavar="ID", help="status id")
+    _connection_flags(p)
+    p.set_defaults(run=_run(status_command))
+
     imports = commands.add_parser("import", help="convert and post other formats") \
         .add_subparsers(dest="format", required=True)
     p = imports.add_parser("misp", help="MISP event JSON, converted to STIX 2.1 by misp-stix")
@@ -726,9 +861,18 @@ async def feed_command(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord feed create|list|show|update|delete|deliveries`."""
     if args.action == "create":
         webhook = {"url": args.webhook} if args.webhook else None
-        _print_model(await client.create_feed(args.name, _feed_filter(args), webhook))
+        same = [f for f in await client.feeds() if f.name == args.name]
+        made = await client.create_feed(args.name, _feed_filter(args), webhook)
+        if same:
+            print(f"accord: warning: your organisation already has {len(same)} feed(s) named"
+                  f" {args.name!r} ({', '.join(str(f.id) for f in same)}); names are not"
+                  " unique, ids are", file=sys.stderr)
+        _print_model(made)
     elif args.action == "list":
-        for feed in await client.feeds():
+        feeds = await client.feeds()
+        if not feeds:
+            print("no feeds yet (accord feed create NAME ...)")
+        for feed in feeds:
             print(f"{feed.id}  {feed.name}")
     elif args.action == "show":
         _print_model(await client.feed(args.feed))
@@ -744,7 +888,10 @@ async def feed_command(client: AccordClient, args: argparse.Namespace) -> int:
         await client.delete_feed(args.feed)
         print(f"deleted feed {args.feed}")
     else:
-        for delivery in await client.deliveries(args.feed):
+        deliveries = await client.deliveries(args.feed)
+        if not deliveries:
+            print(f"no webhook deliveries for feed {args.feed}")
+        for delivery in deliveries:
             print(f"{delivery.created.isoformat()}  {delivery.state:9}  {delivery.objects:5}"
                   f" objects  {delivery.attempts} attempt(s)  {delivery.last_error or ''}")
     return 0
@@ -785,3 +932,15 @@ def add_feed_commands(commands: Any) -> None:
         _connection_flags(p)
     for parser in feeds.choices.values():
         parser.set_defaults(run=_run(feed_command))
+    p = feeds.add_parser(
+        "export", help="a feed's values (txt, csv) or objects (stix) on stdout",
+        description="The feed's export: txt (one value a line), csv (kind, value, indicator,"
+                    " tlp, confidence, valid_until) or stix (a bundle).",
+        epilog="example: accord feed export \"C2 for the SIEM\" --format csv --kind ipv4")
+    p.add_argument("feed", metavar="FEED", help="feed id or name")
+    p.add_argument("--format", choices=["txt", "csv", "stix"], default="txt",
+                   help="txt (default), csv or stix")
+    p.add_argument("--kind", action="append", help="only this observable kind (repeatable)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    _connection_flags(p)
+    p.set_defaults(run=_run(feed_export))

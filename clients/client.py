@@ -359,6 +359,13 @@ class AccordClient:
 
     # --- posting -----------------------------------------------------------------------------
 
+    async def object_versions(self, collection: str | uuid.UUID,
+                              stix_id: str) -> list[dict[str, Any]]:
+        """Every version of one object in a collection this key sees, oldest first."""
+        found = await self._json(f"/taxii2/root/collections/{collection}/objects/{stix_id}/",
+                                 params={"match[version]": "all"})
+        return list(found.get("objects", []))
+
     async def status(self, status_id: str) -> dict[str, Any]:
         """GET a status resource of this key's organisation."""
         return await self._json(f"/taxii2/root/status/{status_id}/")

@@ -291,7 +291,10 @@ async def _group_invite(admin: Admin, args: argparse.Namespace) -> None:
 
 
 async def _group_invitations(admin: Admin, args: argparse.Namespace) -> None:
-    for i in (await admin.group_invitations(await admin.group_id(args.group))).invitations:
+    found = (await admin.group_invitations(await admin.group_id(args.group))).invitations
+    if not found:
+        print(f"no invitations into {args.group!r}")
+    for i in found:
         print(f"{i.org_id}  {i.state:<8}  {i.org_name}")
 
 
@@ -309,7 +312,10 @@ async def _group_leave(admin: Admin, args: argparse.Namespace) -> None:
 
 
 async def _invitation_list(admin: Admin, args: argparse.Namespace) -> None:
-    for i in (await admin.invitations()).invitations:
+    found = (await admin.invitations()).invitations
+    if not found:
+        print("no pending invitations")
+    for i in found:
         print(f"{i.group_id}  {i.org_name}  invited to {i.group_name!r}"
               f" on {i.created:%Y-%m-%d}")
 

@@ -150,6 +150,10 @@ async def test_readme_runs_as_written(admin_dsn, tmp_path):
     # Analysts: the second pull finds nothing new.
     pulled = printed("accord pull")
     assert "pulled " in pulled and "nothing new in collection" in pulled, pulled
+    # The CLI reference: the reader browses the tour's collection and exports its feed.
+    browsed = printed("accord collections")
+    assert "Finance IOCs" in browsed and "198.51.100.7" in browsed
+    assert '"id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"' in browsed
     # Admins: a plain member of the confidential group sees only itself; the reader sees
     # the Grid collection.
     checks = printed("group members critical-infra")
