@@ -909,7 +909,9 @@ def add_feed_commands(commands: Any) -> None:
         p.add_argument("--kind", action="append", help="observable kind: ipv4, ipv6, domain,"
                        " url, email, md5, sha1, sha256 (repeatable)")
         p.add_argument("--label", action="append", help="label (repeatable)")
-        p.add_argument("--tlp-max", help="most restrictive TLP delivered")
+        p.add_argument("--tlp-max", choices=list(iocs.TLP_MARKINGS),
+                       help="most restrictive TLP delivered: clear, green, amber,"
+                            " amber+strict or red")
         p.add_argument("--min-confidence", type=_confidence)
         p.add_argument("--valid-only", action="store_true",
                        help="drop revoked and expired objects")

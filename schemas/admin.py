@@ -376,6 +376,9 @@ class AuditEntry(Response):
                     " an org-admin of another organisation."
     )
     actor_key: str | None = Field(description="Key that acted (same visibility as actor_org).")
+    actor: str = Field("", description="Who acted, in words: `your organisation`, `another"
+                                       " organisation` (hidden from an org-admin), `the"
+                                       " platform's CLI`, or the acting organisation's id.")
     details: dict = Field(description="Action-specific facts.")
 
 

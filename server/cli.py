@@ -1,6 +1,7 @@
 """`accord serve | migrate | admin ...`: the server and the admin commands on its database.
 
-The member and analyst commands (`push`, `pull`, `follow`, `import`) live in clients/cli.py.
+The member and analyst commands (`push`, `pull`, `follow`, `import`, `feed`, `ls`, ...) are
+registered from clients/cli.py.
 """
 
 from __future__ import annotations
@@ -380,7 +381,11 @@ async def _audit(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accord", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="accord",
+        description="Accord: a TAXII 2.1 / STIX 2.1 threat-intelligence exchange. `serve` runs"
+                    " the server; `admin` manages it; the other commands are a member's"
+                    " (`COMMAND --help` for each).")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the TAXII server")
@@ -420,14 +425,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--confidential", action=argparse.BooleanOptionalAction,
                        help="hide the member list from members who do not manage the group")
 
-    org = things.add_parser("org").add_subparsers(dest="action", required=True)
+    org = things.add_parser("org", help=_GROUP_LINES["org"]) \
+        .add_subparsers(dest="action", required=True)
     p = org.add_parser("create", help="create an organisation")
     p.add_argument("name")
     p.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     p.set_defaults(run=_admin(_org_create))
     org.add_parser("list", help="list organisations").set_defaults(run=_admin(_org_list))
 
-    key = things.add_parser("key").add_subparsers(dest="action", required=True)
+    key = things.add_parser("key", help=_GROUP_LINES["key"]) \
+        .add_subparsers(dest="action", required=True)
     p = key.add_parser("create", help="create an API key (the secret is printed once)")
     p.add_argument("--org", required=True)
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -450,7 +457,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--org", help="the key's organisation (remote mode, if not your own)")
     p.set_defaults(run=_admin(_key_revoke))
 
-    group = things.add_parser("group").add_subparsers(dest="action", required=True)
+    group = things.add_parser("group", help=_GROUP_LINES["group"]) \
+        .add_subparsers(dest="action", required=True)
     p = group.add_parser("create", help="create a trust group")
     p.add_argument("name")
     p.add_argument("--member", action="append", help="member organisation (repeatable)")
@@ -494,7 +502,8 @@ def _parser() -> argparse.ArgumentParser:
     as_org(p)
     p.set_defaults(run=_admin(_group_leave))
 
-    invitation = things.add_parser("invitation").add_subparsers(dest="action", required=True)
+    invitation = things.add_parser("invitation", help=_GROUP_LINES["invitation"]) \
+        .add_subparsers(dest="action", required=True)
     p = invitation.add_parser("list", help="pending invitations of your organisation")
     as_org(p)
     p.set_defaults(run=_admin(_invitation_list))
@@ -504,7 +513,8 @@ def _parser() -> argparse.ArgumentParser:
         as_org(p)
         p.set_defaults(run=_admin(_answer(accept)))
 
-    coll = things.add_parser("collection").add_subparsers(dest="action", required=True)
+    coll = things.add_parser("collection", help=_GROUP_LINES["collection"]) \
+        .add_subparsers(dest="action", required=True)
     p = coll.add_parser("create", help="create a collection of a trust group")
     p.add_argument("title")
     p.add_argument("--group", required=True)
@@ -550,7 +560,73 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_admin(_audit))
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
+    _fill_help(parser)
     return parser
+
+
+# One line for the arguments many commands share, by their name; a command's own wording,
+# where it has one, wins.
+_SHARED_HELP = {
+    "name": "the name (unique on the server)",
+    "new_name": "the group's new name (unique on the server)",
+    "title": "the collection's title",
+    "sector": "the organisation's sector",
+    "org": "organisation name or id",
+    "role": "what the key may do: reader < contributor < org-admin < platform-admin",
+    "group": "trust group name or id",
+    "collection": "collection id",
+    "key_id": "the key's id (the part of the token before the dot)",
+    "description": "free text shown to members",
+    "default_tlp": "TLP of unmarked posts (never clear)",
+    "default_attribution": "credited (the producer) or withheld (the group) by default",
+    "until": "ISO timestamp with zone: entries before it",
+    "limit": "at most this many entries",
+    "files": "input files (STIX JSON, JSON lines; IOC lists with --csv/--txt)",
+    "out": "where to write",
+    "feed": "feed id",
+    "min_confidence": "least confidence 0-100 delivered",
+    "remove_webhook": "stop the feed's webhook deliveries",
+}
+_EXAMPLES = {
+    (): "examples:\n  accord serve\n  accord admin org create CERT-EU --sector government\n"
+        "  accord push report.json --collection 'Finance IOCs'\n  accord collections",
+    ("admin",): "example: accord admin --url http://127.0.0.1:8000 --key \"$ACCORD_KEY\""
+                " group list",
+    ("admin", "org"): "example: accord admin org create \"Example Bank\" --sector private",
+    ("admin", "key"): "example: accord admin key create --org \"Example Bank\" --role reader"
+                      " --quiet",
+    ("admin", "group"): "example: accord admin group create finance-isac --member CERT-EU"
+                        " --default-tlp green",
+    ("admin", "invitation"): "example: accord admin invitation accept finance-isac",
+    ("admin", "collection"): "example: accord admin collection create \"Finance IOCs\""
+                             " --group finance-isac",
+    ("admin", "object"): "example: accord admin object withdraw COLLECTION_ID"
+                         " indicator--<uuid>",
+    ("import",): "example: accord import misp event-1234.json --collection \"Finance IOCs\"",
+    ("feed",): "example: accord feed create \"C2 for the SIEM\" --type indicator --kind ipv4"
+               " --tlp-max amber",
+}
+_GROUP_LINES = {
+    "org": "create and list organisations",
+    "key": "create, list, revoke and recover API keys",
+    "group": "trust groups: policy, members, managers, invitations, rename, delete",
+    "invitation": "your organisation's invitations: list, accept, decline",
+    "collection": "a trust group's collections: create, list, change, archive",
+}
+
+
+def _fill_help(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Give every argument without help its shared line, every group its example."""
+    if path in _EXAMPLES and not parser.epilog:
+        parser.epilog = _EXAMPLES[path]
+        if "\n" in parser.epilog:
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                _fill_help(sub, (*path, name))
+        elif action.help is None:
+            action.help = _SHARED_HELP.get(action.dest)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -616,9 +616,15 @@ async def audit_query(
         # An org-admin learns what happened to its organisation, not which other
         # organisation did it (that could name a confidential group's managers).
         own = principal.is_platform_admin or e.actor_org == principal.org_id
+        if e.actor_org is None:
+            actor = "the platform's CLI"
+        elif e.actor_org == principal.org_id:
+            actor = "your organisation"
+        else:
+            actor = str(e.actor_org) if own else "another organisation"
         entries.append(api.AuditEntry(
             seq=e.seq, at=e.at, action=e.action, org_id=e.org_id, subject=e.subject,
             actor_org=e.actor_org if own else None, actor_key=e.actor_key if own else None,
-            details=e.details,
+            actor=actor, details=e.details,
         ))
     return api.AuditPage(entries=entries, next=found[-1].seq if more and found else None)
