@@ -82,13 +82,20 @@ def _interrupt(server: AccordServer, token: str, collection: str, src: Path,
     _, err = proc.communicate(timeout=60)
     print(f"Ctrl-C: SIGINT -> exit in {time.perf_counter() - sent:.2f} s, exit code"
           f" {proc.returncode} ({err.strip().splitlines()[-1] if err.strip() else ''})")
+    # Without -q the rerun says what it skips; stopped once it has (the rest is the first
+    # figure again). Bounded by lines read and by the time limit.
     rerun = subprocess.Popen(argv[:-1], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    time.sleep(3)  # long enough to print what it skips; the rest is the first figure again
+    assert rerun.stderr is not None
+    skipped = ""
+    deadline = time.monotonic() + limit_s
+    for line in rerun.stderr:
+        if "skipping" in line or time.monotonic() > deadline:
+            skipped = line.strip()
+            break
     rerun.send_signal(signal.SIGINT)
-    _, err = rerun.communicate(timeout=60)
-    skipped = [line for line in err.splitlines() if "skipping" in line]
-    print(f"rerun: {skipped[0] if skipped else 'no skipping line: ' + err[-300:]}")
+    rerun.communicate(timeout=60)
+    print(f"rerun: {skipped or 'no skipping line'}")
 
 
 def main() -> None:

@@ -33,6 +33,8 @@ TLP_MARKINGS = {
 }
 _NAMESPACE = uuid.UUID("8c0c1f55-0d7e-4be4-9a59-3b2f0c6f5a11")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _DOMAIN = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
@@ -62,6 +64,8 @@ class IocError(ValueError):
 def refang(value: str) -> str:
     """Undo the usual defanging (hxxp, [.], (.), [@]) that reports use."""
     value = value.strip()
+    if "[" not in value and "(" not in value and value[:4].lower() != "hxxp":
+        return value  # the common case: nothing defanged (a million-line list is mostly that)
     value = re.sub(r"^hxxp", "http", value, flags=re.IGNORECASE)
     for fanged, plain in (("[.]", "."), ("(.)", "."), ("[:]", ":"), ("[@]", "@"),
                           ("[dot]", ".")):
@@ -74,6 +78,8 @@ def detect(raw: str) -> tuple[str, str]:
     value = refang(raw)
     if not value:
         raise IocError("empty value")
+    if _PLAIN_IPV4.match(value):
+        return "ipv4", value  # already canonical: no leading zeros, each octet <= 255
     try:
         if "/" in value and not _URL.match(value):
             net = ipaddress.ip_network(value, strict=False)
