@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,9 +33,38 @@ from server.admin.bootstrap import bootstrap
 from server.admin.local import LocalAdmin
 from server.app import create_app
 from server.config import Settings
+from server.db.embedded import start_embedded
 from server.db.migrate import is_set_up, migrate
-from server.db.pool import NoDatabase, existing_dsn, resolve_dsn, where_to_point
+from server.db.pool import resolve_dsn
 from server.errors import AccordError
+
+
+class NoDatabase(AccordError):
+    """A command that acts on the database found none to act on."""
+
+    title = "No database"
+
+
+def where_to_point() -> str:
+    """How to point a command that acts on the database at the server's."""
+    return ("Run it in the directory where `accord serve` runs, or point it at the server's"
+            " data: ACCORD_DATA_DIR=<the server's .accord directory>, or"
+            " ACCORD_DATABASE_URL=postgresql://... as the server has it, or use the server's"
+            " admin API with --url URL --key TOKEN (or ACCORD_URL, ACCORD_KEY)")
+
+
+def existing_dsn(settings: Settings) -> str:
+    """The server's database for a command that must not create one (only `serve` does)."""
+    if settings.database_url:
+        return settings.database_url
+    pgdata = Path(settings.data_dir).resolve() / "pgdata"
+    if not (pgdata / "PG_VERSION").is_file():
+        raise NoDatabase(
+            f"no Accord database here: looked for the embedded PostgreSQL in {pgdata}"
+            " (ACCORD_DATA_DIR, default ./.accord) and ACCORD_DATABASE_URL is not set."
+            f" {where_to_point()}. Only `accord serve` creates a database.",
+            details={"looked_in": str(pgdata)})
+    return start_embedded(settings.data_dir)
 
 
 async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]], *,
