@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from clients import cli as member_cli
 from clients.admin import AdminApiError, AdminClient
+from clients.client import server_base
 from clients.errors import AccordClientError
 from schemas import admin as api
 from schemas.principal import Role, Sector
@@ -149,7 +150,7 @@ def _remote(args: argparse.Namespace) -> tuple[str, str] | None:
         return None
     if not token:
         raise AccordError("--url needs an API key: --key TOKEN or ACCORD_KEY")
-    return url, token
+    return server_base(url), token  # the TAXII discovery URL works too; a scheme is needed
 
 
 def _admin(action: Callable[[Admin, argparse.Namespace], Awaitable[None]]):

@@ -92,6 +92,13 @@ async def test_remote_cli_withdraws_and_restores_an_object(base_url, factory, wo
     assert "403" in err or "platform" in err
 
 
+async def test_remote_cli_takes_the_taxii_url_and_wants_a_scheme(base_url, factory):
+    platform = (await factory.platform_key()).token
+    assert "Accord" in await _accord(f"{base_url}/taxii2/", platform, "org", "list")
+    err = await _accord(base_url.removeprefix("http://"), platform, "org", "list", ok=False)
+    assert "has no scheme: give http://" in err
+
+
 async def test_remote_cli_renames_and_deletes_groups(base_url, factory):
     platform = (await factory.platform_key()).token
     suffix = uuid.uuid4().hex[:6]
