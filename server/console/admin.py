@@ -1,0 +1,199 @@
+"""Administration: users, API keys, trust groups and invitations, the audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from schemas import admin as api
+from schemas.principal import Role
+from server.admin import service
+from server.config import SETTINGS
+from server.console.pages import (
+    ROOT,
+    field,
+    form_of,
+    not_found,
+    page,
+    redirect,
+    render,
+    session_of,
+    table,
+)
+from server.db.pool import POOL
+from server.errors import BadRequest, Forbidden
+from server.store import audit, users
+
+routes = table()
+_INVITE_HOURS = 72
+_ROLES = [r.value for r in Role]
+
+
+def _uuid(request: web.Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise not_found() from None
+
+
+@routes.get(ROOT + "admin")
+@page(role=Role.ORG_ADMIN)
+async def overview(request: web.Request) -> web.Response:
+    """The organisation's users and keys."""
+    principal = session_of(request).principal
+    pool = request.app[POOL]
+    async with pool.acquire() as conn:
+        people = await users.list_users(conn, principal.org_id)
+        totp = await users.requires_totp(conn, principal.org_id)
+    keys = await service.list_keys(pool, principal, principal.org_id)
+    return render(request, "admin.html", users=people, keys=keys.keys, roles=_ROLES,
+                  require_totp=totp, invite_link=None, token=None)
+
+
+@routes.post(ROOT + "admin/users")
+@page(role=Role.ORG_ADMIN)
+async def invite_user(request: web.Request) -> web.Response:
+    """Invite a person: the one-time link is shown once, to pass on."""
+    principal = session_of(request).principal
+    role = field(request, "role", limit=20)
+    if role not in _ROLES or not principal.has_role(Role(role)):
+        raise Forbidden("you may not give a role above your own")
+    email = field(request, "email", limit=254)
+    if "@" not in email:
+        raise BadRequest("the address needs an @")
+    name = field(request, "display_name", limit=200)
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        user, token = await users.invite_user(conn, principal.org_id, email, name, role,
+                                              _INVITE_HOURS)
+        await audit.record(conn, [audit.entry(principal, "user.invited", principal.org_id,
+                                              str(user.id), email=email, role=role)])
+        people = await users.list_users(conn, principal.org_id)
+        totp = await users.requires_totp(conn, principal.org_id)
+    keys = await service.list_keys(request.app[POOL], principal, principal.org_id)
+    public = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+    return render(request, "admin.html", users=people, keys=keys.keys, roles=_ROLES,
+                  require_totp=totp, invite_link=f"{public.rstrip('/')}{ROOT}invite/{token}",
+                  token=None)
+
+
+@routes.post(ROOT + "admin/users/{user_id}/revoke")
+@page(role=Role.ORG_ADMIN)
+async def revoke_user(request: web.Request) -> web.Response:
+    """Revoke an account: its sessions end at once."""
+    principal = session_of(request).principal
+    user_id = _uuid(request, "user_id")
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        user = await users.revoke_user(
+            conn, user_id, None if principal.is_platform_admin else principal.org_id)
+        await audit.record(conn, [audit.entry(principal, "user.revoked", user.org_id,
+                                              str(user.id), email=user.email)])
+    return redirect(ROOT + "admin")
+
+
+@routes.post(ROOT + "admin/totp")
+@page(role=Role.ORG_ADMIN)
+async def require_totp(request: web.Request) -> web.Response:
+    """Require (or stop requiring) a second factor of the organisation's users."""
+    principal = session_of(request).principal
+    required = form_of(request).get("require_totp") == "on"
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        await users.set_requires_totp(conn, principal.org_id, required)
+        await audit.record(conn, [audit.entry(principal, "org.totp_required", principal.org_id,
+                                              str(principal.org_id), required=required)])
+    return redirect(ROOT + "admin")
+
+
+@routes.post(ROOT + "admin/keys")
+@page(role=Role.ORG_ADMIN)
+async def create_key(request: web.Request) -> web.Response:
+    """Create an API key: its token is on this page only."""
+    principal = session_of(request).principal
+    try:
+        req = api.KeyCreate(role=field(request, "role", limit=20))
+    except ValidationError:
+        raise BadRequest("unknown role") from None
+    created = await service.create_key(request.app[POOL], principal, principal.org_id, req)
+    async with request.app[POOL].acquire() as conn:
+        people = await users.list_users(conn, principal.org_id)
+        totp = await users.requires_totp(conn, principal.org_id)
+    keys = await service.list_keys(request.app[POOL], principal, principal.org_id)
+    return render(request, "admin.html", users=people, keys=keys.keys, roles=_ROLES,
+                  require_totp=totp, invite_link=None, token=created.token)
+
+
+@routes.post(ROOT + "admin/keys/{key_id}/revoke")
+@page(role=Role.ORG_ADMIN)
+async def revoke_key(request: web.Request) -> web.Response:
+    """Revoke an API key at once."""
+    principal = session_of(request).principal
+    key_id = request.match_info["key_id"]
+    if len(key_id) > 64:
+        raise not_found()
+    await service.revoke_key(request.app[POOL], principal, principal.org_id, key_id)
+    return redirect(ROOT + "admin")
+
+
+@routes.get(ROOT + "groups")
+@page()
+async def groups(request: web.Request) -> web.Response:
+    """The organisation's trust groups and its pending invitations."""
+    principal = session_of(request).principal
+    found = await service.list_groups(request.app[POOL], principal)
+    invitations = []
+    if principal.has_role(Role.ORG_ADMIN):
+        invitations = (await service.my_invitations(request.app[POOL], principal)).invitations
+    return render(request, "groups.html", groups=found.groups, invitations=invitations)
+
+
+@routes.post(ROOT + "groups/{group_id}/answer")
+@page(role=Role.ORG_ADMIN)
+async def answer(request: web.Request) -> web.Response:
+    """Accept or decline the group's invitation of the organisation."""
+    accept = form_of(request).get("answer") == "accept"
+    await service.answer_invitation(request.app[POOL], session_of(request).principal,
+                                    _uuid(request, "group_id"), accept)
+    return redirect(ROOT + "groups")
+
+
+@routes.get(ROOT + "groups/{group_id}")
+@page()
+async def group(request: web.Request) -> web.Response:
+    """One group: policy, members and managers, invitations (for managers)."""
+    principal = session_of(request).principal
+    group_id = _uuid(request, "group_id")
+    pool = request.app[POOL]
+    detail = await service.get_group(pool, principal, group_id)
+    invitations = None
+    if detail.is_manager or principal.is_platform_admin:
+        invitations = (await service.group_invitations(pool, principal, group_id)).invitations
+    collections = (await service.group_collections(pool, principal, group_id)).collections
+    return render(request, "group.html", group=detail, invitations=invitations,
+                  collections=collections)
+
+
+@routes.post(ROOT + "groups/{group_id}/invite")
+@page(role=Role.ORG_ADMIN)
+async def invite_org(request: web.Request) -> web.Response:
+    """Invite an organisation (by name) into the group."""
+    group_id = _uuid(request, "group_id")
+    try:
+        req = api.OrgReference(org=field(request, "org", limit=200))
+    except ValidationError:
+        raise BadRequest("name an organisation") from None
+    await service.invite(request.app[POOL], session_of(request).principal, group_id, req)
+    return redirect(f"{ROOT}groups/{group_id}")
+
+
+@routes.get(ROOT + "audit")
+@page(role=Role.ORG_ADMIN)
+async def audit_log(request: web.Request) -> web.Response:
+    """The audit log of the organisation (all of it for a platform admin), newest last."""
+    principal = session_of(request).principal
+    action = request.query.get("action", "")[:100] or None
+    async with request.app[POOL].acquire() as conn:
+        entries = await audit.query(
+            conn, org_id=None if principal.is_platform_admin else principal.org_id,
+            action=action, limit=200)
+    return render(request, "audit.html", entries=entries, action=action or "")

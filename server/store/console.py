@@ -1,0 +1,188 @@
+"""Reads the web console makes that the TAXII API does not: search, one object across
+collections, a feed's preview, the organisation's recent posts.
+
+Every read of stored objects goes through `visibility.visible`, as the TAXII reads do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from schemas.feeds import FeedFilter
+from schemas.principal import Principal
+from server.store.feeds import condition as feed_condition
+from server.store.query import Params
+from server.store.visibility import visible
+
+_SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A search hit: the latest visible version of an object."""
+
+    stix_id: str
+    stix_type: str
+    tlp: str
+    name: str | None
+    date_added: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One visible version of an object, with what the console shows beside it."""
+
+    body: str
+    version_text: str
+    date_added: datetime
+    tlp: str
+    collection_title: str
+    producer: str | None  # None: withheld from this reader
+    withdrawn: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecentPost:
+    """One of the organisation's posts (a status resource) with its collection."""
+
+    id: uuid.UUID
+    created: datetime
+    collection_title: str
+    total: int
+    successes: int
+    failures: int
+    pending: int
+    first_failure: str | None
+
+
+async def search(
+    conn: asyncpg.Connection, principal: Principal, *, text: str | None = None,
+    stix_type: str | None = None, label: str | None = None, limit: int = _SEARCH_LIMIT,
+) -> list[Found]:
+    """Latest visible versions matching an id, type, label or text in name/description."""
+    p = Params()
+    where = [visible(principal, p, "o")]
+    if stix_type:
+        where.append(f"o.stix_type = {p(stix_type)}")
+    if label:
+        where.append(f"{p(label)} = ANY(o.labels)")
+    if text:
+        if "--" in text and " " not in text:
+            where.append(f"o.stix_id = {p(text.lower())}")
+        else:
+            needle = p("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                       + "%")
+            where.append(f"((o.body::jsonb)->>'name' ILIKE {needle}"
+                         f" OR (o.body::jsonb)->>'description' ILIKE {needle}"
+                         f" OR {p(text)} = ANY(o.ioc_values))")
+    sql = (
+        "SELECT DISTINCT ON (o.date_added, o.stix_id) o.stix_id, o.stix_type, o.tlp,"
+        " (o.body::jsonb)->>'name' AS name, o.date_added FROM objects o WHERE "
+        + " AND ".join(where)
+        + f" ORDER BY o.date_added DESC, o.stix_id LIMIT {p(limit * 4)}"
+    )
+    seen: dict[str, Found] = {}
+    for r in await conn.fetch(sql, *p.values):
+        if r["stix_id"] not in seen and len(seen) < limit:
+            seen[r["stix_id"]] = Found(**dict(r))
+    return list(seen.values())
+
+
+async def object_versions(
+    conn: asyncpg.Connection, principal: Principal, stix_id: str
+) -> list[ObjectVersion]:
+    """Every visible version of an object in any collection, oldest first.
+
+    The producer is named unless withheld (then only its own organisation and platform
+    admins see it).
+    """
+    p = Params()
+    org = p(principal.org_id)
+    reveal = "true" if principal.is_platform_admin else f"o.producer_org = {org}"
+    sql = (
+        f"SELECT o.body, o.version_text, o.date_added, o.tlp, c.title AS collection_title,"
+        f" CASE WHEN NOT o.withheld OR {reveal} THEN po.name END AS producer, o.withdrawn"
+        f" FROM objects o JOIN collections c ON c.id = o.collection_id"
+        f" JOIN organizations po ON po.id = o.producer_org"
+        f" WHERE o.stix_id = {p(stix_id)} AND {visible(principal, p, 'o')}"
+        f" ORDER BY o.version, o.date_added"
+    )
+    return [ObjectVersion(**dict(r)) for r in await conn.fetch(sql, *p.values)]
+
+
+async def related(
+    conn: asyncpg.Connection, principal: Principal, stix_id: str, refs: list[str],
+    limit: int = 50,
+) -> list[Found]:
+    """Objects one hop away that the principal may see: those this one refers to, and
+    relationships and sightings that refer to it."""
+    p = Params()
+    me = p(stix_id)
+    sql = (
+        f"SELECT DISTINCT ON (o.stix_id) o.stix_id, o.stix_type, o.tlp,"
+        f" (o.body::jsonb)->>'name' AS name, o.date_added FROM objects o"
+        f" WHERE {visible(principal, p, 'o')} AND (o.stix_id = ANY({p(refs)}::text[])"
+        f" OR (o.stix_type IN ('relationship', 'sighting') AND ("
+        f"(o.body::jsonb)->>'source_ref' = {me} OR (o.body::jsonb)->>'target_ref' = {me}"
+        f" OR (o.body::jsonb)->>'sighting_of_ref' = {me})))"
+        f" ORDER BY o.stix_id, o.version DESC LIMIT {p(limit)}"
+    )
+    return [Found(**dict(r)) for r in await conn.fetch(sql, *p.values)]
+
+
+async def identity_names(conn: asyncpg.Connection, principal: Principal,
+                         identity_ids: list[str]) -> dict[str, str]:
+    """Names of identities: member organisations' own, else visible identity objects."""
+    names = {r["identity_id"]: r["name"] for r in await conn.fetch(
+        "SELECT identity_id, name FROM organizations WHERE identity_id = ANY($1::text[])",
+        identity_ids,
+    )}
+    left = [i for i in identity_ids if i not in names]
+    if left:
+        p = Params()
+        sql = (
+            f"SELECT DISTINCT ON (o.stix_id) o.stix_id, (o.body::jsonb)->>'name' AS name"
+            f" FROM objects o WHERE o.stix_id = ANY({p(left)}::text[])"
+            f" AND {visible(principal, p, 'o')} ORDER BY o.stix_id, o.version DESC"
+        )
+        names.update({r["stix_id"]: r["name"] for r in await conn.fetch(sql, *p.values)
+                      if r["name"]})
+    return names
+
+
+async def preview(
+    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, sample: int = 5
+) -> tuple[dict[tuple[str, str], int], list[str]]:
+    """What a feed would deliver now: a count per (type, TLP) and a sample of bodies."""
+    p = Params()
+    where = f"{visible(principal, p, 'o')} AND {feed_condition(feed, p, 'o')}"
+    counts = {
+        (r["stix_type"], r["tlp"]): r["n"]
+        for r in await conn.fetch(
+            f"SELECT o.stix_type, o.tlp, count(*) AS n FROM objects o WHERE {where}"
+            f" GROUP BY o.stix_type, o.tlp ORDER BY o.stix_type, o.tlp", *p.values)
+    }
+    bodies = [r["body"] for r in await conn.fetch(
+        f"SELECT o.body FROM objects o WHERE {where}"
+        f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(sample)}", *p.values)]
+    return counts, bodies
+
+
+async def recent_posts(conn: asyncpg.Connection, org_id: uuid.UUID,
+                       retention_hours: int, limit: int = 20) -> list[RecentPost]:
+    """The organisation's recent posts, those with failures first, newest first."""
+    rows = await conn.fetch(
+        "SELECT s.id, s.created, c.title AS collection_title, s.total,"
+        " s.success_count AS successes, s.failure_count AS failures, s.pending_count AS pending,"
+        " CASE WHEN s.failure_count > 0 THEN (s.failures::jsonb)->0->>'message' END"
+        "  AS first_failure"
+        " FROM statuses s JOIN collections c ON c.id = s.collection_id"
+        " WHERE s.org_id = $1 AND s.created > now() - $2 * interval '1 hour'"
+        " ORDER BY s.failure_count > 0 DESC, s.created DESC LIMIT $3",
+        org_id, retention_hours, limit,
+    )
+    return [RecentPost(**dict(r)) for r in rows]
