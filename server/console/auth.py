@@ -91,14 +91,14 @@ async def sign_in(request: web.Request) -> web.Response:
     password = field(request, "password", limit=1000)
     code = field(request, "code", required=False, limit=20)
     if _too_many(request):
-        return render(request, "sign_in.html", status=429, email=email,
+        return render(request, "sign_in.html", code=429, email=email,
                       error="Too many attempts from here; wait a minute.")
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
         creds = await users.credentials(conn, email)
         if creds is not None and creds.locked:
             await audit.record(conn, [_user_entry("user.signin_locked", creds)])
-            return render(request, "sign_in.html", status=429, email=email,
+            return render(request, "sign_in.html", code=429, email=email,
                           error="This account is locked for a while after repeated failures.")
         ok = await check_password(creds.password_hash if creds else None, password)
         if ok and creds is not None and creds.totp_secret:
@@ -111,7 +111,7 @@ async def sign_in(request: web.Request) -> web.Response:
                         settings.console_lock_minutes * 60)
                     await audit.record(conn, [_user_entry("user.signin_failed", creds,
                                                           locked=locked)])
-            return render(request, "sign_in.html", status=401, email=email,
+            return render(request, "sign_in.html", code=401, email=email,
                           error="The address, password or code is wrong.")
         async with conn.transaction():
             await users.record_success(conn, creds.user_id)
@@ -171,7 +171,7 @@ async def accept_invitation(request: web.Request) -> web.Response:
     elif (required or code) and not check_totp(secret, code):
         error = "The authenticator code does not match; check the device's clock."
     if error:
-        return render(request, "invite.html", status=400, user=user, totp_required=required,
+        return render(request, "invite.html", code=400, user=user, totp_required=required,
                       secret=secret, uri=totp_uri(secret, user.email), error=error,
                       min_password=MIN_PASSWORD)
     hashed = await hash_password(password)

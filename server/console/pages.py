@@ -9,6 +9,7 @@ exactly like an unknown one) and sets the security headers.
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,6 +28,8 @@ from server.errors import AccordError, BadRequest, Forbidden, NotFound, http_sta
 from server.store import sessions
 from server.web.auth import PRINCIPAL, public
 from server.web.routes import Api, RouteTable
+
+log = logging.getLogger("accord.console")
 
 CONSOLE_API = Api("console", "/console/", "text/html; charset=utf-8")
 ROOT = "/console/"
@@ -81,7 +84,7 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def render(request: web.Request, template: str, status: int = 200,
+def render(request: web.Request, template: str, code: int = 200,
            **context: Any) -> web.Response:
     """Render a template with the request's language, session and CSRF token."""
     lang = i18n.language_of(request)
@@ -92,7 +95,7 @@ def render(request: web.Request, template: str, status: int = 200,
         _=catalogue.gettext, ngettext=catalogue.ngettext, lang=lang, session=session,
         csrf=csrf, languages=i18n.LANGUAGES, **context,
     )
-    return web.Response(status=status, text=html, content_type="text/html", charset="utf-8")
+    return web.Response(status=code, text=html, content_type="text/html", charset="utf-8")
 
 
 _ANON_TOKEN = web.RequestKey("console_anon_csrf", str)
@@ -104,7 +107,7 @@ _ERROR_TITLES = {400: "The request could not be used", 401: "Sign in first",
 
 def _error_page(request: web.Request, status: int, message: str | None) -> web.Response:
     # A 404 never says more than "not found": a hidden thing answers like an absent one.
-    return render(request, "error.html", status=status,
+    return render(request, "error.html", code=status,
                   title=_ERROR_TITLES.get(status, "Error"),
                   message=None if status == 404 else message)
 
@@ -159,6 +162,9 @@ async def _run(request: web.Request, handler: PageHandler, signed_in: bool,
         response = _error_page(request, http_status(exc), exc.description)
     except web.HTTPRequestEntityTooLarge:
         response = _error_page(request, 413, "the file is larger than this server accepts")
+    except Exception:
+        log.exception("unhandled error")
+        response = _error_page(request, 500, None)
     if fresh_anon:
         set_cookie(request, response, ANON_CSRF_COOKIE, fresh_anon)
     return response
