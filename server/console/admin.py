@@ -8,9 +8,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from schemas import admin as api
-from schemas.principal import Role
+from schemas.principal import Principal, Role, Sector
 from server.admin import service
 from server.config import SETTINGS
+from server.console.i18n import N_
 from server.console.pages import (
     ROOT,
     field,
@@ -22,9 +23,10 @@ from server.console.pages import (
     session_of,
     table,
 )
+from server.console.views import TLP_LABELS
 from server.db.pool import POOL
 from server.errors import BadRequest, Forbidden
-from server.store import audit, users
+from server.store import audit, console, users
 
 routes = table()
 _INVITE_HOURS = 72
@@ -171,6 +173,43 @@ async def group(request: web.Request) -> web.Response:
     collections = (await service.group_collections(pool, principal, group_id)).collections
     return render(request, "group.html", group=detail, invitations=invitations,
                   collections=collections)
+
+
+_RULES = {
+    "receives": N_("receives"),
+    "own": N_("receives (its own posts)"),
+    "red-not-addressed": N_("RED not addressed to them"),
+    "sector": N_("restricted to other sectors"),
+    "other": N_("not visible to them"),
+}
+
+
+@routes.post(ROOT + "groups/{group_id}/preview")
+@page()
+async def preview_member(request: web.Request) -> web.Response:
+    """Preview as a member: of what the manager sees in the group, how much a member
+    receives, by TLP and by rule. Counts only, never the objects."""
+    principal = session_of(request).principal
+    group_id = _uuid(request, "group_id")
+    pool = request.app[POOL]
+    detail = await service.get_group(pool, principal, group_id)
+    if not (detail.is_manager or principal.is_platform_admin):
+        raise Forbidden("only the group's managers preview what its members receive")
+    try:
+        org_id = uuid.UUID(field(request, "member", limit=40))
+    except ValueError:
+        raise BadRequest("choose a member") from None
+    member = next((m for m in detail.members or () if m.org_id == org_id), None)
+    if member is None:
+        raise not_found()
+    as_member = Principal(key_id="preview", org_id=member.org_id, org_name=member.name,
+                          sector=Sector(member.sector), role=Role.READER)
+    async with pool.acquire() as conn:
+        counts = await console.member_reach(conn, principal, as_member, group_id)
+    received = sum(c.count for c in counts if c.rule in ("receives", "own"))
+    return render(request, "preview.html", group=detail, member=member, counts=counts,
+                  rules=_RULES, received=received, total=sum(c.count for c in counts),
+                  tlp_labels=TLP_LABELS)
 
 
 @routes.post(ROOT + "groups/{group_id}/invite")

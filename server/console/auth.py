@@ -9,6 +9,7 @@ from aiohttp import web
 
 from server.config import SETTINGS
 from server.console import i18n
+from server.console.i18n import N_
 from server.console.pages import (
     ROOT,
     SESSION_COOKIE,
@@ -92,14 +93,14 @@ async def sign_in(request: web.Request) -> web.Response:
     code = field(request, "code", required=False, limit=20)
     if _too_many(request):
         return render(request, "sign_in.html", code=429, email=email,
-                      error="Too many attempts from here; wait a minute.")
+                      error=N_("Too many attempts from here; wait a minute."))
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
         creds = await users.credentials(conn, email)
         if creds is not None and creds.locked:
             await audit.record(conn, [_user_entry("user.signin_locked", creds)])
             return render(request, "sign_in.html", code=429, email=email,
-                          error="This account is locked for a while after repeated failures.")
+                          error=N_("This account is locked for a while after repeated failures."))
         ok = await check_password(creds.password_hash if creds else None, password)
         if ok and creds is not None and creds.totp_secret:
             ok = check_totp(creds.totp_secret, code)
@@ -112,7 +113,7 @@ async def sign_in(request: web.Request) -> web.Response:
                     await audit.record(conn, [_user_entry("user.signin_failed", creds,
                                                           locked=locked)])
             return render(request, "sign_in.html", code=401, email=email,
-                          error="The address, password or code is wrong.")
+                          error=N_("The address, password or code is wrong."))
         async with conn.transaction():
             await users.record_success(conn, creds.user_id)
             await audit.record(conn, [_user_entry("user.signed_in", creds)])
@@ -165,11 +166,11 @@ async def accept_invitation(request: web.Request) -> web.Response:
     code = field(request, "code", required=False, limit=20)
     error = None
     if len(password) < MIN_PASSWORD:
-        error = "The password needs at least 12 characters."
+        error = N_("The password needs at least 12 characters.")
     elif password != field(request, "confirm", limit=1000):
-        error = "The two passwords differ."
+        error = N_("The two passwords differ.")
     elif (required or code) and not check_totp(secret, code):
-        error = "The authenticator code does not match; check the device's clock."
+        error = N_("The authenticator code does not match; check the device's clock.")
     if error:
         return render(request, "invite.html", code=400, user=user, totp_required=required,
                       secret=secret, uri=totp_uri(secret, user.email), error=error,

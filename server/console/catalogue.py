@@ -13,11 +13,9 @@ from pathlib import Path
 from server.console.i18n import LOCALE_DIR
 
 _HERE = Path(__file__).parent
-# _("...") in templates; in pages, the strings rendered through _(...) by templates:
-# error messages and titles given to render() as error=/title=.
-_CALL = re.compile(r"""_\(\s*(["'])((?:(?!\1).)+)\1\s*\)""")
-_PAGE_STRING = re.compile(r"""error\s*=\s*(["'])((?:(?!\1).)+)\1|^\s*\d{3}:\s*"([^"]+)"|"""
-                          r"""(\d{3}): "([^"]+)\"""", re.MULTILINE)
+# _("...") in templates; N_("...") in the pages' modules (strings templates translate).
+_CALL = re.compile(r"""\b_\(\s*(["'])((?:(?!\1).)+)\1\s*\)""")
+_MARKED = re.compile(r"""\bN_\(\s*(["'])((?:(?!\1).)+)\1\s*\)""")
 
 
 def messages() -> set[str]:
@@ -26,10 +24,8 @@ def messages() -> set[str]:
     for path in sorted((_HERE / "templates").glob("*.html")):
         found |= {m.group(2) for m in _CALL.finditer(path.read_text("utf-8"))}
     for path in sorted(_HERE.glob("*.py")):
-        text = path.read_text("utf-8")
-        for m in _PAGE_STRING.finditer(text):
-            found |= {g for g in (m.group(2), m.group(3), m.group(5)) if g}
-    found.discard("...")
+        if path.name != "catalogue.py":
+            found |= {m.group(2) for m in _MARKED.finditer(path.read_text("utf-8"))}
     return found
 
 

@@ -25,6 +25,11 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.translation("accord", localedir=LOCALE_DIR, languages=[lang])
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalogue where it is defined; templates translate it."""
+    return message
+
+
 def language_of(request: web.Request) -> str:
     """The language chosen by cookie, else the first supported one Accept-Language names."""
     chosen = request.cookies.get(LANG_COOKIE)

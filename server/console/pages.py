@@ -22,6 +22,7 @@ from multidict import MultiDictProxy
 from schemas.principal import Role
 from server.config import SETTINGS
 from server.console import i18n
+from server.console.i18n import N_
 from server.console.security import HEADERS, same_token, set_cookie
 from server.db.pool import POOL
 from server.errors import AccordError, BadRequest, Forbidden, NotFound, http_status
@@ -100,15 +101,15 @@ def render(request: web.Request, template: str, code: int = 200,
 
 _ANON_TOKEN = web.RequestKey("console_anon_csrf", str)
 
-_ERROR_TITLES = {400: "The request could not be used", 401: "Sign in first",
-                 403: "You may not do this", 404: "Not found", 409: "Conflict",
-                 413: "Too large", 415: "Not a supported file"}
+_ERROR_TITLES = {400: N_("The request could not be used"), 401: N_("Sign in first"),
+                 403: N_("You may not do this"), 404: N_("Not found"), 409: N_("Conflict"),
+                 413: N_("Too large"), 415: N_("Not a supported file")}
 
 
 def _error_page(request: web.Request, status: int, message: str | None) -> web.Response:
     # A 404 never says more than "not found": a hidden thing answers like an absent one.
     return render(request, "error.html", code=status,
-                  title=_ERROR_TITLES.get(status, "Error"),
+                  title=_ERROR_TITLES.get(status, N_("Error")),
                   message=None if status == 404 else message)
 
 

@@ -186,3 +186,39 @@ async def recent_posts(conn: asyncpg.Connection, org_id: uuid.UUID,
         org_id, retention_hours, limit,
     )
     return [RecentPost(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ReachCount:
+    """How many of a group's objects (that the asker sees) a member receives, by TLP and rule."""
+
+    tlp: str
+    rule: str  # receives, own, red-not-addressed, sector, other
+    sectors: list[str] | None
+    count: int
+
+
+async def member_reach(
+    conn: asyncpg.Connection, asker: Principal, member: Principal, group_id: uuid.UUID
+) -> list[ReachCount]:
+    """Counts only: of the group's objects the asker may see, which the member receives.
+
+    "Receives" is the visibility predicate itself, evaluated for the member, so the preview
+    can never disagree with what the member is served; the other rules only explain why not.
+    """
+    p = Params()
+    m = p(member.org_id)
+    rule = (
+        f"CASE WHEN o.producer_org = {m} THEN 'own'"
+        f" WHEN {visible(member, p, 'o')} THEN 'receives'"
+        f" WHEN o.tlp = 'red' AND NOT {m} = ANY(o.recipients) THEN 'red-not-addressed'"
+        f" WHEN o.sectors IS NOT NULL AND NOT {p(member.sector.value)} = ANY(o.sectors)"
+        f" THEN 'sector' ELSE 'other' END"
+    )
+    sql = (
+        f"SELECT o.tlp, {rule} AS rule,"
+        f" CASE WHEN o.sectors IS NOT NULL THEN o.sectors END AS sectors, count(*) AS count"
+        f" FROM objects o WHERE o.group_id = {p(group_id)} AND {visible(asker, p, 'o')}"
+        f" GROUP BY 1, 2, 3 ORDER BY 2, 1"
+    )
+    return [ReachCount(**dict(r)) for r in await conn.fetch(sql, *p.values)]

@@ -1,0 +1,100 @@
+"""Console pages over HTTP: preview as a member, the command-line invitation, share refusals."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+
+from schemas.accord_extension import ACCORD_EXTENSION_ID
+from server.console.invite import invite as invite_from_cli
+from server.store import groups
+from tests.console.conftest import accept
+from tests.helpers import TLP_AMBER, TLP_GREEN, TLP_RED, auth, indicator, objects_url, post
+
+
+def terms(**values: object) -> dict:
+    return {"extensions": {ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
+                                                 **values}}}
+
+
+def _rows(html: str) -> set[tuple[str, str, str]]:
+    """(TLP, rule, count) of the preview table."""
+    body = html.split('<table id="reach">', 1)[1].split("</table>", 1)[0]
+    found = set()
+    for row in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(\d+)</td></tr>", body):
+        level = re.sub(r"<[^>]+>", "", row[0])
+        found.add((level, re.sub(r"\s+", " ", row[1]).strip(), row[2]))
+    return found
+
+
+async def test_preview_as_a_member_counts_by_tlp_and_rule(world, people, http, base_url,
+                                                          pool):
+    a = world.alice.contributor
+    posted = await post(http, base_url, world.collection_id, a,
+               indicator("198.51.100.1", object_marking_refs=[TLP_GREEN]),
+               indicator("198.51.100.2", object_marking_refs=[TLP_RED],
+                         **terms(recipients=[world.bob.identity_id])),
+               indicator("198.51.100.3", object_marking_refs=[TLP_RED],
+                         **terms(recipients=[world.carol.identity_id])),
+               indicator("198.51.100.4", object_marking_refs=[TLP_AMBER],
+                         **terms(releasable_to_sectors=["private"])))
+    assert posted["success_count"] == 4, posted
+    await post(http, base_url, world.collection_id, world.bob.contributor,
+               indicator("198.51.100.5", object_marking_refs=[TLP_GREEN]))
+    async with pool.acquire() as conn:
+        await groups.set_manager(conn, world.group_id, world.alice.org_id)
+    manager = await people(world.alice.org_id)
+    status, html, _ = await manager.post(f"/console/groups/{world.group_id}/preview",
+                                         {"member": str(world.bob.org_id)},
+                                         from_page=f"/console/groups/{world.group_id}")
+    assert status == 200, html
+    assert _rows(html) == {
+        ("TLP:GREEN", "receives", "1"), ("TLP:RED", "receives", "1"),
+        ("TLP:GREEN", "receives (its own posts)", "1"),
+        ("TLP:RED", "RED not addressed to them", "1"),
+        ("TLP:AMBER", "restricted to other sectors (private only)", "1"),
+    }
+    assert "198.51.100" not in html and "indicator--" not in html  # counts only
+    # "receives" is what bob is served: the same number through TAXII.
+    async with http.get(objects_url(base_url, world.collection_id),
+                        headers=auth(world.bob.reader)) as resp:
+        served = (await resp.json(content_type=None))["objects"]
+    assert len(served) == 3
+    assert "receives 3." in html
+
+
+async def test_preview_is_for_managers_only(world, people):
+    member = await people(world.bob.org_id)
+    status, _, _ = await member.post(f"/console/groups/{world.group_id}/preview",
+                                     {"member": str(world.alice.org_id)},
+                                     from_page=f"/console/groups/{world.group_id}")
+    assert status == 403
+    outsider = await people(world.mallory.org_id)
+    status, _, _ = await outsider.post(f"/console/groups/{world.group_id}/preview",
+                                       {"member": str(world.alice.org_id)})
+    assert status == 404
+
+
+async def test_command_line_invitation_opens_an_account(world, database_url, base_url):
+    token = await invite_from_cli(database_url, world.alice.name, "first@alice.example",
+                                  "First Admin", "org-admin")
+    http, _ = await accept(base_url, token, totp=False)
+    async with http.get(f"{base_url}/console/admin") as resp:
+        assert resp.status == 200 and "first@alice.example" in await resp.text()
+    await http.close()
+
+
+async def test_share_refuses_a_collection_outside_the_members_groups(world, people, factory):
+    other = await factory.collection(await factory.group(world.mallory))
+    alice = await people(world.alice.org_id, "contributor")
+    _, html, _ = await alice.get("/console/share")
+    assert str(world.collection_id) in html and str(other) not in html
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    for target, expected in ((other, 404), (world.collection_id, 200)):  # control: own works
+        form = aiohttp.FormData()
+        form.add_field("csrf", csrf)
+        form.add_field("collection", str(target))
+        form.add_field("file", b"203.0.113.50\n", filename="x.txt", content_type="text/plain")
+        async with alice.http.post(alice.base + "/console/share", data=form) as resp:
+            assert resp.status == expected, await resp.text()
