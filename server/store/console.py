@@ -19,6 +19,13 @@ from server.store.query import Params
 from server.store.visibility import visible
 
 _SEARCH_LIMIT = 50
+# Objects are indexed by (collection, id, version): naming the collections lets an id lookup
+# be one index probe per collection instead of a scan of every stored version.
+_EVERY_COLLECTION = "SELECT c.id FROM collections c"
+# The one-hop references of relationships and sightings, as indexed by migration 0014.
+_REFS = ("ARRAY[(o.body::jsonb)->>'source_ref', (o.body::jsonb)->>'target_ref',"
+         " (o.body::jsonb)->>'sighting_of_ref']")
+_HAS_REFS = "o.stix_type IN ('relationship', 'sighting')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,8 @@ async def search(
         where.append(f"{p(label)} = ANY(o.labels)")
     if text:
         if "--" in text and " " not in text:
-            where.append(f"o.stix_id = {p(text.lower())}")
+            where.append(f"o.stix_id = {p(text.lower())}"
+                         f" AND o.collection_id IN ({_EVERY_COLLECTION})")
         else:
             needle = p("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                        + "%")
@@ -80,10 +88,9 @@ async def search(
                          f" OR (o.body::jsonb)->>'description' ILIKE {needle}"
                          f" OR {p(text)} = ANY(o.ioc_values))")
     sql = (
-        "SELECT DISTINCT ON (o.date_added, o.stix_id) o.stix_id, o.stix_type, o.tlp,"
-        " (o.body::jsonb)->>'name' AS name, o.date_added FROM objects o WHERE "
-        + " AND ".join(where)
-        + f" ORDER BY o.date_added DESC, o.stix_id LIMIT {p(limit * 4)}"
+        "SELECT o.stix_id, o.stix_type, o.tlp, (o.body::jsonb)->>'name' AS name, o.date_added"
+        " FROM objects o WHERE " + " AND ".join(where)
+        + f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(limit * 4)}"
     )
     seen: dict[str, Found] = {}
     for r in await conn.fetch(sql, *p.values):
@@ -108,8 +115,8 @@ async def object_versions(
         f" CASE WHEN NOT o.withheld OR {reveal} THEN po.name END AS producer, o.withdrawn"
         f" FROM objects o JOIN collections c ON c.id = o.collection_id"
         f" JOIN organizations po ON po.id = o.producer_org"
-        f" WHERE o.stix_id = {p(stix_id)} AND {visible(principal, p, 'o')}"
-        f" ORDER BY o.version, o.date_added"
+        f" WHERE o.stix_id = {p(stix_id)} AND o.collection_id IN ({_EVERY_COLLECTION})"
+        f" AND {visible(principal, p, 'o')} ORDER BY o.version, o.date_added"
     )
     return [ObjectVersion(**dict(r)) for r in await conn.fetch(sql, *p.values)]
 
@@ -125,10 +132,9 @@ async def related(
     sql = (
         f"SELECT DISTINCT ON (o.stix_id) o.stix_id, o.stix_type, o.tlp,"
         f" (o.body::jsonb)->>'name' AS name, o.date_added FROM objects o"
-        f" WHERE {visible(principal, p, 'o')} AND (o.stix_id = ANY({p(refs)}::text[])"
-        f" OR (o.stix_type IN ('relationship', 'sighting') AND ("
-        f"(o.body::jsonb)->>'source_ref' = {me} OR (o.body::jsonb)->>'target_ref' = {me}"
-        f" OR (o.body::jsonb)->>'sighting_of_ref' = {me})))"
+        f" WHERE {visible(principal, p, 'o')} AND ((o.stix_id = ANY({p(refs)}::text[])"
+        f" AND o.collection_id IN ({_EVERY_COLLECTION}))"
+        f" OR ({_HAS_REFS} AND {_REFS} @> ARRAY[{me}]::text[]))"
         f" ORDER BY o.stix_id, o.version DESC LIMIT {p(limit)}"
     )
     return [Found(**dict(r)) for r in await conn.fetch(sql, *p.values)]
@@ -147,6 +153,7 @@ async def identity_names(conn: asyncpg.Connection, principal: Principal,
         sql = (
             f"SELECT DISTINCT ON (o.stix_id) o.stix_id, (o.body::jsonb)->>'name' AS name"
             f" FROM objects o WHERE o.stix_id = ANY({p(left)}::text[])"
+            f" AND o.collection_id IN ({_EVERY_COLLECTION})"
             f" AND {visible(principal, p, 'o')} ORDER BY o.stix_id, o.version DESC"
         )
         names.update({r["stix_id"]: r["name"] for r in await conn.fetch(sql, *p.values)

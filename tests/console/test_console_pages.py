@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import aiohttp
 
@@ -98,3 +99,27 @@ async def test_share_refuses_a_collection_outside_the_members_groups(world, peop
         form.add_field("file", b"203.0.113.50\n", filename="x.txt", content_type="text/plain")
         async with alice.http.post(alice.base + "/console/share", data=form) as resp:
             assert resp.status == expected, await resp.text()
+
+
+async def test_object_page_shows_visible_related_objects_one_hop_out(world, people, http,
+                                                                     base_url, factory):
+    ind = indicator("198.51.100.21", object_marking_refs=[TLP_GREEN])
+    malware = {"type": "malware", "spec_version": "2.1", "id": f"malware--{uuid.uuid4()}",
+               "created": ind["created"], "modified": ind["created"], "name": "Bad Worm",
+               "is_family": True, "object_marking_refs": [TLP_GREEN]}
+    rel = {"type": "relationship", "spec_version": "2.1",
+           "id": f"relationship--{uuid.uuid4()}", "created": ind["created"],
+           "modified": ind["created"], "relationship_type": "indicates",
+           "source_ref": ind["id"], "target_ref": malware["id"],
+           "object_marking_refs": [TLP_GREEN]}
+    await post(http, base_url, world.collection_id, world.alice.contributor, ind, malware, rel)
+    # Mallory, elsewhere, relates the same indicator to something: bob must not see it.
+    elsewhere = await factory.collection(await factory.group(world.mallory))
+    hidden = {**rel, "id": f"relationship--{uuid.uuid4()}", "relationship_type": "related-to"}
+    await post(http, base_url, elsewhere, world.mallory.contributor, hidden)
+    bob = await people(world.bob.org_id, "reader")
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert f"/console/objects/{rel['id']}" in page
+    assert hidden["id"] not in page
+    _, page, _ = await bob.get(f"/console/objects/{rel['id']}")
+    assert f"/console/objects/{ind['id']}" in page and "Bad Worm" in page

@@ -38,3 +38,9 @@ CREATE TABLE console_sessions (
     expires    timestamptz NOT NULL
 );
 CREATE INDEX console_sessions_user ON console_sessions (user_id);
+
+-- The console's object page shows relationships and sightings one hop out: those that
+-- name an object, found by index. Partial: only those two types pay for it at ingest.
+CREATE INDEX objects_refs ON objects USING gin ((ARRAY[(body::jsonb)->>'source_ref',
+    (body::jsonb)->>'target_ref', (body::jsonb)->>'sighting_of_ref']))
+    WHERE stix_type IN ('relationship', 'sighting');
