@@ -35,9 +35,10 @@ from server.store.statuses import purge_statuses
 from server.taxii import collections, discovery, manifest, objects, status
 from server.taxii import feeds as taxii_feeds
 from server.web import published
+from server.web.apis import add_routes
 from server.web.auth import auth_middleware
 from server.web.middleware import error_middleware, request_id_middleware
-from server.web.routes import Operation, add_routes
+from server.web.routes import Operation
 
 log = logging.getLogger("accord.app")
 

@@ -10,9 +10,9 @@ from aiohttp import web
 
 from server.db.migrate import pending
 from server.db.pool import POOL
+from server.web.apis import OPERATIONS_API, RouteTable
 from server.web.auth import public
 from server.web.middleware import error_response
-from server.web.routes import OPERATIONS_API, RouteTable
 
 # A probe must answer quickly even when the database hangs; orchestrators time out at ~5 s.
 READY_TIMEOUT_S = 2.0

@@ -31,9 +31,9 @@ from server.config import SETTINGS
 from server.db.pool import POOL
 from server.errors import Forbidden
 from server.store.webhook_outcomes import webhook_outcomes
+from server.web.apis import OPERATIONS_API, RouteTable
 from server.web.auth import Handler, principal_for, public
 from server.web.middleware import route_template
-from server.web.routes import OPERATIONS_API, RouteTable
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)

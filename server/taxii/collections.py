@@ -11,9 +11,9 @@ from server.db.pool import POOL
 from server.store.collections import get_collection, list_collections
 from server.store.records import CollectionView
 from server.taxii.discovery import API_ROOT
+from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
 from server.web.params import uuid_segment
-from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 COLLECTION = API_ROOT + "/collections/{collection_id}"

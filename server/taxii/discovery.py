@@ -6,7 +6,7 @@ from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE
 from server.config import SETTINGS
-from server.web.routes import TAXII_API, RouteTable
+from server.web.apis import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 API_ROOT = "/taxii2/root"

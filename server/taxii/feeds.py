@@ -21,9 +21,9 @@ from server.store.records import Page
 from server.taxii import paging
 from server.taxii.manifest import manifest_body
 from server.taxii.objects import envelope_bytes
+from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
 from server.web.params import uuid_segment
-from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 FEEDS_ROOT = service.TAXII_FEEDS_ROOT

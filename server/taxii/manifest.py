@@ -9,7 +9,7 @@ from server.store.objects import Projection
 from server.store.records import ManifestRow, Page
 from server.taxii import paging
 from server.taxii.collections import COLLECTION
-from server.web.routes import TAXII_API, RouteTable
+from server.web.apis import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 routes = RouteTable(TAXII_API)

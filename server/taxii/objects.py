@@ -15,9 +15,9 @@ from server.taxii import paging
 from server.taxii.collections import COLLECTION, readable_collection
 from server.taxii.deletion import delete_object as delete_versions
 from server.taxii.status import status_resource
+from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
 from server.web.params import stix_id_segment, uuid_segment
-from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import (
     negotiate,
     read_body,

@@ -9,9 +9,9 @@ from server.config import SETTINGS
 from server.db.pool import POOL
 from server.store.statuses import Status, get_status
 from server.taxii.discovery import API_ROOT
+from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
 from server.web.params import uuid_segment
-from server.web.routes import TAXII_API, RouteTable
 from server.web.taxii import negotiate, taxii_response
 
 routes = RouteTable(TAXII_API)

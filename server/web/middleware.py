@@ -12,8 +12,8 @@ from aiohttp import web
 from schemas.taxii import QueryError
 from server.errors import AccordError, Unauthorized, http_status
 from server.logs import redact_query, request_id_var
+from server.web.apis import api_of
 from server.web.auth import PRINCIPAL, Handler
-from server.web.routes import api_of
 
 log = logging.getLogger("accord.http")
 

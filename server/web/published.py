@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.accord_extension import schema_text
+from server.web.apis import JSON_API, RouteTable
 from server.web.auth import public
-from server.web.routes import JSON_API, RouteTable
 
 routes = RouteTable(JSON_API)
 
