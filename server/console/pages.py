@@ -27,8 +27,8 @@ from server.console.security import HEADERS, same_token, set_cookie
 from server.db.pool import POOL
 from server.errors import AccordError, BadRequest, Forbidden, NotFound, http_status
 from server.store import sessions
+from server.web.apis import Api, RouteTable
 from server.web.auth import PRINCIPAL, public
-from server.web.routes import Api, RouteTable
 
 log = logging.getLogger("accord.console")
 
