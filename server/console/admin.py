@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from aiohttp import web
@@ -225,14 +226,92 @@ async def invite_org(request: web.Request) -> web.Response:
     return redirect(f"{ROOT}groups/{group_id}")
 
 
+def _day(value: str, name: str) -> str | None:
+    """A YYYY-MM-DD filter as an ISO instant (UTC midnight), or None if empty."""
+    if not value:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise BadRequest(f"{name} is a date: YYYY-MM-DD")
+    return value + "T00:00:00Z"
+
+
 @routes.get(ROOT + "audit")
 @page(role=Role.ORG_ADMIN)
 async def audit_log(request: web.Request) -> web.Response:
-    """The audit log of the organisation (all of it for a platform admin), newest last."""
+    """The audit log with filters (action, dates), oldest first, paged: the organisation's
+    own for an org-admin, every entry for a platform admin."""
     principal = session_of(request).principal
-    action = request.query.get("action", "")[:100] or None
-    async with request.app[POOL].acquire() as conn:
-        entries = await audit.query(
-            conn, org_id=None if principal.is_platform_admin else principal.org_id,
-            action=action, limit=200)
-    return render(request, "audit.html", entries=entries, action=action or "")
+    action = request.query.get("action", "").strip()[:100]
+    since = request.query.get("since", "").strip()[:10]
+    until = request.query.get("until", "").strip()[:10]
+    after = request.query.get("after", "")
+    try:
+        q = api.AuditQuery(action=action or None, since=_day(since, "since"),
+                           until=_day(until, "until"),
+                           after=int(after) if after.isdigit() else None, limit=100)
+    except ValidationError:
+        raise BadRequest("the filters are not valid") from None
+    found = await service.audit_query(request.app[POOL], principal, q)
+    return render(request, "audit.html", entries=found.entries, next=found.next,
+                  action=action, since=since, until=until)
+
+
+@routes.post(ROOT + "groups/{group_id}/policy")
+@page(role=Role.ORG_ADMIN)
+async def change_policy(request: web.Request) -> web.Response:
+    """Change a group's policy (its managers, platform admins)."""
+    group_id = _uuid(request, "group_id")
+    form = form_of(request)
+    try:
+        policy = api.GroupPolicyPatch(
+            default_tlp=field(request, "default_tlp", limit=20),
+            default_attribution=field(request, "default_attribution", limit=20),
+            allow_anonymous=form.get("allow_anonymous") == "on",
+            confidential_roster=form.get("confidential_roster") == "on",
+            allowed_sectors=[s for s in form.getall("allowed_sectors", []) if isinstance(s, str)],
+        )
+        patch = api.GroupPatch(description=field(request, "description", required=False,
+                                                 limit=2000) or None, policy=policy)
+    except ValidationError as exc:
+        raise BadRequest("the policy is not valid: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    await service.change_group(request.app[POOL], session_of(request).principal, group_id,
+                               patch)
+    return redirect(f"{ROOT}groups/{group_id}")
+
+
+@routes.post(ROOT + "moderation")
+@page(role=Role.PLATFORM_ADMIN)
+async def moderate(request: web.Request) -> web.Response:
+    """Withdraw an object's versions from a collection, or restore them (platform admins)."""
+    try:
+        collection_id = uuid.UUID(field(request, "collection", limit=40))
+    except ValueError:
+        raise BadRequest("name the collection") from None
+    stix_id = field(request, "object", limit=300).lower()
+    withdrawn = form_of(request).get("action") == "withdraw"
+    await service.withdraw_object(request.app[POOL], session_of(request).principal,
+                                  collection_id, stix_id, withdrawn)
+    return redirect(ROOT + "audit?action=" + ("object.withdrawn" if withdrawn
+                                              else "object.restored"))
+
+
+@routes.get(ROOT + "orgs")
+@page(role=Role.PLATFORM_ADMIN)
+async def orgs(request: web.Request) -> web.Response:
+    """Every organisation (platform admins)."""
+    found = await service.list_orgs(request.app[POOL], session_of(request).principal)
+    return render(request, "orgs.html", orgs=found.orgs, sectors=[s.value for s in Sector])
+
+
+@routes.post(ROOT + "orgs")
+@page(role=Role.PLATFORM_ADMIN)
+async def create_org(request: web.Request) -> web.Response:
+    """Create an organisation (platform admins)."""
+    try:
+        req = api.OrgCreate(name=field(request, "name", limit=200),
+                            sector=field(request, "sector", limit=20))
+    except ValidationError:
+        raise BadRequest("name the organisation and choose its sector") from None
+    await service.create_org(request.app[POOL], session_of(request).principal, req)
+    return redirect(ROOT + "orgs")

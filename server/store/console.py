@@ -47,6 +47,7 @@ class ObjectVersion:
     version_text: str
     date_added: datetime
     tlp: str
+    collection_id: uuid.UUID
     collection_title: str
     producer: str | None  # None: withheld from this reader
     withdrawn: bool
@@ -108,10 +109,10 @@ async def object_versions(
     admins see it).
     """
     p = Params()
-    org = p(principal.org_id)
-    reveal = "true" if principal.is_platform_admin else f"o.producer_org = {org}"
+    reveal = "true" if principal.is_platform_admin else f"o.producer_org = {p(principal.org_id)}"
     sql = (
-        f"SELECT o.body, o.version_text, o.date_added, o.tlp, c.title AS collection_title,"
+        f"SELECT o.body, o.version_text, o.date_added, o.tlp, o.collection_id,"
+        f" c.title AS collection_title,"
         f" CASE WHEN NOT o.withheld OR {reveal} THEN po.name END AS producer, o.withdrawn"
         f" FROM objects o JOIN collections c ON c.id = o.collection_id"
         f" JOIN organizations po ON po.id = o.producer_org"

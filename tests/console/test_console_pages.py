@@ -9,7 +9,7 @@ import aiohttp
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from server.console.invite import invite as invite_from_cli
-from server.store import groups
+from server.store import groups, orgs
 from tests.console.conftest import accept
 from tests.helpers import TLP_AMBER, TLP_GREEN, TLP_RED, auth, indicator, objects_url, post
 
@@ -123,3 +123,81 @@ async def test_object_page_shows_visible_related_objects_one_hop_out(world, peop
     assert hidden["id"] not in page
     _, page, _ = await bob.get(f"/console/objects/{rel['id']}")
     assert f"/console/objects/{ind['id']}" in page and "Bad Worm" in page
+
+
+async def _platform_org(pool) -> uuid.UUID:
+    async with pool.acquire() as conn:
+        return (await orgs.platform_org(conn)).id
+
+
+async def test_platform_admin_withdraws_and_restores(world, people, http, base_url, pool):
+    obj = indicator("198.51.100.31", object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    admin = await people(await _platform_org(pool), "platform-admin")
+    bob = await people(world.bob.org_id, "reader")
+    page = f"/console/objects/{obj['id']}"
+    status, html, _ = await admin.get(page)
+    assert status == 200 and "Withdraw from" in html
+    assert (await bob.post("/console/moderation", {"collection": str(world.collection_id),
+                                                   "object": obj["id"],
+                                                   "action": "withdraw"}))[0] == 403
+    status, _, _ = await admin.post("/console/moderation", {
+        "collection": str(world.collection_id), "object": obj["id"], "action": "withdraw"},
+        from_page=page)
+    assert status == 303
+    assert (await bob.get(page))[0] == 404
+    # The audit log holds the withdrawal, with a restore button for platform admins.
+    status, html, _ = await admin.get("/console/audit?action=object.withdrawn")
+    assert status == 200 and obj["id"] in html and 'value="restore"' in html
+    status, _, _ = await admin.post("/console/moderation", {
+        "collection": str(world.collection_id), "object": obj["id"], "action": "restore"},
+        from_page="/console/audit")
+    assert status == 303
+    assert (await bob.get(page))[0] == 200
+
+
+async def test_audit_log_records_console_actions_for_the_org(world, people):
+    admin = await people(world.alice.org_id)
+    await admin.post("/console/admin/keys", {"role": "reader"}, from_page="/console/admin")
+    status, html, _ = await admin.get("/console/audit?action=key.created")
+    assert status == 200 and f"user:{admin.user_id}" in html
+    status, html, _ = await admin.get("/console/audit?action=user.activated")
+    assert str(admin.user_id) in html
+    # Another organisation's admin does not see alice's entries.
+    other = await people(world.mallory.org_id)
+    _, html, _ = await other.get("/console/audit?action=key.created")
+    assert f"user:{admin.user_id}" not in html
+    assert (await admin.get("/console/audit?since=yesterday"))[0] == 400
+
+
+async def test_manager_changes_the_group_policy(world, people, pool):
+    async with pool.acquire() as conn:
+        await groups.set_manager(conn, world.group_id, world.alice.org_id)
+    manager = await people(world.alice.org_id)
+    path = f"/console/groups/{world.group_id}"
+    status, html, _ = await manager.get(path)
+    assert status == 200 and "Save the policy" in html
+    status, _, _ = await manager.post(f"{path}/policy", {
+        "default_tlp": "green", "default_attribution": "credited", "allow_anonymous": "on",
+        "description": "changed in the console"}, from_page=path)
+    assert status == 303
+    _, html, _ = await manager.get(path)
+    assert "changed in the console" in html and '<option value="green" selected>' in html
+    member = await people(world.bob.org_id)
+    _, html, _ = await member.get(path)
+    assert "Save the policy" not in html
+    assert (await member.post(f"{path}/policy", {"default_tlp": "red",
+                                                 "default_attribution": "credited"},
+                              from_page=path))[0] == 403
+
+
+async def test_organisations_page_is_for_platform_admins(world, people, pool):
+    admin = await people(await _platform_org(pool), "platform-admin")
+    status, html, _ = await admin.get("/console/orgs")
+    assert status == 200 and world.alice.name in html
+    status, _, _ = await admin.post("/console/orgs", {"name": f"new-{uuid.uuid4().hex[:6]}",
+                                                      "sector": "academic"},
+                                    from_page="/console/orgs")
+    assert status == 303
+    org_admin = await people(world.alice.org_id)
+    assert (await org_admin.get("/console/orgs"))[0] == 403
