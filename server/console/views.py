@@ -14,6 +14,7 @@ from clients import iocs
 from schemas.principal import Role
 from server import policy
 from server.config import SETTINGS
+from server.console.i18n import N_
 from server.console.pages import (
     ROOT,
     field,
@@ -35,6 +36,8 @@ _STATIC_FILES = {"console.css": "text/css"}
 # TLP 2.0 badge colours (FIRST): each on black.
 TLP_LABELS = {"clear": "TLP:CLEAR", "green": "TLP:GREEN", "amber": "TLP:AMBER",
               "amber+strict": "TLP:AMBER+STRICT", "red": "TLP:RED"}
+_TOO_SLOW = N_(
+    "The text search took too long: narrow it by type or label, or search an id or a value.")
 _REF_KEYS = ("created_by_ref", "source_ref", "target_ref", "sighting_of_ref")
 _REF_LISTS = ("object_refs", "where_sighted_refs", "observed_data_refs")
 
@@ -68,7 +71,7 @@ async def home(request: web.Request) -> web.Response:
 async def search_form(request: web.Request) -> web.Response:
     """The search form (its query is posted, so no value lands in a URL)."""
     return render(request, "search.html", results=None, q="", stix_type="", label="",
-                  tlp_labels=TLP_LABELS)
+                  tlp_labels=TLP_LABELS, error=None)
 
 
 @routes.post(ROOT + "search")
@@ -78,11 +81,16 @@ async def search(request: web.Request) -> web.Response:
     q = field(request, "q", required=False, limit=200)
     stix_type = field(request, "type", required=False, limit=100)
     label = field(request, "label", required=False, limit=100)
+    error = None
     async with request.app[POOL].acquire() as conn:
-        results = await console.search(conn, session_of(request).principal, text=q or None,
-                                       stix_type=stix_type or None, label=label or None)
+        try:
+            results = await console.search(conn, session_of(request).principal,
+                                           text=q or None, stix_type=stix_type or None,
+                                           label=label or None)
+        except console.SearchTooSlow:
+            results, error = [], _TOO_SLOW
     return render(request, "search.html", results=results, q=q, stix_type=stix_type,
-                  label=label, tlp_labels=TLP_LABELS)
+                  label=label, tlp_labels=TLP_LABELS, error=error)
 
 
 def _refs(body: dict) -> list[str]:

@@ -67,36 +67,69 @@ class RecentPost:
     first_failure: str | None
 
 
-async def search(
-    conn: asyncpg.Connection, principal: Principal, *, text: str | None = None,
-    stix_type: str | None = None, label: str | None = None, limit: int = _SEARCH_LIMIT,
-) -> list[Found]:
-    """Latest visible versions matching an id, type, label or text in name/description."""
-    p = Params()
-    where = [visible(principal, p, "o")]
-    if stix_type:
-        where.append(f"o.stix_type = {p(stix_type)}")
-    if label:
-        where.append(f"{p(label)} = ANY(o.labels)")
-    if text:
-        if "--" in text and " " not in text:
-            where.append(f"o.stix_id = {p(text.lower())}"
-                         f" AND o.collection_id IN ({_EVERY_COLLECTION})")
-        else:
-            needle = p("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                       + "%")
-            where.append(f"((o.body::jsonb)->>'name' ILIKE {needle}"
-                         f" OR (o.body::jsonb)->>'description' ILIKE {needle}"
-                         f" OR {p(text)} = ANY(o.ioc_values))")
+class SearchTooSlow(Exception):
+    """A text search ran past its time budget (it scans; an id or a value does not)."""
+
+
+async def _found(conn: asyncpg.Connection, p: Params, where: list[str], limit: int,
+                 seen: dict[str, Found]) -> None:
     sql = (
         "SELECT o.stix_id, o.stix_type, o.tlp, (o.body::jsonb)->>'name' AS name, o.date_added"
         " FROM objects o WHERE " + " AND ".join(where)
         + f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(limit * 4)}"
     )
-    seen: dict[str, Found] = {}
     for r in await conn.fetch(sql, *p.values):
         if r["stix_id"] not in seen and len(seen) < limit:
             seen[r["stix_id"]] = Found(**dict(r))
+
+
+async def search(
+    conn: asyncpg.Connection, principal: Principal, *, text: str | None = None,
+    stix_type: str | None = None, label: str | None = None, limit: int = _SEARCH_LIMIT,
+    text_budget_ms: int = 3000,
+) -> list[Found]:
+    """Latest visible versions matching an id, an observable value, a type, a label, or
+    text in name/description, newest first.
+
+    An id is one index probe per collection; a value uses the GIN index on ioc_values where
+    the schema has one (`@>` is the operator it serves). Text in name/description is a scan
+    newest first, stopped at `text_budget_ms` (SearchTooSlow) so that a rare word cannot
+    hold a connection for long.
+    """
+    def base() -> tuple[Params, list[str]]:
+        p = Params()
+        where = [visible(principal, p, "o")]
+        if stix_type:
+            where.append(f"o.stix_type = {p(stix_type)}")
+        if label:
+            where.append(f"o.labels @> ARRAY[{p(label)}]::text[]")
+        return p, where
+
+    seen: dict[str, Found] = {}
+    if text and "--" in text and " " not in text:
+        p, where = base()
+        where.append(f"o.stix_id = {p(text.lower())} AND o.collection_id IN ({_EVERY_COLLECTION})")
+        await _found(conn, p, where, limit, seen)
+        return list(seen.values())
+    if not text:
+        p, where = base()
+        await _found(conn, p, where, limit, seen)
+        return list(seen.values())
+    p, where = base()
+    where.append(f"o.ioc_values @> ARRAY[{p(text)}]::text[]")
+    await _found(conn, p, where, limit, seen)
+    if len(seen) < limit:
+        p, where = base()
+        needle = p("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                   + "%")
+        where.append(f"((o.body::jsonb)->>'name' ILIKE {needle}"
+                     f" OR (o.body::jsonb)->>'description' ILIKE {needle})")
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL statement_timeout = {int(text_budget_ms)}")
+                await _found(conn, p, where, limit, seen)
+        except asyncpg.QueryCanceledError:
+            raise SearchTooSlow from None
     return list(seen.values())
 
 

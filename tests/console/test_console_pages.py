@@ -201,3 +201,23 @@ async def test_organisations_page_is_for_platform_admins(world, people, pool):
     assert status == 303
     org_admin = await people(world.alice.org_id)
     assert (await org_admin.get("/console/orgs"))[0] == 403
+
+
+async def test_search_by_value_label_type_and_text(world, people, http, base_url):
+    tag = uuid.uuid4().hex[:8]
+    obj = indicator("198.51.100.77", name=f"Zebra {tag} beacon", labels=[f"lab-{tag}"],
+                    object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    bob = await people(world.bob.org_id, "reader")
+    link = f"/console/objects/{obj['id']}"
+    for form in ({"q": "198.51.100.77"}, {"label": f"lab-{tag}"}, {"q": f"zebra {tag}"},
+                 {"q": f"zebra {tag}", "type": "indicator"}):
+        status, html, _ = await bob.post("/console/search", form, from_page="/console/search")
+        assert status == 200 and link in html, form
+    _, html, _ = await bob.post("/console/search", {"q": f"zebra {tag}", "type": "malware"},
+                                from_page="/console/search")
+    assert link not in html
+    mallory = await people(world.mallory.org_id, "reader")
+    for form in ({"q": "198.51.100.77"}, {"label": f"lab-{tag}"}, {"q": f"zebra {tag}"}):
+        _, html, _ = await mallory.post("/console/search", form, from_page="/console/search")
+        assert link not in html, form
