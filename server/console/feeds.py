@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from schemas.feeds import FeedCreate, FeedFilter, WebhookSpec
+from schemas.feeds import FeedCreate, FeedFilter, FeedUpdate, WebhookSpec
 from server.config import SETTINGS
 from server.console.pages import ROOT, field, form_of, not_found, page, render, session_of, table
 from server.console.views import TLP_LABELS
@@ -55,6 +55,7 @@ async def _form(request: web.Request, **context: object) -> web.Response:
     context.setdefault("name", "")
     context.setdefault("chosen", FeedFilter())
     context.setdefault("webhook", "")
+    context.setdefault("feed_id", None)
     return render(request, "feed_new.html", types=_TYPES, tlps=list(TLP_LABELS),
                   collections=readable, tlp_labels=TLP_LABELS, **context)
 
@@ -102,14 +103,64 @@ async def create_feed(request: web.Request) -> web.Response:
                   deliveries=[])
 
 
+def _feed_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["feed_id"])
+    except ValueError:
+        raise not_found() from None
+
+
+@routes.get(ROOT + "feeds/{feed_id}/edit")
+@page()
+async def edit_feed(request: web.Request) -> web.Response:
+    """The feed form, filled with the feed's filter."""
+    found = await service.get_feed(request.app[POOL], session_of(request).principal,
+                                   _feed_id(request))
+    return await _form(request, name=found.name, chosen=found.filter,
+                       webhook=found.webhook_url or "", feed_id=found.id)
+
+
+@routes.post(ROOT + "feeds/{feed_id}/edit")
+@page()
+async def change_feed(request: web.Request) -> web.Response:
+    """Preview the changed filter, or save it (a new webhook URL or a rotation shows the new
+    secret once)."""
+    feed_id = _feed_id(request)
+    principal = session_of(request).principal
+    current = await service.get_feed(request.app[POOL], principal, feed_id)
+    chosen = _filter(request)
+    name = field(request, "name", required=False, limit=200) or current.name
+    webhook = field(request, "webhook", required=False, limit=2000)
+    form = form_of(request)
+    if form.get("action") != "save":
+        async with request.app[POOL].acquire() as conn:
+            counts, sample = await console.preview(conn, principal, chosen)
+        preview = {"counts": sorted(counts.items()), "total": sum(counts.values()),
+                   "sample": [orjson.loads(b) for b in sample]}
+        return await _form(request, preview=preview, name=name, chosen=chosen,
+                           webhook=webhook, feed_id=feed_id)
+    try:
+        spec = FeedUpdate(
+            name=name, filter=chosen,
+            webhook=(WebhookSpec(url=webhook) if webhook and webhook != current.webhook_url
+                     else None),
+            remove_webhook=not webhook and current.webhook_url is not None,
+            rotate_secret=form.get("rotate_secret") == "on" and bool(webhook),
+        )
+    except ValidationError:
+        raise BadRequest("the webhook address is not a valid http(s) URL") from None
+    changed = await service.update_feed(request.app[POOL], request.app[SETTINGS], principal,
+                                        feed_id, spec)
+    log = await service.deliveries(request.app[POOL], principal, feed_id)
+    return render(request, "feed.html", feed=changed, secret=changed.webhook_secret,
+                  deliveries=log.deliveries)
+
+
 @routes.get(ROOT + "feeds/{feed_id}")
 @page()
 async def feed(request: web.Request) -> web.Response:
     """One feed: its filter, its export and TAXII paths, its delivery log."""
-    try:
-        feed_id = uuid.UUID(request.match_info["feed_id"])
-    except ValueError:
-        raise not_found() from None
+    feed_id = _feed_id(request)
     principal = session_of(request).principal
     found = await service.get_feed(request.app[POOL], principal, feed_id)
     log = await service.deliveries(request.app[POOL], principal, feed_id)

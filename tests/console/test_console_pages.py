@@ -221,3 +221,29 @@ async def test_search_by_value_label_type_and_text(world, people, http, base_url
     for form in ({"q": "198.51.100.77"}, {"label": f"lab-{tag}"}, {"q": f"zebra {tag}"}):
         _, html, _ = await mallory.post("/console/search", form, from_page="/console/search")
         assert link not in html, form
+
+
+async def test_feed_webhook_secret_is_shown_once_and_the_feed_can_be_changed(world, people):
+    alice = await people(world.alice.org_id, "reader")
+    status, html, _ = await alice.post("/console/feeds/new", {
+        "name": "hooked", "types": "indicator", "webhook": "http://127.0.0.1:9/hook",
+        "action": "save"}, from_page="/console/feeds/new")
+    assert status == 200 and 'id="webhook-secret"' in html
+    first = re.search(r'id="webhook-secret">([^<]+)<', html).group(1)
+    feed_id = re.search(r"/console/feeds/([0-9a-f-]{36})/edit", html).group(1)
+    _, html, _ = await alice.get(f"/console/feeds/{feed_id}")
+    assert first not in html and "webhook-secret" not in html
+    edit = f"/console/feeds/{feed_id}/edit"
+    status, html, _ = await alice.post(edit, {
+        "name": "hooked", "types": "malware", "webhook": "http://127.0.0.1:9/hook",
+        "rotate_secret": "on", "action": "save"}, from_page=edit)
+    assert status == 200
+    second = re.search(r'id="webhook-secret">([^<]+)<', html).group(1)
+    assert second != first
+    _, html, _ = await alice.get(edit)
+    assert 'value="malware" checked' in html and 'value="indicator" checked' not in html
+    # Another organisation's people get the same 404 as for an unknown feed.
+    mallory = await people(world.mallory.org_id, "reader")
+    hidden = await mallory.get(f"/console/feeds/{feed_id}")
+    unknown = await mallory.get(f"/console/feeds/{uuid.uuid4()}")
+    assert hidden[0] == unknown[0] == 404 and hidden[1] == unknown[1]
