@@ -62,7 +62,7 @@ async def home(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         posts = await console.recent_posts(conn, session.principal.org_id,
                                            request.app[SETTINGS].status_retention_hours)
-        latest = await console.search(conn, session.principal, limit=10)
+        latest = await console.search(conn, session.principal, limit=10, shared_only=True)
     return render(request, "home.html", posts=posts, latest=latest, tlp_labels=TLP_LABELS)
 
 

@@ -86,7 +86,7 @@ async def _found(conn: asyncpg.Connection, p: Params, where: list[str], limit: i
 async def search(
     conn: asyncpg.Connection, principal: Principal, *, text: str | None = None,
     stix_type: str | None = None, label: str | None = None, limit: int = _SEARCH_LIMIT,
-    text_budget_ms: int = 3000,
+    text_budget_ms: int = 3000, shared_only: bool = False,
 ) -> list[Found]:
     """Latest visible versions matching an id, an observable value, a type, a label, or
     text in name/description, newest first.
@@ -94,7 +94,8 @@ async def search(
     An id is one index probe per collection; a value uses the GIN index on ioc_values where
     the schema has one (`@>` is the operator it serves). Text in name/description is a scan
     newest first, stopped at `text_budget_ms` (SearchTooSlow) so that a rare word cannot
-    hold a connection for long.
+    hold a connection for long. `shared_only` leaves out the platform's reference objects
+    (TLP definitions and the like, which every organisation reads).
     """
     def base() -> tuple[Params, list[str]]:
         p = Params()
@@ -103,6 +104,9 @@ async def search(
             where.append(f"o.stix_type = {p(stix_type)}")
         if label:
             where.append(f"o.labels @> ARRAY[{p(label)}]::text[]")
+        if shared_only:
+            where.append("o.group_id NOT IN (SELECT rg.id FROM trust_groups rg"
+                         " WHERE rg.is_reference)")
         return p, where
 
     seen: dict[str, Found] = {}

@@ -228,6 +228,17 @@ async def _flow(flow: Flow, browser: Browser, world, pool, base_url: str, http) 
     await expect(sam.locator("tr.failed")).to_contain_text("objects[0]")
     await shot(sam, "home")
 
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    await sam.keyboard.press("Tab")
+    assert await sam.evaluate("document.activeElement.textContent") == "Skip to content"
+    # A phone's width: nothing overflows sideways.
+    await sam.set_viewport_size({"width": 375, "height": 740})
+    for path in ("/console/search", "/console/feeds/new", "/console/"):
+        await sam.goto(path)
+        assert await sam.evaluate(
+            "document.documentElement.scrollWidth <= window.innerWidth"), path
+    await shot(sam, "phone-home")
+
     # Sign out: the session is gone, pages lead to sign-in.
     await sam.get_by_role("button", name="Sign out").click()
     await sam.goto("/console/feeds")
