@@ -85,9 +85,9 @@ async def create_feed(request: web.Request) -> web.Response:
     principal = session_of(request).principal
     if form_of(request).get("action") != "save":
         async with request.app[POOL].acquire() as conn:
-            counts, sample = await console.preview(conn, principal, chosen)
+            counts, more, sample = await console.preview(conn, principal, chosen)
         preview = {"counts": sorted(counts.items()), "total": sum(counts.values()),
-                   "sample": [orjson.loads(b) for b in sample]}
+                   "more": more, "sample": [orjson.loads(b) for b in sample]}
         return await _form(request, preview=preview, name=name, chosen=chosen,
                            webhook=webhook)
     if not name:
@@ -134,9 +134,9 @@ async def change_feed(request: web.Request) -> web.Response:
     form = form_of(request)
     if form.get("action") != "save":
         async with request.app[POOL].acquire() as conn:
-            counts, sample = await console.preview(conn, principal, chosen)
+            counts, more, sample = await console.preview(conn, principal, chosen)
         preview = {"counts": sorted(counts.items()), "total": sum(counts.values()),
-                   "sample": [orjson.loads(b) for b in sample]}
+                   "more": more, "sample": [orjson.loads(b) for b in sample]}
         return await _form(request, preview=preview, name=name, chosen=chosen,
                            webhook=webhook, feed_id=feed_id)
     try:

@@ -40,6 +40,7 @@ ANON_CSRF_COOKIE = "accord_csrf"
 
 SESSION = web.RequestKey("console_session", sessions.Session)
 FORM = web.RequestKey("console_form", MultiDictProxy)
+_ANON_TOKEN = web.RequestKey("console_anon_csrf", str)
 ENV = web.AppKey("console_templates", jinja2.Environment)
 
 PageHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -97,9 +98,6 @@ def render(request: web.Request, template: str, code: int = 200,
         csrf=csrf, languages=i18n.LANGUAGES, **context,
     )
     return web.Response(status=code, text=html, content_type="text/html", charset="utf-8")
-
-
-_ANON_TOKEN = web.RequestKey("console_anon_csrf", str)
 
 _ERROR_TITLES = {400: N_("The request could not be used"), 401: N_("Sign in first"),
                  403: N_("You may not do this"), 404: N_("Not found"), 409: N_("Conflict"),

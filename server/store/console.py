@@ -92,7 +92,8 @@ async def search(
     text in name/description, newest first.
 
     An id is one index probe per collection; a value uses the GIN index on ioc_values where
-    the schema has one (`@>` is the operator it serves). Text in name/description is a scan
+    the schema has one (`@>` is the operator it serves). Only when no object holds it as a
+    value is it looked for as text in name/description: a scan
     newest first, stopped at `text_budget_ms` (SearchTooSlow) so that a rare word cannot
     hold a connection for long. `shared_only` leaves out the platform's reference objects
     (TLP definitions and the like, which every organisation reads).
@@ -122,7 +123,8 @@ async def search(
     p, where = base()
     where.append(f"o.ioc_values @> ARRAY[{p(text)}]::text[]")
     await _found(conn, p, where, limit, seen)
-    if len(seen) < limit:
+    if not seen:
+        # Not an observable value anything holds: look for it as text.
         p, where = base()
         needle = p("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                    + "%")
@@ -200,21 +202,31 @@ async def identity_names(conn: asyncpg.Connection, principal: Principal,
 
 
 async def preview(
-    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, sample: int = 5
-) -> tuple[dict[tuple[str, str], int], list[str]]:
-    """What a feed would deliver now: a count per (type, TLP) and a sample of bodies."""
+    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, sample: int = 5,
+    cap: int = 10_000,
+) -> tuple[dict[tuple[str, str], int], bool, list[str]]:
+    """What a feed would deliver now: a count per (type, TLP) of the first `cap` matching
+    versions, whether more match, and a sample of the newest bodies.
+
+    Counting stops at the cap, so a preview costs the same however much is stored.
+    """
+    def where(p: Params) -> str:
+        return f"{visible(principal, p, 'o')} AND {feed_condition(feed, p, 'o')}"
+
     p = Params()
-    where = f"{visible(principal, p, 'o')} AND {feed_condition(feed, p, 'o')}"
     counts = {
         (r["stix_type"], r["tlp"]): r["n"]
         for r in await conn.fetch(
-            f"SELECT o.stix_type, o.tlp, count(*) AS n FROM objects o WHERE {where}"
-            f" GROUP BY o.stix_type, o.tlp ORDER BY o.stix_type, o.tlp", *p.values)
+            f"SELECT stix_type, tlp, count(*) AS n FROM (SELECT o.stix_type, o.tlp"
+            f" FROM objects o WHERE {where(p)} LIMIT {p(cap + 1)}) m"
+            f" GROUP BY stix_type, tlp ORDER BY stix_type, tlp", *p.values)
     }
+    more = sum(counts.values()) > cap
+    p = Params()
     bodies = [r["body"] for r in await conn.fetch(
-        f"SELECT o.body FROM objects o WHERE {where}"
+        f"SELECT o.body FROM objects o WHERE {where(p)}"
         f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(sample)}", *p.values)]
-    return counts, bodies
+    return counts, more, bodies
 
 
 async def recent_posts(conn: asyncpg.Connection, org_id: uuid.UUID,

@@ -8,8 +8,10 @@ import uuid
 import aiohttp
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
+from schemas.feeds import FeedFilter
+from schemas.principal import Principal, Role, Sector
 from server.console.invite import invite as invite_from_cli
-from server.store import groups, orgs
+from server.store import console, groups, orgs
 from tests.console.conftest import accept
 from tests.helpers import TLP_AMBER, TLP_GREEN, TLP_RED, auth, indicator, objects_url, post
 
@@ -247,3 +249,17 @@ async def test_feed_webhook_secret_is_shown_once_and_the_feed_can_be_changed(wor
     hidden = await mallory.get(f"/console/feeds/{feed_id}")
     unknown = await mallory.get(f"/console/feeds/{uuid.uuid4()}")
     assert hidden[0] == unknown[0] == 404 and hidden[1] == unknown[1]
+
+
+async def test_feed_preview_counts_stop_at_the_cap(world, http, base_url, pool):
+    await post(http, base_url, world.collection_id, world.alice.contributor,
+               *(indicator(f"198.51.100.{i}", object_marking_refs=[TLP_GREEN])
+                 for i in range(120, 124)))
+    bob = Principal(key_id="t", org_id=world.bob.org_id, org_name=world.bob.name,
+                    sector=Sector.GOVERNMENT, role=Role.READER)
+    only_here = FeedFilter(collections=[world.collection_id])
+    async with pool.acquire() as conn:
+        counts, more, sample = await console.preview(conn, bob, only_here)
+        assert counts == {("indicator", "green"): 4} and not more and len(sample) == 4
+        counts, more, _ = await console.preview(conn, bob, only_here, cap=2)
+        assert sum(counts.values()) == 3 and more
