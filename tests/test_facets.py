@@ -99,10 +99,11 @@ def test_only_short_facet_lists_are_cached():
     """Posters choose labels: a cache of their literals must not grow with what they send."""
     from server.store import objects
 
-    common = objects._CommonArrays()
+    arrays = objects._CommonArrays()
+    common = arrays.literal
     for n in range(50):
         assert common([f"{n}" * 300]) == '{"' + f"{n}" * 300 + '"}'
         assert common([str(i) for i in range(n, n + 9)]).count(",") == 8
-    assert common._literals == {}
+    assert arrays._literals == {}
     assert common(["c2", "apt"]) == '{"c2","apt"}'
-    assert list(common._literals) == [("c2", "apt")]
+    assert list(arrays._literals) == [("c2", "apt")]
