@@ -98,7 +98,7 @@ async def _measure(server: AccordServer, link: str, ids: list[str], values: list
             ("GET", "/console/search", None),
             ("POST", "/console/search", lambda: {"q": rng.choice(ids)}),
             ("POST", "/console/search", lambda: {"q": rng.choice(values)}),
-            ("POST", "/console/search", lambda: {"label": "botnet", "type": "indicator"}),
+            ("POST", "/console/search", lambda: {"label": "compromised", "type": "indicator"}),
             ("GET", "/console/objects/{id}", None),
             ("GET", "/console/feeds", None),
             ("GET", "/console/groups", None),
@@ -160,7 +160,8 @@ async def _main(args: argparse.Namespace) -> None:
         sample = [orjson.loads(b)["objects"] for b in random.Random(3).sample(
             bodies, min(20, len(bodies)))]
         ids = [o["id"] for objs in sample for o in objs]
-        values = [re.search(r"'([^']+)'", o["pattern"]).group(1) for objs in sample
+        # The last quoted string of a pattern is its value ('SHA-256' is a hash's name).
+        values = [re.findall(r"'([^']+)'", o["pattern"])[-1] for objs in sample
                   for o in objs[:5]]
         count = args.count
         reader = args.reader_org

@@ -72,15 +72,18 @@ class SearchTooSlow(Exception):
 
 
 async def _found(conn: asyncpg.Connection, p: Params, where: list[str], limit: int,
-                 seen: dict[str, Found]) -> None:
-    sql = (
-        "SELECT o.stix_id, o.stix_type, o.tlp, (o.body::jsonb)->>'name' AS name, o.date_added"
-        " FROM objects o WHERE " + " AND ".join(where)
-        + f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(limit * 4)}"
-    )
+                 seen: dict[str, Found], *, few: bool = False) -> None:
+    select = ("SELECT o.stix_id, o.stix_type, o.tlp, (o.body::jsonb)->>'name' AS name,"
+              " o.date_added, o.seq FROM objects o WHERE " + " AND ".join(where))
+    if few:
+        # A handful of rows found by index (one id): OFFSET 0 keeps the planner from
+        # walking the whole date_added index newest first to honour the ORDER BY.
+        select = f"SELECT * FROM ({select} OFFSET 0) o"
+    sql = select + f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(limit * 4)}"
     for r in await conn.fetch(sql, *p.values):
         if r["stix_id"] not in seen and len(seen) < limit:
-            seen[r["stix_id"]] = Found(**dict(r))
+            seen[r["stix_id"]] = Found(r["stix_id"], r["stix_type"], r["tlp"], r["name"],
+                                       r["date_added"])
 
 
 async def search(
@@ -114,7 +117,7 @@ async def search(
     if text and "--" in text and " " not in text:
         p, where = base()
         where.append(f"o.stix_id = {p(text.lower())} AND o.collection_id IN ({_EVERY_COLLECTION})")
-        await _found(conn, p, where, limit, seen)
+        await _found(conn, p, where, limit, seen, few=True)
         return list(seen.values())
     if not text:
         p, where = base()
