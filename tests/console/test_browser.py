@@ -91,6 +91,8 @@ async def set_up_account(page: Page, link: str, *, totp: bool) -> str | None:
 
 
 async def test_the_whole_flow_in_a_browser(browser, world, pool, base_url, http):
+    # A loaded shared machine (CI, several suites at once) can take seconds per page.
+    expect.set_options(timeout=20_000)
     flow = Flow()
     try:
         await _flow(flow, browser, world, pool, base_url, http)
