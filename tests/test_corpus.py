@@ -12,6 +12,7 @@ the object declares none; other marking references stay as posted, in order).
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 
 import aiohttp
@@ -57,7 +58,8 @@ async def post_in_envelopes(http: aiohttp.ClientSession, base_url: str, collecti
     statuses = []
     for start in range(0, len(objects), size):
         async with http.post(objects_url(base_url, collection_id),
-                             data=envelope(*objects[start:start + size]),
+                             # A stream: aiohttp warns of raw bodies over 1 MB.
+                             data=io.BytesIO(envelope(*objects[start:start + size])),
                              headers=auth(key)) as resp:
             body = await resp.json(content_type=None)
             assert resp.status == 202, body
