@@ -11,12 +11,16 @@ the object declares none; other marking references stay as posted, in order).
 
 from __future__ import annotations
 
-import asyncio
 import io
+import re
 import uuid
+from datetime import datetime
 
 import aiohttp
+import orjson
+import stix2
 
+from schemas.stix import parse_timestamp
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from tests import corpora
 from tests.conftest import Factory, Member
@@ -40,21 +44,21 @@ def tlp_normalised(obj: dict, default: Tlp = Tlp.AMBER) -> dict:
 
 async def _final_status(http: aiohttp.ClientSession, base_url: str, key, status: dict
                         ) -> dict:
-    """The status once nothing in it is pending (bounded: 60 s)."""
-    url = f"{base_url}/taxii2/root/status/{status['id']}/"
-    for _ in range(600):
-        if status.get("pending_count", 0) == 0 and status["status"] == "complete":
-            return status
-        await asyncio.sleep(0.1)
-        async with http.get(url, headers=auth(key)) as resp:
-            assert resp.status == 200, await resp.text()
-            status = await resp.json(content_type=None)
-    raise AssertionError(f"status {status['id']} still pending after 60 s")
+    """The status as it stands now. Objects waiting for a marking-definition are settled
+    while the envelope that brings it is ingested, so once every envelope of an upload is
+    acknowledged, what is still pending waits for a definition that never came."""
+    if status["status"] == "complete":
+        return status
+    async with http.get(f"{base_url}/taxii2/root/status/{status['id']}/",
+                        headers=auth(key)) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.json(content_type=None)
 
 
 async def post_in_envelopes(http: aiohttp.ClientSession, base_url: str, collection_id, key,
                             objects: list[dict], size: int = ENVELOPE) -> dict[str, list]:
-    """POST objects in file order, `size` a envelope; the successes and failures of all."""
+    """POST objects in file order, `size` a envelope; the successes, failures and pendings
+    of them all once the last envelope is acknowledged."""
     statuses = []
     for start in range(0, len(objects), size):
         async with http.post(objects_url(base_url, collection_id),
@@ -64,11 +68,11 @@ async def post_in_envelopes(http: aiohttp.ClientSession, base_url: str, collecti
             body = await resp.json(content_type=None)
             assert resp.status == 202, body
             statuses.append(body)
-    done = {"successes": [], "failures": []}
+    done: dict[str, list] = {"successes": [], "failures": [], "pendings": []}
     for status in statuses:
         final = await _final_status(http, base_url, key, status)
-        done["successes"] += final["successes"]
-        done["failures"] += final["failures"]
+        for outcome in done:
+            done[outcome] += final.get(outcome, [])
     return done
 
 
@@ -95,8 +99,9 @@ def accepted_by_validator(objects: list[dict]) -> list[dict]:
     return [obj for obj in objects if corpora.validator_accepts(obj)]
 
 
-def _version(obj: dict) -> str:
-    return obj.get("modified") or obj.get("created") or ""
+def _version(obj: dict) -> datetime:
+    """The version's instant (texts differ for one instant: ...00Z and ...00.000Z)."""
+    return parse_timestamp(obj.get("modified") or obj["created"])
 
 
 async def _member_in_own_group(factory: Factory, label: str
@@ -160,11 +165,17 @@ async def test_posting_every_ics_release_in_order_leaves_readers_on_the_latest(
     cursor = None
     releases = list(corpora.ics_releases())
     assert [v for v, _ in releases][:2] == ["8.2", "9.0"] and releases[-1][0] == "18.1"
-    for version, objects in releases:
+    before: dict[str, dict] = {}
+    for version, release in releases:
+        # What a release changes, in file order, plus every 20th unchanged object: posting
+        # an object identical to one stored is a duplicate that changes nothing, so the
+        # rest of each release (22 releases, 31,000 objects) would only cost test time.
+        objects = [o for n, o in enumerate(release) if before.get(o["id"]) != o or n % 20 == 0]
+        before = {o["id"]: o for o in release}
         done = await post_in_envelopes(http, base_url, coll, contributor.contributor, objects)
-        refused = {f["id"] for f in done["failures"]}
-        wrongly = [o["id"] for o in accepted_by_validator(objects) if o["id"] in refused]
-        assert not wrongly, (version, [f for f in done["failures"] if f["id"] in wrongly][:3])
+        stored = {s["id"] for s in done["successes"]}
+        wrongly = [o["id"] for o in accepted_by_validator(objects) if o["id"] not in stored]
+        assert not wrongly, (version, wrongly[:3], done["failures"][:3], done["pendings"][:3])
         # A poller resuming from its cursor sees every change, corrections included.
         params = {"match[version]": "all", **({"added_after": cursor} if cursor else {})}
         got, last = await read_all(http, base_url, coll, reader.reader, **params)
@@ -186,24 +197,67 @@ async def test_posting_every_ics_release_in_order_leaves_readers_on_the_latest(
 # --- misp-stix exports, OASIS examples, an OpenCTI-style bundle --------------------------------
 
 
+def _contradictions(objects: list[dict]) -> set[str]:
+    """Ids a bundle holds twice, same version, other content (misp-stix writes a few): the
+    validator judges objects alone, but no store of immutable versions can take both."""
+    seen: dict[tuple[str, str | None], dict] = {}
+    found = set()
+    for obj in objects:
+        first = seen.setdefault((obj["id"], obj.get("modified", obj.get("created"))), obj)
+        if first != obj:
+            found.add(obj["id"])
+    return found
+
+
+_UPPER_UUID = re.compile(r"--(?=[0-9a-fA-F-]{36}\b)[0-9a-f-]*[A-F]")
+
+
+def _upper_case_uuids(objects: list[dict]) -> set[str]:
+    """Objects with an identifier spelt in upper case (an OASIS example has one): refused,
+    as documented (README, "Sharing policy": an id is one id however it is spelt)."""
+    return {o["id"] for o in objects if _UPPER_UUID.search(orjson.dumps(o).decode())}
+
+
+def _undefined_markings(objects: list[dict]) -> set[str]:
+    """Objects referring to a marking-definition neither built in nor in the bundle (an
+    OASIS interop example does): held pending, shared with nobody (README, "Markings")."""
+    defined = set(TLP_LEVELS) | {o["id"] for o in objects if o["type"] == "marking-definition"}
+    return {o["id"] for o in objects
+            if set(o.get("object_marking_refs") or ()) - defined
+            or {g.get("marking_ref") for g in o.get("granular_markings") or ()} - defined}
+
+
 async def _post_each_accepted(http, base_url, factory, bundles: dict[str, list[dict]],
                               label: str) -> None:
-    """Each bundle posted whole by one contributor: what the validator accepts is accepted."""
+    """Each bundle posted whole by one contributor: what the validator accepts is accepted
+    (or, if it names a marking-definition nobody sent, pending); contradictions and
+    upper-case UUIDs refused."""
     reader, contributor, coll = await _member_in_own_group(factory, label)
     wrongly: list[tuple[str, str, str]] = []
     posted: dict[str, dict] = {}
     for name, objects in bundles.items():
         done = await post_in_envelopes(http, base_url, coll, contributor.contributor, objects)
         refused = {f["id"]: f["message"] for f in done["failures"]}
+        waiting = {p["id"] for p in done["pendings"]}
+        stored = {s["id"] for s in done["successes"]}
+        contradictory = _contradictions(objects) | _upper_case_uuids(objects)
+        undefined = _undefined_markings(objects)
+        for stix_id in contradictory:
+            if stix_id not in refused:
+                wrongly.append((name, stix_id, "not refused"))
         for obj in accepted_by_validator(objects):
-            if obj["id"] in refused:
-                wrongly.append((name, obj["id"], refused[obj["id"]]))
-            else:
+            if obj["id"] in contradictory:
+                continue
+            expected, outcome = ("pending", waiting) if obj["id"] in undefined else \
+                ("success", stored)
+            if obj["id"] not in outcome:
+                wrongly.append((name, obj["id"], refused.get(obj["id"], f"not a {expected}")))
+            elif expected == "success":
                 posted[obj["id"]] = obj
     assert not wrongly, (len(wrongly), wrongly[:5])
     served, _ = await read_all(http, base_url, coll, reader.reader)
-    ids = {o["id"] for o in served}
-    assert set(posted) <= ids
+    # The TLP definitions are Accord's own reference objects, served in "Accord reference".
+    assert set(posted) - set(TLP_LEVELS) <= {o["id"] for o in served}
 
 
 async def test_misp_stix_exports_are_accepted(http, base_url, factory):
@@ -219,10 +273,14 @@ async def test_oasis_examples_are_accepted(http, base_url, factory):
 
 
 def _opencti_bundle() -> list[dict]:
-    """As OpenCTI exports: every object credits the bundle's own (non-member) identity."""
+    """As OpenCTI exports: every object credits the bundle's own (non-member) identity and
+    carries the TLP marking, whose definition (TLP 1.0, as the stix2 library has it) is in
+    the bundle too."""
     author = f"identity--{uuid.uuid4()}"
     t = "2026-10-01T08:00:00.000Z"
-    base = {"spec_version": "2.1", "created": t, "modified": t, "created_by_ref": author}
+    green = orjson.loads(stix2.TLP_GREEN.serialize())
+    base = {"spec_version": "2.1", "created": t, "modified": t, "created_by_ref": author,
+            "object_marking_refs": [green["id"]]}
     malware = {"type": "malware", "id": f"malware--{uuid.uuid4()}", "name": "Emotet",
                "is_family": True, **base}
     indicators = [{
@@ -237,8 +295,8 @@ def _opencti_bundle() -> list[dict]:
     } for i in indicators]
     identity = {"type": "identity", "spec_version": "2.1", "id": author, "created": t,
                 "modified": t, "name": "Example Threat Intel Vendor",
-                "identity_class": "organization"}
-    return [identity, malware, *indicators, *relationships]
+                "identity_class": "organization", "object_marking_refs": [green["id"]]}
+    return [green, identity, malware, *indicators, *relationships]
 
 
 async def test_an_opencti_style_bundle_is_accepted_whole(http, base_url, factory):
@@ -250,8 +308,12 @@ async def test_an_opencti_style_bundle_is_accepted_whole(http, base_url, factory
         assert resp.status == 202
         status = await _final_status(http, base_url, contributor.contributor,
                                      await resp.json(content_type=None))
-    assert status["failures"] == [] and status["success_count"] == 7, status["failures"]
+    assert status["failures"] == [] and status["success_count"] == 7, status
     served, _ = await read_all(http, base_url, coll, reader.reader)
     by_id = {o["id"]: o for o in served}
-    assert all(by_id[o["id"]] == tlp_normalised(o) for o in objects)
+    # Served as posted, the TLP 1.0 id folded into TLP 2.0's (the definitions themselves are
+    # Accord's reference objects, served in its reference collection).
+    assert [by_id.get(o["id"]) for o in objects[1:]] == [tlp_normalised(o) for o in objects[1:]]
+    assert all(by_id[o["id"]]["object_marking_refs"] == [TLP2_ID_OF[Tlp.GREEN]]
+               for o in objects[1:])
 

@@ -191,7 +191,7 @@ async def test_members_importing_events_of_the_same_misp_creator_all_succeed(
     for n, (key, collection, events) in enumerate(runs):
         files = [_write(tmp_path, f"run{n}-{i}", e) for i, e in enumerate(events)]
         done = await cli(key.token, "import", "misp", *files, "--collection", collection)
-        assert done.code == 0, (n, done.err)
+        assert done.code == 0, (n, done.err.splitlines())
     creator = f"identity--{alice_event['Event']['Orgc']['uuid']}"
     for reader, collection in ((world.carol.reader, coll), (dave.reader, str(dave_coll))):
         stored = {o["id"]: o for o in await versions(http, base_url, reader, collection)}
