@@ -9,24 +9,35 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import logs, published
-from server.admin.openapi import route_tables as admin_routes
-from server.appkeys import DSN, NOTIFIER, POOL, SETTINGS, SHARED_READS
-from server.auth import auth_middleware
-from server.config import Settings
+from server import logs
+from server.admin import audit as admin_audit
+from server.admin import collections as admin_collections
+from server.admin import groups as admin_groups
+from server.admin import keys as admin_keys
+from server.admin import openapi
+from server.admin import orgs as admin_orgs
+from server.admin.openapi import DOCUMENTED
+from server.config import SETTINGS, Settings
 from server.db.migrate import migrate
-from server.db.pool import create_pool, resolve_dsn
-from server.feeds.notifier import Notifier
-from server.feeds.shared import SharedReads
-from server.feeds.webhooks import WebhookWorker, run_worker
+from server.db.pool import DSN, POOL, create_pool, resolve_dsn
+from server.feeds import api as feeds_api
+from server.feeds import exports, webhooks
+from server.feeds import stream as feed_stream
+from server.feeds.notifier import NOTIFIER, Notifier
+from server.feeds.single_flight import SHARED_READS, SharedReads
 from server.ingest.reference import seed_reference
-from server.middleware import error_middleware, request_id_middleware
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
 from server.ops.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from server.store.statuses import purge_statuses
-from server.taxii import collections, discovery, feeds, manifest, objects, status
+from server.taxii import collections, discovery, manifest, objects, status
+from server.taxii import feeds as taxii_feeds
+from server.web import published
+from server.web.apis import add_routes
+from server.web.auth import auth_middleware
+from server.web.middleware import error_middleware, request_id_middleware
+from server.web.routes import Operation
 
 log = logging.getLogger("accord.app")
 
@@ -66,18 +77,28 @@ async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-async def _feeds(app: web.Application) -> AsyncIterator[None]:
-    """The LISTEN connection that wakes streams, and the webhook worker."""
-    notifier = app[NOTIFIER]
-    worker = WebhookWorker(app[POOL], app[SETTINGS], notifier)
-    tasks = [asyncio.create_task(notifier.listen(app[DSN])),
-             asyncio.create_task(run_worker(worker))]
+async def _listen(app: web.Application) -> AsyncIterator[None]:
+    """The LISTEN connection that wakes streams and webhook workers."""
+    task = asyncio.create_task(app[NOTIFIER].listen(app[DSN]))
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+# Every route the server has, by API, and every way a feed is delivered.
+TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.routes,
+                status.routes)
+JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
+                   admin_collections.admin, admin_audit.admin, feeds_api.admin, openapi.admin)
+OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes)
+CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
+
+
+def json_api_operations() -> list[Operation]:
+    """Every documented JSON API operation, in the order the document lists them."""
+    documented = [*JSON_API_ROUTES, *(t for c in CHANNELS for t in c.documented)]
+    return [op for routes in documented for op in routes.operations]
 
 
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
@@ -88,7 +109,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
         # rate limits come after auth, so that only verified keys have buckets.
         middlewares=[request_id_middleware, metrics_middleware, error_middleware,
                      auth_middleware, rate_limit_middleware],
-        # Bodies are read through a counting reader (taxii.common.read_body); this is
+        # Bodies are read through a counting reader (web.taxii.read_body); this is
         # only the outer bound for anything else.
         client_max_size=settings.max_content_length + 1,
     )
@@ -101,10 +122,14 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
         app[RATE_LIMITER] = limiter
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
-    app.cleanup_ctx.append(_feeds)
-    for module in (discovery, collections, objects, manifest, status, published, feeds,
-                   health, ops_metrics):
-        app.add_routes(module.routes)
-    for table in admin_routes():
-        app.add_routes(table)
+    app.cleanup_ctx.append(_listen)
+    for channel in CHANNELS:
+        if channel.lifetime is not None:
+            app.cleanup_ctx.append(channel.lifetime)
+    for table in (*TAXII_ROUTES, *(c for channel in CHANNELS for c in channel.routes),
+                  *(r.table for r in JSON_API_ROUTES),
+                  *(t.table for channel in CHANNELS for t in channel.documented),
+                  *OTHER_ROUTES):
+        add_routes(app, table)
+    app[DOCUMENTED] = tuple(json_api_operations())
     return app

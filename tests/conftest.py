@@ -7,13 +7,11 @@ Nothing is mocked: requests go over loopback HTTP into the same app `accord serv
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -21,12 +19,10 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 
-from schemas.principal import Role
 from server.app import create_app
 from server.config import Settings
 from server.db.embedded import start_embedded
-from server.store import collections, groups, keys, orgs
-from server.store.records import NewApiKey
+from tests.factories import Factory, World
 
 
 @pytest.fixture(scope="session")
@@ -97,63 +93,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-@dataclass
-class Member:
-    """An organisation with one key of each role used in tests."""
-
-    name: str
-    org_id: uuid.UUID
-    identity_id: str
-    reader: NewApiKey
-    contributor: NewApiKey
-    admin: NewApiKey
-
-
-@dataclass
-class World:
-    """A trust group with members, one outsider, a platform admin, and a collection."""
-
-    group_id: uuid.UUID
-    collection_id: uuid.UUID
-    alice: Member  # private sector
-    bob: Member  # government
-    mallory: Member  # not in the group
-    platform: NewApiKey
-    carol: Member  # private sector, a member that never posts
-
-
-class Factory:
-    """Creates rows through the store, each with a unique name."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def member(self, label: str, sector: str = "private") -> Member:
-        async with self.pool.acquire() as conn:
-            org = await orgs.create_org(conn, f"{label}-{uuid.uuid4().hex[:8]}", sector)
-            made = [await keys.create_key(conn, org.id, role)
-                    for role in (Role.READER, Role.CONTRIBUTOR, Role.ORG_ADMIN)]
-        return Member(org.name, org.id, org.identity_id, *made)
-
-    async def group(self, *members: Member) -> uuid.UUID:
-        async with self.pool.acquire() as conn:
-            group = await groups.create_group(
-                conn, f"group-{uuid.uuid4().hex[:8]}", [m.org_id for m in members]
-            )
-        return group.id
-
-    async def collection(self, group_id: uuid.UUID, **kwargs: object) -> uuid.UUID:
-        async with self.pool.acquire() as conn:
-            return await collections.create_collection(
-                conn, group_id, f"coll-{uuid.uuid4().hex[:8]}", "test collection", **kwargs
-            )
-
-    async def platform_key(self) -> NewApiKey:
-        async with self.pool.acquire() as conn:
-            org = await orgs.platform_org(conn)
-            return await keys.create_key(conn, org.id, Role.PLATFORM_ADMIN)
-
-
 @pytest.fixture(scope="session")
 async def factory(pool: asyncpg.Pool) -> Factory:
     return Factory(pool)
@@ -162,12 +101,4 @@ async def factory(pool: asyncpg.Pool) -> Factory:
 @pytest.fixture
 async def world(factory: Factory) -> World:
     """A fresh world per test, so tests never see each other's objects."""
-    alice, bob, mallory, carol = await asyncio.gather(
-        factory.member("alice"), factory.member("bob", "government"),
-        factory.member("mallory"), factory.member("carol"),
-    )
-    group_id = await factory.group(alice, bob, carol)
-    collection_id = await factory.collection(group_id)
-    return World(group_id, collection_id, alice, bob, mallory, await factory.platform_key(),
-                 carol)
-
+    return await factory.world()

@@ -24,7 +24,8 @@ from server.app import create_app
 from server.config import Settings
 from server.logs import REDACTED, JsonFormatter, scrub
 from server.ops.ratelimit import RateLimiter
-from tests.conftest import World, fresh_database
+from tests.conftest import fresh_database
+from tests.factories import World
 from tests.feed_helpers import SseReader, create_feed, json_auth
 from tests.helpers import auth, envelope, indicator, objects_url
 

@@ -19,7 +19,7 @@ from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.principal import Sector
 from schemas.tlp import TLP2_ID_OF, Tlp
 from server.store import groups
-from tests.conftest import Member
+from tests.factories import Member
 from tests.helpers import auth, envelope, indicator, objects_url
 
 ORGS, GROUPS = 4, 2

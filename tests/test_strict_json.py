@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from server.strict_json import DuplicateMember, loads
+from schemas.strict_json import DuplicateMember, loads
 
 
 @pytest.mark.parametrize(("body", "name"), [

@@ -77,13 +77,13 @@ async def test_another_members_exact_duplicate_is_a_success_that_stores_nothing(
 
 
 async def test_no_member_publishes_an_identity_or_definition_it_does_not_own(
-    http, base_url, world, pool
+    http, base_url, world
 ):
     """Identity ids of organisations and groups, and the platform's reference objects, are
     owned from the start: an impostor's identity object is refused like a version takeover."""
-    async with pool.acquire() as conn:
-        group_identity = await conn.fetchval(
-            "SELECT identity_id FROM trust_groups WHERE id = $1", world.group_id)
+    async with http.get(f"{base_url}/api/v1/groups/{world.group_id}",
+                        headers=auth(world.bob.reader)) as resp:
+        group_identity = orjson.loads(await resp.read())["identity_id"]
 
     def identity(stix_id: str, name: str) -> dict:
         return {"type": "identity", "spec_version": "2.1", "id": stix_id, "name": name,

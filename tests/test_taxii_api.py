@@ -87,6 +87,8 @@ async def test_status_readable_only_by_the_posting_organisation(http, base_url, 
 async def test_status_is_gone_after_its_retention(http, base_url, world, pool, settings):
     status = await post(http, base_url, world.collection_id, world.alice.contributor, indicator())
     url = f"{base_url}/taxii2/root/status/{status['id']}/"
+    # The clock is what is under test and the row's creation time is the only clock the
+    # server reads; no API ages a status, so the test moves that time back by SQL.
     async with pool.acquire() as conn:
         await conn.execute(
             "UPDATE statuses SET created = now() - $2 * interval '1 hour' + interval '1 minute'"

@@ -86,9 +86,12 @@ async def _check(dsn: str, world: dict) -> int:
                     "SELECT stix_id, seq FROM objects WHERE collection_id = $1", colls[g]))
                 for i in mine:
                     seqs[i] = by_id[staged[i][1].stix_id]
-            withdrawn = [seqs[i] for i, (_, m) in enumerate(models) if m.withdrawn]
-            if withdrawn:
-                await object_store.set_withdrawn(conn, withdrawn, True)
+            # Each object has one version, so withdrawing the object withdraws that version.
+            for (g, obj), (_, model) in zip(staged, models, strict=True):
+                if model.withdrawn:
+                    await object_store.withdraw_object(conn, colls[g], obj.stix_id, True)
+            # Bodies are distinct ({"n": i}): what the predicate returns names the version.
+            seq_of = {obj.body: seq for (_, obj), seq in zip(staged, seqs, strict=True)}
 
             pairs = 0
             for r, org in enumerate(made):
@@ -100,7 +103,8 @@ async def _check(dsn: str, world: dict) -> int:
                         frozenset(group_ids[g] for g in world["members"][r]),
                         platform_admin=role is Role.PLATFORM_ADMIN,
                     )
-                    seen = await object_store.visible_among(conn, principal, seqs)
+                    seen = {seq_of[body] for body in
+                            await object_store.bodies_visible(conn, principal, seqs)}
                     for seq, (_, model) in zip(seqs, models, strict=True):
                         assert (seq in seen) == policy.can_see(reader, model), (
                             f"SQL and policy disagree: reader={reader} object={model}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from schemas.principal import Principal, Role
 from server.errors import Forbidden, NotFound
-from server.store.records import GroupInfo, Organization
+from server.store.records import GroupInfo, Org
 
 
 def _forbidden(description: str, needed: str, **scope: str) -> Forbidden:
@@ -21,7 +21,7 @@ def need_platform_admin(principal: Principal, action: str) -> None:
         raise _forbidden(f"{action} needs the platform-admin role", "platform-admin")
 
 
-def need_org_admin(principal: Principal, org: Organization, action: str = "this") -> None:
+def need_org_admin(principal: Principal, org: Org, action: str = "this") -> None:
     """The org-admin of `org` or a platform admin; another organisation's keys get 404."""
     if principal.is_platform_admin:
         return

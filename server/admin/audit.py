@@ -6,11 +6,12 @@ from aiohttp import web
 
 from schemas import admin as api
 from server.admin import service
-from server.admin.http import query, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
+from server.web.auth import principal_of
+from server.web.json_api import query, respond
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
 

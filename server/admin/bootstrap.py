@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from schemas.principal import Role
-from server.store.keys import create_key, has_platform_admin_key
+from server.store.keys import create_key, has_platform_admin_key, lock_keys
 from server.store.orgs import platform_org
 from server.store.records import NewApiKey
 
@@ -14,7 +14,7 @@ async def bootstrap(conn: asyncpg.Connection) -> NewApiKey | None:
     """Create the first platform-admin key once; None if one was ever created."""
     async with conn.transaction():
         # Serialise concurrent first starts of several processes.
-        await conn.execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
+        await lock_keys(conn)
         if await has_platform_admin_key(conn):
             return None
         org = await platform_org(conn)

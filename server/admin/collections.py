@@ -6,12 +6,13 @@ from aiohttp import web
 
 from schemas import admin as api
 from server.admin import service
-from server.admin.http import body, path_id, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, principal_of
-from server.paths import stix_id_segment
+from server.db.pool import POOL
+from server.web.auth import principal_of
+from server.web.json_api import body, respond
+from server.web.params import stix_id_segment, uuid_segment
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
 _MEMBER = "any key of a member organisation of the group, or platform-admin"
@@ -19,14 +20,14 @@ _MANAGER = "org-admin of a manager organisation of the group, or platform-admin"
 
 
 def _collection_id(request: web.Request) -> object:
-    return path_id(request, "collection_id", "collection")
+    return uuid_segment(request, "collection_id", "collection")
 
 
 @admin.route("GET", "/groups/{group_id}/collections", role=_MEMBER,
              response=api.CollectionList)
 async def list_collections(request: web.Request) -> web.Response:
     """List a trust group's collections."""
-    group_id = path_id(request, "group_id", "trust group")
+    group_id = uuid_segment(request, "group_id", "trust group")
     return respond(await service.group_collections(request.app[POOL], principal_of(request),
                                                    group_id))
 
@@ -35,7 +36,7 @@ async def list_collections(request: web.Request) -> web.Response:
              request=api.CollectionCreate, response=api.CollectionInfo, status=201)
 async def create_collection(request: web.Request) -> web.Response:
     """Create a collection in a trust group."""
-    group_id = path_id(request, "group_id", "trust group")
+    group_id = uuid_segment(request, "group_id", "trust group")
     req = await body(request, api.CollectionCreate)
     made = await service.create_collection(request.app[POOL], principal_of(request), group_id,
                                            req)

@@ -6,11 +6,13 @@ from aiohttp import web
 
 from schemas import admin as api
 from server.admin import service
-from server.admin.http import body, path_id, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
+from server.web.auth import principal_of
+from server.web.json_api import body, respond
+from server.web.params import uuid_segment
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
 _MEMBER = "any key of a member organisation, or platform-admin"
@@ -19,7 +21,7 @@ _ORG_ADMIN = "org-admin of the caller's organisation"
 
 
 def _group_id(request: web.Request) -> object:
-    return path_id(request, "group_id", "trust group")
+    return uuid_segment(request, "group_id", "trust group")
 
 
 @admin.route("GET", "/groups", role="any key (a platform admin sees all)",
@@ -79,7 +81,7 @@ async def add_member(request: web.Request) -> web.Response:
 async def remove_member(request: web.Request) -> web.Response:
     """Remove a member organisation; its keys lose access at once."""
     group_id = _group_id(request)
-    org_id = path_id(request, "org_id", "member")
+    org_id = uuid_segment(request, "org_id", "member")
     await service.remove_member(request.app[POOL], principal_of(request), group_id, org_id)
     return respond(None)
 

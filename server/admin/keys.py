@@ -6,11 +6,13 @@ from aiohttp import web
 
 from schemas import admin as api
 from server.admin import service
-from server.admin.http import body, path_id, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
+from server.web.auth import principal_of
+from server.web.json_api import body, respond
+from server.web.params import uuid_segment
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
 _ROLE = "org-admin of the organisation, or platform-admin"
@@ -19,7 +21,7 @@ _ROLE = "org-admin of the organisation, or platform-admin"
 @admin.route("GET", "/orgs/{org_id}/keys", role=_ROLE, response=api.KeyList)
 async def list_keys(request: web.Request) -> web.Response:
     """List an organisation's API keys (never their secrets)."""
-    org_id = path_id(request, "org_id", "organisation")
+    org_id = uuid_segment(request, "org_id", "organisation")
     return respond(await service.list_keys(request.app[POOL], principal_of(request), org_id))
 
 
@@ -27,7 +29,7 @@ async def list_keys(request: web.Request) -> web.Response:
              request=api.KeyCreate, response=api.KeyCreated, status=201)
 async def create_key(request: web.Request) -> web.Response:
     """Create an API key; the answer carries its token, shown this once."""
-    org_id = path_id(request, "org_id", "organisation")
+    org_id = uuid_segment(request, "org_id", "organisation")
     req = await body(request, api.KeyCreate)
     made = await service.create_key(request.app[POOL], principal_of(request), org_id, req)
     return respond(made, 201)
@@ -36,7 +38,7 @@ async def create_key(request: web.Request) -> web.Response:
 @admin.route("DELETE", "/orgs/{org_id}/keys/{key_id}", role=_ROLE, response=api.Key)
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke an API key; it is refused from the next request on."""
-    org_id = path_id(request, "org_id", "organisation")
+    org_id = uuid_segment(request, "org_id", "organisation")
     key_id = request.match_info["key_id"]
     return respond(await service.revoke_key(request.app[POOL], principal_of(request), org_id,
                                             key_id))

@@ -1,8 +1,8 @@
 """`GET /api/v1/openapi.json`: the OpenAPI 3.1 document, generated from the route table.
 
-Paths, methods, summaries, roles and status codes come from the `AdminRoutes` records of
-each resource module; every schema comes from `schemas.admin` through pydantic's JSON
-Schema generation. Nothing here restates a route or a field by hand.
+Paths, methods, summaries, roles and status codes come from the `JsonApiRoutes` records of
+every JSON API module the application serves; every schema comes from `schemas.admin`
+through pydantic's JSON Schema generation. Nothing here restates a route or a field by hand.
 """
 
 from __future__ import annotations
@@ -17,26 +17,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas import admin as api
-from server.admin import audit, collections, groups, keys, orgs
-from server.admin.registry import PREFIX, AdminRoutes, Operation
-from server.feeds import api as feeds
+from server.web.routes import PREFIX, JsonApiRoutes, Operation
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
-_RESOURCES = (orgs, keys, groups, collections, audit, feeds)
+# The operations the document describes: every JSON API route the application serves
+# (set by the application, which lists the route tables).
+DOCUMENTED = web.AppKey("documented_operations", tuple)
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 _REF = "#/components/schemas/{model}"
-
-
-def route_tables() -> list[web.RouteTableDef]:
-    """Every admin route table, for the application to add."""
-    return [*(module.routes for module in _RESOURCES), routes]
-
-
-def operations() -> list[Operation]:
-    """Every documented admin operation, this document's own included."""
-    return [op for module in _RESOURCES for op in module.admin.operations] + admin.operations
 
 
 def _path_parameters(path: str) -> list[dict]:
@@ -128,12 +118,13 @@ def build_document(ops: list[Operation]) -> dict:
 
 
 @functools.cache
-def _document_bytes() -> bytes:
-    # The routes are fixed once the modules are imported, so the document is built once.
-    return orjson.dumps(build_document(operations()))
+def _document_bytes(ops: tuple[Operation, ...]) -> bytes:
+    # The routes are fixed once the application is built, so the document is built once.
+    return orjson.dumps(build_document(list(ops)))
 
 
 @admin.route("GET", "/openapi.json", role="none (public)", is_public=True, errors=())
 async def openapi(request: web.Request) -> web.Response:
     """This API's OpenAPI 3.1 document."""
-    return web.Response(body=_document_bytes(), content_type="application/json")
+    return web.Response(body=_document_bytes(request.app[DOCUMENTED]),
+                        content_type="application/json")

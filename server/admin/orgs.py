@@ -6,11 +6,13 @@ from aiohttp import web
 
 from schemas import admin as api
 from server.admin import service
-from server.admin.http import body, path_id, respond
-from server.admin.registry import AdminRoutes
-from server.appkeys import POOL, principal_of
+from server.db.pool import POOL
+from server.web.auth import principal_of
+from server.web.json_api import body, respond
+from server.web.params import uuid_segment
+from server.web.routes import JsonApiRoutes
 
-admin = AdminRoutes()
+admin = JsonApiRoutes()
 routes = admin.table
 
 
@@ -33,5 +35,5 @@ async def create_org(request: web.Request) -> web.Response:
              response=api.Org, errors=(401, 404))
 async def get_org(request: web.Request) -> web.Response:
     """Show one organisation."""
-    org_id = path_id(request, "org_id", "organisation")
+    org_id = uuid_segment(request, "org_id", "organisation")
     return respond(await service.get_org(request.app[POOL], principal_of(request), org_id))

@@ -30,7 +30,7 @@ from server.store.records import (
     GroupInfo,
     GroupMember,
     Invitation,
-    Organization,
+    Org,
 )
 
 # The key id recorded for the `accord admin` commands acting directly on the database.
@@ -66,7 +66,7 @@ def _entry(principal: Principal, action: str, org_id: uuid.UUID | None,
 # --- shaping records into response models ---------------------------------------------------
 
 
-def _org(org: Organization) -> api.Org:
+def _org(org: Org) -> api.Org:
     return api.Org(id=org.id, name=org.name, sector=Sector(org.sector),
                    identity_id=org.identity_id, is_platform=org.is_platform)
 
@@ -112,7 +112,7 @@ def _collection(c: CollectionSettings) -> api.CollectionInfo:
     )
 
 
-def _admits(group_sectors: list[str] | None, org: Organization) -> None:
+def _admits(group_sectors: list[str] | None, org: Org) -> None:
     if group_sectors is not None and org.sector not in group_sectors:
         raise Conflict(
             f"the trust group admits only organisations of the sectors"
@@ -166,7 +166,7 @@ async def get_org(pool: asyncpg.Pool, principal: Principal, org_id: uuid.UUID) -
 
 
 async def _admin_of(conn: asyncpg.Connection, principal: Principal, org_id: uuid.UUID,
-                    action: str) -> Organization:
+                    action: str) -> Org:
     if not principal.is_platform_admin and org_id != principal.org_id:
         raise NotFound("no such organisation")
     org = await orgs.org_by_id(conn, org_id)

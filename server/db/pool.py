@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncpg
+from aiohttp import web
 
 from server.config import Settings
 from server.db.embedded import start_embedded
+
+# The process's pool and the DSN it was opened on, for as long as the application lives.
+POOL = web.AppKey("pool", asyncpg.Pool)
+DSN = web.AppKey("dsn", str)
 
 
 def resolve_dsn(settings: Settings) -> str:

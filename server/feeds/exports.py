@@ -1,4 +1,5 @@
-"""Blocklist (text, CSV) and STIX bundle exports of a feed, with ETag/If-None-Match."""
+"""Blocklist (text, CSV) and STIX bundle exports of a feed, with ETag/If-None-Match (a
+delivery channel)."""
 
 from __future__ import annotations
 
@@ -6,69 +7,104 @@ import csv
 import hashlib
 import io
 import uuid
+from dataclasses import dataclass
 
+import asyncpg
 from aiohttp import web
 
-from server.appkeys import POOL, principal_of
+from schemas.principal import Principal
+from server.db.pool import POOL
 from server.errors import BadRequest
-from server.store.feeds import get_feed
-from server.store.objects import export_rows
+from server.feeds import service
+from server.feeds.api import ANY_ROLE, feed_id
+from server.feeds.channels import DeliveryChannel
+from server.store.objects import Projection
+from server.store.records import BlocklistRow, BodyRow
+from server.web.auth import principal_of
+from server.web.routes import JsonApiRoutes
+
+admin = JsonApiRoutes()
+CHANNEL = DeliveryChannel("export", documented=(admin,))
 
 FORMATS = {
     "txt": "text/plain; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "stix": "application/stix+json;version=2.1",
 }
-_BLOCKLIST_COLUMNS = "o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values"
 
 
-def _text(rows: list, kinds: set[str] | None) -> str:
-    values = sorted({v for r in rows for k, v in zip(r["ioc_kinds"], r["ioc_values"],
+def _text(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
+    values = sorted({v for r in rows for k, v in zip(r.ioc_kinds, r.ioc_values,
                                                      strict=True) if not kinds or k in kinds})
     return "".join(f"{v}\n" for v in values)
 
 
-def _csv(rows: list, kinds: set[str] | None) -> str:
+def _csv(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["kind", "value", "indicator", "tlp", "confidence", "valid_until"])
     for r in rows:
-        for kind, value in zip(r["ioc_kinds"], r["ioc_values"], strict=True):
+        for kind, value in zip(r.ioc_kinds, r.ioc_values, strict=True):
             if not kinds or kind in kinds:
-                until = r["valid_until"].isoformat() if r["valid_until"] else ""
-                writer.writerow([kind, value, r["stix_id"], r["tlp"], r["confidence"] or "",
-                                 until])
+                until = r.valid_until.isoformat() if r.valid_until else ""
+                writer.writerow([kind, value, r.stix_id, r.tlp, r.confidence or "", until])
     return out.getvalue()
 
 
-def _bundle(rows: list) -> str:
+def _bundle(rows: list[BodyRow]) -> str:
     return (f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['
-            + ",".join(r["body"] for r in rows) + "]}")
+            + ",".join(r.body for r in rows) + "]}")
 
 
-async def export(request: web.Request, feed_id: uuid.UUID, fmt: str) -> web.Response:
-    """A feed's export; 304 when If-None-Match names the current ETag."""
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What a feed's export holds for one principal now, rendered only on demand."""
+
+    etag: str
+    fmt: str
+    rows: list
+    kinds: set[str] | None
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.fmt]
+
+    def render(self) -> bytes:
+        """The export's body in its format."""
+        if self.fmt == "txt":
+            return _text(self.rows, self.kinds).encode()
+        if self.fmt == "csv":
+            return _csv(self.rows, self.kinds).encode()
+        return _bundle(self.rows).encode()
+
+
+async def export(
+    pool: asyncpg.Pool, principal: Principal, feed_id: uuid.UUID, fmt: str,
+    kinds: set[str] | None,
+) -> Export:
+    """A feed's export for this principal, as of now."""
     if fmt not in FORMATS:
         raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
-    principal = principal_of(request)
-    kinds = set(request.query.getall("kind", [])) or None
     blocklist = fmt != "stix"
-    async with request.app[POOL].acquire() as conn:
-        feed = await get_feed(conn, principal.org_id, feed_id)
-        columns = _BLOCKLIST_COLUMNS if blocklist else "o.body"
-        rows, fingerprint = await export_rows(conn, principal, feed.filter, columns,
-                                              blocklist=blocklist)
+    projection = Projection.BLOCKLIST if blocklist else Projection.BODY
+    feed, rows, fingerprint = await service.snapshot(pool, principal, feed_id, projection,
+                                                     blocklist=blocklist)
     # What this principal sees now, the feed's last change and the request's shape:
     # equal tags mean equal answers.
     raw = f"{fingerprint}|{feed.updated.isoformat()}|{fmt}|{sorted(kinds or [])}"
     etag = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+    return Export(etag, fmt, rows, kinds)
+
+
+@admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE)
+async def export_feed(request: web.Request) -> web.Response:
+    """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours If-None-Match."""
+    which = feed_id(request)
+    kinds = set(request.query.getall("kind", [])) or None
+    found = await export(request.app[POOL], principal_of(request), which,
+                         request.match_info["fmt"], kinds)
+    headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
+    if found.etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
         return web.Response(status=304, headers=headers)
-    if fmt == "txt":
-        body = _text(rows, kinds)
-    elif fmt == "csv":
-        body = _csv(rows, kinds)
-    else:
-        body = _bundle(rows)
-    return web.Response(body=body.encode(), headers={**headers, "Content-Type": FORMATS[fmt]})
+    return web.Response(body=found.render(),
+                        headers={**headers, "Content-Type": found.media_type})

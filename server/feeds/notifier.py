@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 import asyncpg
+from aiohttp import web
 
 from server.store.objects import NOTIFY_CHANNEL
 
@@ -57,3 +58,6 @@ class Notifier:
                 with contextlib.suppress(Exception):
                     await conn.close()
             await asyncio.sleep(0.5)
+
+
+NOTIFIER = web.AppKey("notifier", Notifier)

@@ -16,8 +16,9 @@ ALL_VERSIONS = VersionMatch(all=True)
 
 async def read_after(
     conn: asyncpg.Connection, principal: Principal, feed: FeedRow, cursor: Cursor | None,
-    limit: int, columns: str = object_store.OBJECT_COLUMNS,
+    limit: int, projection: object_store.Projection = object_store.Projection.BODY,
 ) -> Page:
     """The next page of the feed for this principal, judged by its rights right now."""
     query = ObjectQuery(limit=limit, versions=ALL_VERSIONS, cursor=cursor)
-    return await object_store.read_page(conn, principal, None, query, columns, feed=feed.filter)
+    return await object_store.read_page(conn, principal, None, query, projection,
+                                        feed=feed.filter)

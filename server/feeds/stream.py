@@ -1,22 +1,29 @@
-"""Live stream of a feed as Server-Sent Events, resumable with Last-Event-ID."""
+"""Live stream of a feed as Server-Sent Events, resumable with Last-Event-ID (a channel)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from aiohttp import web
 
 from schemas.taxii import Cursor, QueryError
-from server.appkeys import NOTIFIER, POOL, SETTINGS, SHARED_READS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import BadRequest
-from server.feeds.reading import read_after
+from server.feeds import service
+from server.feeds.api import ANY_ROLE, feed_id
+from server.feeds.channels import DeliveryChannel
+from server.feeds.notifier import NOTIFIER
+from server.feeds.single_flight import SHARED_READS
 from server.ops.metrics import METRICS
-from server.store.feeds import get_feed
-from server.store.keys import is_live
-from server.store.objects import latest_cursor
+from server.store.records import BodyRow
+from server.web.auth import principal_of
+from server.web.routes import JsonApiRoutes
 
 _BATCH = 500
+
+admin = JsonApiRoutes()
+CHANNEL = DeliveryChannel("stream", documented=(admin,))
 
 
 def _start(request: web.Request) -> Cursor | None:
@@ -35,24 +42,32 @@ def _event(cursor: Cursor, body: str) -> bytes:
     return f"id: {cursor.encode()}\nevent: object\ndata: {body}\n\n".encode()
 
 
-async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse:
-    """Send every committed object the feed selects, once, in commit order, for ever."""
+def render(rows: list[BodyRow], after: Cursor | None) -> tuple[bytes, Cursor | None]:
+    """A batch as SSE events, and the cursor after its last one."""
+    events, last = [], after
+    for row in rows:
+        last = row.cursor
+        events.append(_event(last, row.body))
+    return b"".join(events), last
+
+
+@admin.route("GET", "/feeds/{feed_id}/stream", role=ANY_ROLE)
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events of every new object the feed selects; resume with Last-Event-ID."""
     principal = principal_of(request)
     settings = request.app[SETTINGS]
     pool = request.app[POOL]
     notifier = request.app[NOTIFIER]
     shared = request.app[SHARED_READS]
-    async with pool.acquire() as conn:
-        feed = await get_feed(conn, principal.org_id, feed_id)
-        cursor = _start(request)
-        if cursor is None and request.query.get("from") != "beginning":
-            cursor = await latest_cursor(conn)
+    metrics = request.app[METRICS]
+    feed = await service.own_feed(pool, principal, feed_id(request))
+    cursor = await service.start(pool, _start(request),
+                                 from_beginning=request.query.get("from") == "beginning")
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no",
     })
     await response.prepare(request)
-    metrics = request.app[METRICS]
     metrics.stream_opened()
 
     async def send(data: bytes) -> None:
@@ -60,18 +75,11 @@ async def stream(request: web.Request, feed_id: uuid.UUID) -> web.StreamResponse
         await asyncio.wait_for(response.write(data), settings.stream_write_timeout_s)
 
     async def fetch(after: Cursor | None) -> tuple[bytes, Cursor | None, bool] | None:
-        async with pool.acquire() as conn:
-            # Rights are judged again for every batch: a revoked key or a removed member
-            # stops receiving at once.
-            if not await is_live(conn, principal.key_id):
-                return None
-            page = await read_after(conn, principal, feed, after, _BATCH)
+        page = await service.next_batch(pool, principal, feed, after, _BATCH)
+        if page is None:
+            return None
         # Rendered once, written whole: every subscriber at this position sends these bytes.
-        events, last = [], after
-        for row in page.rows:
-            last = Cursor(row["date_added"], row["seq"])
-            events.append(_event(last, row["body"]))
-        return b"".join(events), last, page.more
+        return *render(page.rows, after), page.more
 
     await send(b"retry: 2000\n\n")
     try:

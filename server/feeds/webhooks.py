@@ -15,20 +15,23 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
-import orjson
+from aiohttp import web
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from schemas.taxii import Cursor
-from server.config import Settings
-from server.feeds.notifier import Notifier
+from server.config import SETTINGS, Settings
+from server.db.pool import POOL
+from server.feeds.channels import DeliveryChannel
+from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.reading import read_after
 from server.store import feeds as feed_store
-from server.store.objects import bodies_visible
+from server.store.objects import Projection, bodies_visible
 
 log = logging.getLogger("accord.webhooks")
 _MAX_BACKOFF_S = 3600.0
@@ -130,12 +133,12 @@ class WebhookWorker:
                     feed, added, seq = locked
                     reader = await feed_store.feed_reader(conn, feed)
                     page = await read_after(conn, reader, feed, Cursor(added, seq),
-                                            self.settings.webhook_batch, "o.stix_id")
+                                            self.settings.webhook_batch, Projection.POSITION)
                     if page.rows:
                         last = page.rows[-1]
                         await feed_store.enqueue_delivery(
-                            conn, feed.id, [r["seq"] for r in page.rows],
-                            last["date_added"], last["seq"],
+                            conn, feed.id, [r.seq for r in page.rows],
+                            last.date_added, last.seq,
                         )
         return bool(feed_ids)
 
@@ -192,6 +195,14 @@ async def run_worker(worker: WebhookWorker) -> None:
         await worker.run()
 
 
-def payload_objects(body: bytes) -> list[dict]:
-    """The objects of a delivery body (for receivers and tests)."""
-    return orjson.loads(body)["objects"]
+async def _worker_lifetime(app: web.Application) -> AsyncIterator[None]:
+    """The webhook worker of this process, for as long as the application lives."""
+    worker = WebhookWorker(app[POOL], app[SETTINGS], app[NOTIFIER])
+    task = asyncio.create_task(run_worker(worker))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+CHANNEL = DeliveryChannel("webhook", lifetime=_worker_lifetime)

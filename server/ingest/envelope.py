@@ -15,18 +15,19 @@ import asyncpg
 import orjson
 import pydantic
 
+from schemas import strict_json
 from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP_LEVELS, Tlp
-from server import policy, strict_json
+from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
 from server.store import audit, statuses
 from server.store import objects as object_store
 from server.store.objects import Facets, StagedObject
 from server.store.orgs import orgs_by_identity
-from server.store.records import Collection
+from server.store.records import CollectionView
 
 # Envelopes are CPU work on the event loop; yielding every _SLICE objects lets the loop
 # finish other requests' database round trips, above all the one holding the ingest lock,
@@ -107,7 +108,7 @@ def _check(index: int, obj: object, allow_custom: bool, now: datetime) -> _Check
     return _Checked(index, obj, facts, version, _terms(obj))
 
 
-def _submission(principal: Principal, collection: Collection) -> policy.Submission:
+def _submission(principal: Principal, collection: CollectionView) -> policy.Submission:
     return policy.Submission(
         poster_org=principal.org_id,
         poster_identity=principal.identity_id,
@@ -125,7 +126,7 @@ def _canonical(obj: dict) -> str:
 
 
 async def ingest_envelope(
-    pool: asyncpg.Pool, principal: Principal, collection: Collection, body: bytes
+    pool: asyncpg.Pool, principal: Principal, collection: CollectionView, body: bytes
 ) -> statuses.Status:
     """Validate, decide and store a POSTed envelope; every object ends in successes or failures."""
     objects = parse_envelope(body)
@@ -180,7 +181,7 @@ def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[di
 class _Run:
     """The database half of one ingest, inside its transaction."""
 
-    def __init__(self, conn: asyncpg.Connection, principal: Principal, collection: Collection,
+    def __init__(self, conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
                  failures: list[dict]) -> None:
         self.conn = conn
         self.principal = principal

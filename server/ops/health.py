@@ -8,15 +8,16 @@ import asyncpg
 import orjson
 from aiohttp import web
 
-from server.appkeys import POOL
-from server.auth import public
 from server.db.migrate import pending
-from server.middleware import error_response
+from server.db.pool import POOL
+from server.web.apis import OPERATIONS_API, RouteTable
+from server.web.auth import public
+from server.web.middleware import error_response
 
 # A probe must answer quickly even when the database hangs; orchestrators time out at ~5 s.
 READY_TIMEOUT_S = 2.0
 
-routes = web.RouteTableDef()
+routes = RouteTable(OPERATIONS_API)
 
 
 async def readiness(pool: asyncpg.Pool, timeout: float = READY_TIMEOUT_S) -> dict[str, object]:

@@ -27,18 +27,22 @@ from prometheus_client import (
     generate_latest,
 )
 
-from server.appkeys import INGESTED, POOL, SETTINGS
-from server.auth import Handler, principal_for, public
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import Forbidden
-from server.middleware import route_template
-from server.store.ops import webhook_outcomes
+from server.store.webhook_outcomes import webhook_outcomes
+from server.web.apis import OPERATIONS_API, RouteTable
+from server.web.auth import Handler, principal_for, public
+from server.web.middleware import route_template
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 # Status of a request whose client went away before the answer (nginx's convention).
 _CLIENT_CLOSED = 499
 
-routes = web.RouteTableDef()
+routes = RouteTable(OPERATIONS_API)
+# (successes, failures) of a POST objects, set by its handler for the metrics middleware.
+INGESTED = web.RequestKey("ingested", tuple)
 
 
 class Metrics:

@@ -15,9 +15,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from server.appkeys import PRINCIPAL
-from server.auth import Handler
 from server.config import Settings
+from server.web.auth import PRINCIPAL, Handler
 
 # Buckets of keys idle long enough to be full again are forgotten past this many keys.
 _PRUNE_ABOVE = 10_000

@@ -7,23 +7,20 @@ import uuid
 import asyncpg
 
 from schemas.principal import Principal
-from server import policy
 from server.errors import NotFound
 from server.store.query import Params
-from server.store.records import Collection, CollectionSettings
+from server.store.records import CollectionSettings, CollectionView
 from server.store.visibility import member_of_collection
 
 
-def _collection(principal: Principal, row: asyncpg.Record) -> Collection:
-    member = row["member"]
-    return Collection(
+def _collection(row: asyncpg.Record) -> CollectionView:
+    return CollectionView(
         id=row["id"],
         group_id=row["group_id"],
         title=row["title"],
         description=row["description"],
         allow_custom=row["allow_custom"],
-        can_read=policy.can_read_collection(principal, member),
-        can_write=policy.can_write_collection(principal, member, row["archived"]),
+        is_member=row["member"],
         archived=row["archived"],
         default_tlp=row["default_tlp"],
         default_attribution=row["default_attribution"],
@@ -48,23 +45,24 @@ def _select(principal: Principal, p: Params) -> str:
     )
 
 
-async def list_collections(conn: asyncpg.Connection, principal: Principal) -> list[Collection]:
-    """Every collection the principal may read, oldest first."""
+async def list_collections(conn: asyncpg.Connection, principal: Principal) -> list[CollectionView]:
+    """Every collection the principal may read (a member's, or any for a platform admin),
+    oldest first."""
     p = Params()
     rows = await conn.fetch(_select(principal, p) + " ORDER BY c.created, c.id", *p.values)
-    return [_collection(principal, r) for r in rows]
+    return [_collection(r) for r in rows]
 
 
 async def get_collection(
     conn: asyncpg.Connection, principal: Principal, collection_id: uuid.UUID
-) -> Collection:
+) -> CollectionView:
     """The collection if the principal may read it; NotFound alike if absent or hidden."""
     p = Params()
     sql = _select(principal, p) + f" AND c.id = {p(collection_id)}"
     row = await conn.fetchrow(sql, *p.values)
     if row is None:
         raise NotFound("no such collection")
-    return _collection(principal, row)
+    return _collection(row)
 
 
 async def create_collection(

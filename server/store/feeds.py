@@ -229,17 +229,33 @@ async def record_attempt(
     return state
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryLogEntry:
+    """One webhook batch of a feed's delivery log."""
+
+    id: uuid.UUID
+    created: datetime
+    objects: int
+    attempts: int
+    state: str
+    next_attempt: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
 async def deliveries(
     conn: asyncpg.Connection, feed_id: uuid.UUID, limit: int = 100
-) -> list[asyncpg.Record]:
+) -> list[DeliveryLogEntry]:
     """The feed's delivery log, newest first."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         "SELECT id, created, cardinality(seqs) AS objects, attempts, state,"
         " CASE WHEN state = 'pending' THEN next_attempt END AS next_attempt, last_status,"
         " last_error, delivered_at FROM webhook_deliveries WHERE feed_id = $1"
         " ORDER BY created DESC LIMIT $2",
         feed_id, limit,
     )
+    return [DeliveryLogEntry(**dict(r)) for r in rows]
 
 
 async def get_feed_by_id(conn: asyncpg.Connection, feed_id: uuid.UUID) -> FeedRow:

@@ -81,6 +81,12 @@ async def authenticate(conn: asyncpg.Connection, key_id: str, secret: str) -> Pr
     )
 
 
+async def lock_keys(conn: asyncpg.Connection) -> None:
+    """Hold off every other key write until this transaction ends (one first start at a time,
+    however many processes start together)."""
+    await conn.execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
+
+
 async def has_platform_admin_key(conn: asyncpg.Connection) -> bool:
     """Whether a platform-admin key was ever created (revoked ones count)."""
     return await conn.fetchval(

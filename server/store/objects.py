@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,7 +17,15 @@ from schemas.principal import Principal
 from schemas.taxii import Cursor, ObjectQuery
 from server.store.feeds import condition as feed_condition
 from server.store.query import Params
-from server.store.records import Page
+from server.store.records import (
+    BlocklistRow,
+    BodyRow,
+    ManifestRow,
+    Page,
+    ProducerRow,
+    VersionRow,
+    VersionTextRow,
+)
 from server.store.visibility import visible
 
 
@@ -107,30 +117,34 @@ def _array(values: list | None) -> str | None:
     ) + "}"
 
 
-_COMMON_ARRAYS: dict[tuple, str | None] = {}
+class _CommonArrays:
+    """_array for the lists that repeat across the objects of one envelope (labels, types,
+    IOC kinds), each literal made once; it lives as long as the envelope's write."""
+
+    __slots__ = ("_literals",)
+
+    def __init__(self) -> None:
+        self._literals: dict[tuple, str | None] = {}
+
+    def literal(self, values: list | None) -> str | None:
+        """The array literal of `values`, made once per distinct short list."""
+        if values is None:
+            return None
+        if len(values) > 8 or sum(map(len, values)) > 256:
+            return _array(values)  # posters choose these: only short lists are worth keeping
+        key = tuple(values)
+        literal = self._literals.get(key)
+        if literal is None:
+            literal = self._literals[key] = _array(values)
+        return literal
 
 
-def _common_array(values: list | None) -> str | None:
-    """_array for the lists that repeat across objects (labels, types, IOC kinds): cached."""
-    if values is None:
-        return None
-    if len(values) > 8 or sum(map(len, values)) > 256:
-        return _array(values)  # posters choose these: only short lists are worth keeping
-    key = tuple(values)
-    literal = _COMMON_ARRAYS.get(key)
-    if literal is None:
-        if len(_COMMON_ARRAYS) >= 4096:  # bounded: unusual values just miss
-            _COMMON_ARRAYS.clear()
-        literal = _COMMON_ARRAYS[key] = _array(values)
-    return literal
-
-
-def _row(ord_: int, o: StagedObject) -> tuple:
+def _row(ord_: int, o: StagedObject, common: Callable[[list | None], str | None]) -> tuple:
     f = o.facets
     return (ord_, o.stix_id, o.stix_type, o.spec_version, o.version, o.version_text, o.body,
-            o.producer_org, o.tlp, _common_array(o.sectors), _array(o.recipients), o.withheld,
-            f.confidence, _common_array(f.labels), _common_array(f.indicator_types),
-            f.valid_until, f.revoked, f.created_by_ref, _common_array(f.ioc_kinds),
+            o.producer_org, o.tlp, common(o.sectors), _array(o.recipients), o.withheld,
+            f.confidence, common(f.labels), common(f.indicator_types),
+            f.valid_until, f.revoked, f.created_by_ref, common(f.ioc_kinds),
             _array(f.ioc_values))
 
 
@@ -157,8 +171,9 @@ async def store_envelope(
     await conn.execute(_STAGING)
     # Rows go at commit; an earlier call in the same transaction may have left some.
     await conn.execute("DELETE FROM ingest_staging_v4")
+    common = _CommonArrays().literal  # a bound method: cheaper to call than __call__
     await conn.copy_records_to_table(
-        "ingest_staging_v4", records=[_row(i, o) for i, o in enumerate(objects)],
+        "ingest_staging_v4", records=[_row(i, o, common) for i, o in enumerate(objects)],
         columns=_STAGING_COLUMNS,
     )
     base = await conn.fetchval(
@@ -217,6 +232,27 @@ async def store_envelope(
     return StoreOutcome(stored, duplicates, conflicts)
 
 
+class Projection(enum.Enum):
+    """What a read returns of each stored version, and the record class it comes as."""
+
+    BODY = ("o.body", BodyRow)
+    MANIFEST = ("o.stix_id, o.version_text", ManifestRow)
+    VERSION = ("o.version_text", VersionTextRow)
+    PRODUCER = ("o.producer_org", ProducerRow)
+    BLOCKLIST = ("o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values",
+                 BlocklistRow)
+    POSITION = ("", VersionRow)  # seq and date_added only
+
+    def __init__(self, columns: str, record: type[VersionRow]) -> None:
+        self.columns = columns
+        self.record = record
+
+    @property
+    def select(self) -> str:
+        """The select list: every projection carries the version's place in commit order."""
+        return "o.seq, o.date_added" + (f", {self.columns}" if self.columns else "")
+
+
 @dataclass(frozen=True, slots=True)
 class _Query:
     sql: str
@@ -227,7 +263,7 @@ def _filtered(
     principal: Principal,
     collection_id: uuid.UUID | None,
     q: ObjectQuery,
-    columns: str,
+    projection: Projection,
     *,
     stix_id: str | None = None,
     paged: bool = True,
@@ -281,7 +317,7 @@ def _filtered(
         if v.timestamps:
             alternatives.append(f"o.version = ANY({p(list(v.timestamps))}::timestamptz[])")
         where.append("(" + " OR ".join(alternatives) + ")")
-    sql = f"SELECT o.seq, o.date_added, {columns} FROM objects o WHERE " + " AND ".join(where)
+    sql = f"SELECT {projection.select} FROM objects o WHERE " + " AND ".join(where)
     if paged:
         # One row beyond the page tells whether more follow.
         sql += f" ORDER BY o.date_added, o.seq LIMIT {p(q.limit + 1)}"
@@ -293,23 +329,19 @@ async def read_page(
     principal: Principal,
     collection_id: uuid.UUID | None,
     q: ObjectQuery,
-    columns: str,
+    projection: Projection,
     *,
     stix_id: str | None = None,
     feed: FeedFilter | None = None,
 ) -> Page:
-    """One page of visible object versions (of a collection or a feed) with these columns."""
-    query = _filtered(principal, collection_id, q, columns, stix_id=stix_id, feed=feed)
-    rows = await conn.fetch(query.sql, *query.args)
+    """One page of visible object versions (of a collection or a feed), as the projection's
+    records."""
+    query = _filtered(principal, collection_id, q, projection, stix_id=stix_id, feed=feed)
+    rows = await conn.fetch(query.sql, *query.args, record_class=projection.record)
     if len(rows) <= q.limit:
         return Page(rows, None)
     rows = rows[: q.limit]
-    return Page(rows, Cursor(rows[-1]["date_added"], rows[-1]["seq"]))
-
-
-OBJECT_COLUMNS = "o.body"
-MANIFEST_COLUMNS = "o.stix_id, o.version_text"
-VERSION_COLUMNS = "o.version_text"
+    return Page(rows, rows[-1].cursor)
 
 
 async def has_visible(
@@ -330,12 +362,12 @@ async def matching_versions(
     collection_id: uuid.UUID,
     stix_id: str,
     q: ObjectQuery,
-) -> list[asyncpg.Record]:
-    """Every visible version of one object that the query matches (seq, producer_org)."""
+) -> list[ProducerRow]:
+    """Every visible version of one object that the query matches, with its producer."""
     query = _filtered(
-        principal, collection_id, q, "o.producer_org", stix_id=stix_id, paged=False
+        principal, collection_id, q, Projection.PRODUCER, stix_id=stix_id, paged=False
     )
-    return await conn.fetch(query.sql, *query.args)
+    return await conn.fetch(query.sql, *query.args, record_class=ProducerRow)
 
 
 async def delete_versions(conn: asyncpg.Connection, seqs: list[int]) -> int:
@@ -432,21 +464,14 @@ async def stored_copies(
 
 
 async def _visible_versions(
-    conn: asyncpg.Connection, principal: Principal, seqs: list[int], columns: str
-) -> list[asyncpg.Record]:
+    conn: asyncpg.Connection, principal: Principal, seqs: list[int], projection: Projection
+) -> list:
     p = Params()
     sql = (
-        f"SELECT {columns} FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
+        f"SELECT {projection.select} FROM objects o WHERE o.seq = ANY({p(seqs)}::bigint[])"
         f" AND {visible(principal, p, 'o')} ORDER BY o.date_added, o.seq"
     )
-    return await conn.fetch(sql, *p.values)
-
-
-async def visible_among(
-    conn: asyncpg.Connection, principal: Principal, seqs: list[int]
-) -> set[int]:
-    """Which of these stored versions the principal may see (the predicate, nothing else)."""
-    return {r["seq"] for r in await _visible_versions(conn, principal, seqs, "o.seq")}
+    return await conn.fetch(sql, *p.values, record_class=projection.record)
 
 
 async def withdraw_object(
@@ -464,14 +489,6 @@ async def withdraw_object(
     return int(status.split()[-1])
 
 
-async def set_withdrawn(conn: asyncpg.Connection, seqs: list[int], withdrawn: bool) -> int:
-    """Withdraw stored versions from every reader (or restore them); return how many."""
-    status = await conn.execute(
-        "UPDATE objects SET withdrawn = $2 WHERE seq = ANY($1::bigint[])", seqs, withdrawn
-    )
-    return int(status.split()[-1])
-
-
 async def latest_cursor(conn: asyncpg.Connection) -> Cursor:
     """A cursor after everything committed so far (a stream that starts now)."""
     added = await conn.fetchval("SELECT last_added FROM ingest_clock")
@@ -482,22 +499,23 @@ async def bodies_visible(
     conn: asyncpg.Connection, principal: Principal, seqs: list[int]
 ) -> list[str]:
     """Stored JSON of these versions that the principal may see now, in commit order."""
-    return [r["body"] for r in await _visible_versions(conn, principal, seqs, "o.body")]
+    return [r.body for r in await _visible_versions(conn, principal, seqs, Projection.BODY)]
 
 
 async def export_rows(
-    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, columns: str,
+    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, projection: Projection,
     *, blocklist: bool,
-) -> tuple[list[asyncpg.Record], str]:
+) -> tuple[list, str]:
     """Latest visible, current versions a feed selects (indicators with values if blocklist),
     with a fingerprint that changes whenever the answer would."""
     current = feed.model_copy(update={"valid_only": True})
     if blocklist:
         current = current.model_copy(update={"types": ["indicator"]})
     q = ObjectQuery(limit=1)
-    query = _filtered(principal, None, q, columns, feed=current, paged=False)
+    query = _filtered(principal, None, q, projection, feed=current, paged=False)
     sql = query.sql + (" AND o.ioc_kinds IS NOT NULL" if blocklist else "")
-    rows = await conn.fetch(sql + " ORDER BY o.date_added, o.seq", *query.args)
+    rows = await conn.fetch(sql + " ORDER BY o.date_added, o.seq", *query.args,
+                            record_class=projection.record)
     # Every selected version's sequence: any change in what the reader sees changes it.
-    fingerprint = hashlib.sha256(",".join(str(r["seq"]) for r in rows).encode()).hexdigest()
+    fingerprint = hashlib.sha256(",".join(str(r.seq) for r in rows).encode()).hexdigest()
     return rows, fingerprint

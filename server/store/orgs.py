@@ -7,18 +7,18 @@ import uuid
 import asyncpg
 
 from server.errors import Conflict, NotFound
-from server.store.records import Organization
+from server.store.records import Org
 
 _COLUMNS = "id, name, sector, identity_id, is_platform"
 
 
-def _org(row: asyncpg.Record) -> Organization:
-    return Organization(**dict(row))
+def _org(row: asyncpg.Record) -> Org:
+    return Org(**dict(row))
 
 
 async def create_org(
     conn: asyncpg.Connection, name: str, sector: str, *, is_platform: bool = False
-) -> Organization:
+) -> Org:
     """Create an organisation with a fresh STIX identity id, which only it may post."""
     try:
         # The identity id is claimed like any posted object's, so that no other member
@@ -36,7 +36,7 @@ async def create_org(
     return _org(row)
 
 
-async def org_by_name(conn: asyncpg.Connection, name: str) -> Organization:
+async def org_by_name(conn: asyncpg.Connection, name: str) -> Org:
     """The organisation with this name, or NotFound."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE name = $1", name)
     if row is None:
@@ -44,7 +44,7 @@ async def org_by_name(conn: asyncpg.Connection, name: str) -> Organization:
     return _org(row)
 
 
-async def platform_org(conn: asyncpg.Connection) -> Organization:
+async def platform_org(conn: asyncpg.Connection) -> Org:
     """The platform operator's organisation (created by migration 0002)."""
     return _org(await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE is_platform"))
 
@@ -60,7 +60,7 @@ async def orgs_by_identity(
     return {r["identity_id"]: r["id"] for r in rows}
 
 
-async def org_by_id(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization:
+async def org_by_id(conn: asyncpg.Connection, org_id: uuid.UUID) -> Org:
     """The organisation with this id, or NotFound."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM organizations WHERE id = $1", org_id)
     if row is None:
@@ -68,7 +68,7 @@ async def org_by_id(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization
     return _org(row)
 
 
-async def resolve_org(conn: asyncpg.Connection, ref: str) -> Organization:
+async def resolve_org(conn: asyncpg.Connection, ref: str) -> Org:
     """The organisation named by an id or an exact name, or NotFound."""
     try:
         return await org_by_id(conn, uuid.UUID(ref))
@@ -76,7 +76,7 @@ async def resolve_org(conn: asyncpg.Connection, ref: str) -> Organization:
         return await org_by_name(conn, ref)
 
 
-async def list_orgs(conn: asyncpg.Connection) -> list[Organization]:
+async def list_orgs(conn: asyncpg.Connection) -> list[Org]:
     """Every organisation, by name."""
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM organizations ORDER BY name")
     return [_org(r) for r in rows]

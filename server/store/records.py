@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
+
+import asyncpg
 
 from schemas.taxii import Cursor
 
 
 @dataclass(frozen=True, slots=True)
-class Organization:
+class Org:
+    """A member organisation of the exchange."""
+
     id: uuid.UUID
     name: str
     sector: str
@@ -107,16 +112,18 @@ class CollectionSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Collection:
-    """A collection as one principal sees it, with the policy its posts fall under."""
+class CollectionView:
+    """A reader's view of a collection: what one principal sees of it, with the policy its
+    posts fall under."""
 
     id: uuid.UUID
     group_id: uuid.UUID
     title: str
     description: str | None
     allow_custom: bool
-    can_read: bool
-    can_write: bool
+    # Whether the principal's organisation is a member of its trust group (what it may do
+    # there is policy's to say: policy.can_read_collection, can_write_collection).
+    is_member: bool
     archived: bool = False
     # Effective defaults: the collection's own, else its trust group's.
     default_tlp: str = "amber"
@@ -125,11 +132,112 @@ class Collection:
     allow_anonymous: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of stored rows in (date_added, seq) order."""
+# --- stored versions as reads return them, one record class per projection ---
+# Record subclasses, not dataclasses: asyncpg builds them as it decodes each row, so a typed
+# row costs nothing over a raw one on the read paths (tens of thousands a second).
 
-    rows: list
+
+class VersionRow(asyncpg.Record):
+    """A stored version's place in commit order (every projection has it)."""
+
+    __slots__ = ()
+
+    @property
+    def seq(self) -> int:
+        return self["seq"]
+
+    @property
+    def date_added(self) -> datetime:
+        return self["date_added"]
+
+    @property
+    def cursor(self) -> Cursor:
+        """The position just after this version."""
+        return Cursor(self["date_added"], self["seq"])
+
+
+class BodyRow(VersionRow):
+    """A stored version with its JSON text, as it was stored."""
+
+    __slots__ = ()
+
+    @property
+    def body(self) -> str:
+        return self["body"]
+
+
+class ManifestRow(VersionRow):
+    """A stored version's id and version, for manifest records."""
+
+    __slots__ = ()
+
+    @property
+    def stix_id(self) -> str:
+        return self["stix_id"]
+
+    @property
+    def version_text(self) -> str:
+        return self["version_text"]
+
+
+class VersionTextRow(VersionRow):
+    """A stored version's version timestamp as posted."""
+
+    __slots__ = ()
+
+    @property
+    def version_text(self) -> str:
+        return self["version_text"]
+
+
+class ProducerRow(VersionRow):
+    """A stored version and the organisation that posted it."""
+
+    __slots__ = ()
+
+    @property
+    def producer_org(self) -> uuid.UUID:
+        return self["producer_org"]
+
+
+class BlocklistRow(VersionRow):
+    """An indicator version with what a blocklist lists of it."""
+
+    __slots__ = ()
+
+    @property
+    def stix_id(self) -> str:
+        return self["stix_id"]
+
+    @property
+    def tlp(self) -> str:
+        return self["tlp"]
+
+    @property
+    def confidence(self) -> int | None:
+        return self["confidence"]
+
+    @property
+    def valid_until(self) -> datetime | None:
+        return self["valid_until"]
+
+    @property
+    def ioc_kinds(self) -> list[str]:
+        return self["ioc_kinds"]
+
+    @property
+    def ioc_values(self) -> list[str]:
+        return self["ioc_values"]
+
+
+R = TypeVar("R", bound=VersionRow)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[R]):
+    """One page of stored versions in (date_added, seq) order."""
+
+    rows: list[R]
     next: Cursor | None  # where the next page starts; None on the last page
 
     @property

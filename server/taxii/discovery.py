@@ -5,10 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import TAXII_MEDIA_TYPE
-from server.appkeys import SETTINGS
-from server.taxii.common import API_ROOT, negotiate, taxii_response
+from server.config import SETTINGS
+from server.web.apis import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+API_ROOT = "/taxii2/root"
+
+routes = RouteTable(TAXII_API)
 
 
 def _base_url(request: web.Request) -> str:

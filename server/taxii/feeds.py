@@ -6,22 +6,31 @@ next paging); every page goes through the visibility predicate as the caller, no
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
-from server.appkeys import POOL, SETTINGS, principal_of
-from server.store import objects as object_store
-from server.store.feeds import FeedRow, get_feed, list_feeds
+from server.config import SETTINGS
+from server.db.pool import POOL
+from server.feeds import service
+from server.feeds.channels import DeliveryChannel
+from server.store.feeds import FeedRow
+from server.store.objects import Projection
 from server.store.records import Page
 from server.taxii import paging
-from server.taxii.common import negotiate, parse_uuid, taxii_response
 from server.taxii.manifest import manifest_body
 from server.taxii.objects import envelope_bytes
+from server.web.apis import TAXII_API, RouteTable
+from server.web.auth import principal_of
+from server.web.params import uuid_segment
+from server.web.taxii import negotiate, taxii_response
 
-FEEDS_ROOT = "/taxii2/feeds"
+FEEDS_ROOT = service.TAXII_FEEDS_ROOT
 FEED = FEEDS_ROOT + "/collections/{feed_id}"
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
+CHANNEL = DeliveryChannel("taxii", routes=(routes,))
 
 
 def _resource(feed: FeedRow) -> dict:
@@ -45,38 +54,33 @@ async def feeds_root(request: web.Request) -> web.Response:
 async def feed_collections(request: web.Request) -> web.Response:
     """The caller's organisation's feeds as collections."""
     media = negotiate(request)
-    async with request.app[POOL].acquire() as conn:
-        feeds = await list_feeds(conn, principal_of(request).org_id)
+    feeds = await service.feeds_of(request.app[POOL], principal_of(request))
     return taxii_response({"collections": [_resource(f) for f in feeds]}, media)
 
 
-async def _feed(request: web.Request, conn) -> FeedRow:
-    feed_id = parse_uuid(request.match_info["feed_id"], "collection")
-    return await get_feed(conn, principal_of(request).org_id, feed_id)
+def _feed_id(request: web.Request) -> uuid.UUID:
+    return uuid_segment(request, "feed_id", "collection")
 
 
 @routes.get(FEED + "/")
 async def feed_collection(request: web.Request) -> web.Response:
     """One feed as a collection."""
     media = negotiate(request)
-    async with request.app[POOL].acquire() as conn:
-        return taxii_response(_resource(await _feed(request, conn)), media)
+    feed = await service.own_feed(request.app[POOL], principal_of(request), _feed_id(request))
+    return taxii_response(_resource(feed), media)
 
 
-async def _read(request: web.Request, columns: str) -> Page:
+async def _read(request: web.Request, projection: Projection) -> Page:
     query = paging.parse_query(request, paging.FILTERS)
-    async with request.app[POOL].acquire() as conn:
-        feed = await _feed(request, conn)
-        return await object_store.read_page(
-            conn, principal_of(request), None, query, columns, feed=feed.filter
-        )
+    return await service.page(request.app[POOL], principal_of(request), _feed_id(request),
+                              query, projection)
 
 
 @routes.get(FEED + "/objects/")
 async def feed_objects(request: web.Request) -> web.Response:
     """A page of the feed's objects."""
     media = negotiate(request, allow_stix=True)
-    page = await _read(request, object_store.OBJECT_COLUMNS)
+    page = await _read(request, Projection.BODY)
     return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
 
 
@@ -84,5 +88,5 @@ async def feed_objects(request: web.Request) -> web.Response:
 async def feed_manifest(request: web.Request) -> web.Response:
     """Manifest records of the feed's objects."""
     media = negotiate(request)
-    page = await _read(request, object_store.MANIFEST_COLUMNS)
+    page = await _read(request, Projection.MANIFEST)
     return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))

@@ -5,23 +5,25 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, format_timestamp
-from server.store import objects as object_store
-from server.store.records import Page
+from server.store.objects import Projection
+from server.store.records import ManifestRow, Page
 from server.taxii import paging
-from server.taxii.common import COLLECTION, negotiate, taxii_response
+from server.taxii.collections import COLLECTION
+from server.web.apis import TAXII_API, RouteTable
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
-def manifest_body(page: Page) -> dict:
+def manifest_body(page: Page[ManifestRow]) -> dict:
     """A manifest resource of a page of stored versions."""
     body = paging.paging_members(page)
     if page.rows:
         body["objects"] = [
             {
-                "id": row["stix_id"],
-                "date_added": format_timestamp(row["date_added"]),
-                "version": row["version_text"],
+                "id": row.stix_id,
+                "date_added": format_timestamp(row.date_added),
+                "version": row.version_text,
                 "media_type": STIX_MEDIA_TYPE,
             }
             for row in page.rows
@@ -34,5 +36,5 @@ async def get_manifest(request: web.Request) -> web.Response:
     """Manifest records (id, date_added, version, media_type) of the visible objects."""
     media = negotiate(request)
     query = paging.parse_query(request, paging.FILTERS)
-    page = await paging.read(request, query, object_store.MANIFEST_COLUMNS)
+    page = await paging.read(request, query, Projection.MANIFEST)
     return taxii_response(manifest_body(page), media, headers=paging.page_headers(page))

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import INGESTED, POOL, principal_of
+from server import policy
+from server.db.pool import POOL
 from server.errors import Forbidden
-from server.ingest.deletion import delete_object as delete_versions
 from server.ingest.envelope import ingest_envelope
-from server.paths import stix_id_segment
-from server.store import objects as object_store
+from server.ops.metrics import INGESTED
+from server.store.objects import Projection
 from server.store.records import Page
 from server.taxii import paging
-from server.taxii.common import (
-    COLLECTION,
+from server.taxii.collections import COLLECTION, readable_collection
+from server.taxii.deletion import delete_object as delete_versions
+from server.taxii.status import status_resource
+from server.web.apis import TAXII_API, RouteTable
+from server.web.auth import principal_of
+from server.web.params import stix_id_segment, uuid_segment
+from server.web.taxii import (
     negotiate,
-    parse_uuid,
     read_body,
-    readable_collection,
     require_content_type,
     taxii_response,
 )
-from server.taxii.status import status_resource
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
 def envelope_bytes(page: Page) -> bytes:
@@ -31,7 +33,7 @@ def envelope_bytes(page: Page) -> bytes:
     # Stored JSON text goes out as it was stored: no per-object parse or serialise.
     if not page.rows:
         return b"{" + paging.page_fields(page) + b"}"
-    objects = ",".join([row["body"] for row in page.rows]).encode()
+    objects = ",".join([row.body for row in page.rows]).encode()
     return b"{" + paging.page_fields(page) + b',"objects":[' + objects + b"]}"
 
 
@@ -40,7 +42,7 @@ async def get_objects(request: web.Request) -> web.Response:
     """A page of the collection's objects the caller may see."""
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
-    page = await paging.read(request, query, object_store.OBJECT_COLUMNS)
+    page = await paging.read(request, query, Projection.BODY)
     return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
 
 
@@ -50,7 +52,8 @@ async def add_objects(request: web.Request) -> web.Response:
     media = negotiate(request)
     require_content_type(request, allow_stix=True)
     collection = await readable_collection(request)
-    if not collection.can_write:
+    if not policy.can_write_collection(principal_of(request), collection.is_member,
+                                       collection.archived):
         raise Forbidden("posting to this collection needs the contributor role")
     body = await read_body(request)
     status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body)
@@ -64,7 +67,7 @@ async def get_object(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
-    page = await paging.read(request, query, object_store.OBJECT_COLUMNS, stix_id=object_id)
+    page = await paging.read(request, query, Projection.BODY, stix_id=object_id)
     return taxii_response(envelope_bytes(page), media, headers=paging.page_headers(page))
 
 
@@ -76,7 +79,7 @@ async def delete_object(request: web.Request) -> web.Response:
     query = paging.parse_query(
         request, frozenset({"match[version]", "match[spec_version]"}), version_default="all"
     )
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    collection_id = uuid_segment(request, "collection_id", "collection")
     await delete_versions(
         request.app[POOL], principal_of(request), collection_id, object_id, query
     )
@@ -89,6 +92,6 @@ async def get_versions(request: web.Request) -> web.Response:
     media = negotiate(request)
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
-    page = await paging.read(request, query, object_store.VERSION_COLUMNS, stix_id=object_id)
-    body = {**paging.paging_members(page), "versions": [r["version_text"] for r in page.rows]}
+    page = await paging.read(request, query, Projection.VERSION, stix_id=object_id)
+    body = {**paging.paging_members(page), "versions": [r.version_text for r in page.rows]}
     return taxii_response(body, media, headers=paging.page_headers(page))

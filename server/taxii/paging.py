@@ -5,12 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import ObjectQuery, parse_object_query
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.errors import NotFound
 from server.store import objects as object_store
 from server.store.collections import get_collection
+from server.store.objects import Projection
 from server.store.records import Page
-from server.taxii.common import date_added_headers, parse_uuid, query_params
+from server.web.auth import principal_of
+from server.web.params import query_values, uuid_segment
+from server.web.taxii import date_added_headers
 
 FILTERS = frozenset(
     {"added_after", "limit", "next", "match[id]", "match[type]", "match[version]",
@@ -28,7 +32,7 @@ def parse_query(
     """The request's TAXII filters, with limit clamped to the server maximum."""
     settings = request.app[SETTINGS]
     return parse_object_query(
-        query_params(request),
+        query_values(request),
         default_limit=settings.page_size,
         max_limit=settings.max_page_size,
         allowed=allowed,
@@ -39,17 +43,17 @@ def parse_query(
 async def read(
     request: web.Request,
     query: ObjectQuery,
-    columns: str,
+    projection: Projection,
     *,
     stix_id: str | None = None,
 ) -> Page:
     """A page of the path's collection; 404 if the collection (or object) is not visible."""
     principal = principal_of(request)
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
+    collection_id = uuid_segment(request, "collection_id", "collection")
     async with request.app[POOL].acquire() as conn:
         await get_collection(conn, principal, collection_id)
         page = await object_store.read_page(
-            conn, principal, collection_id, query, columns, stix_id=stix_id
+            conn, principal, collection_id, query, projection, stix_id=stix_id
         )
         if (
             stix_id is not None
@@ -64,7 +68,7 @@ def page_headers(page: Page) -> dict[str, str]:
     """Date-added headers of the rows on this page."""
     if not page.rows:
         return {}
-    return date_added_headers(page.rows[0]["date_added"], page.rows[-1]["date_added"])
+    return date_added_headers(page.rows[0].date_added, page.rows[-1].date_added)
 
 
 def paging_members(page: Page) -> dict:

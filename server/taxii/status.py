@@ -5,11 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.taxii import format_timestamp
-from server.appkeys import POOL, SETTINGS, principal_of
+from server.config import SETTINGS
+from server.db.pool import POOL
 from server.store.statuses import Status, get_status
-from server.taxii.common import API_ROOT, negotiate, parse_uuid, taxii_response
+from server.taxii.discovery import API_ROOT
+from server.web.apis import TAXII_API, RouteTable
+from server.web.auth import principal_of
+from server.web.params import uuid_segment
+from server.web.taxii import negotiate, taxii_response
 
-routes = web.RouteTableDef()
+routes = RouteTable(TAXII_API)
 
 
 def status_resource(status: Status) -> dict:
@@ -32,7 +37,7 @@ def status_resource(status: Status) -> dict:
 async def status(request: web.Request) -> web.Response:
     """A status of the caller's organisation; 404 for any other."""
     media = negotiate(request)
-    status_id = parse_uuid(request.match_info["status_id"], "status")
+    status_id = uuid_segment(request, "status_id", "status")
     async with request.app[POOL].acquire() as conn:
         found = await get_status(
             conn, principal_of(request), status_id,

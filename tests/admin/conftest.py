@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from server.store.records import NewApiKey
-from tests.conftest import Factory, Member
+from tests.factories import Factory, Member
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from server.admin.openapi import operations
+from server.app import json_api_operations as operations
 
 
 def _resolve(doc: dict, ref: str) -> dict:

@@ -98,6 +98,7 @@ def test_image_context_ships_what_the_wheel_needs():
     copied = [args.split()[0] for word, args in
               _instructions((DEPLOY / "Dockerfile").read_text()) if word == "COPY"
               and not args.startswith("--")]
+    assert copied, "the Dockerfile copies nothing from the context"
     for source in copied:
         assert f"!{source.rstrip('/')}/" in ignore or f"!{source}" in ignore, source
 

@@ -9,20 +9,17 @@ import uuid
 import orjson
 from aiohttp import web
 
-from schemas.taxii import TAXII_MEDIA_TYPE, QueryError
-from server.appkeys import PRINCIPAL, REQUEST_ID
-from server.auth import Handler
+from schemas.taxii import QueryError
 from server.errors import AccordError, Unauthorized, http_status
 from server.logs import redact_query, request_id_var
+from server.web.apis import api_of
+from server.web.auth import PRINCIPAL, Handler
 
 log = logging.getLogger("accord.http")
 
+# Set on each request by the request-id middleware.
+REQUEST_ID = web.RequestKey("request_id", str)
 _CHALLENGE = 'Bearer realm="accord", Basic realm="accord"'
-
-
-def _media_type(request: web.Request) -> str:
-    # TAXII paths answer TAXII errors; the admin API and the operations endpoints plain JSON.
-    return TAXII_MEDIA_TYPE if request.path.startswith("/taxii2") else "application/json"
 
 
 def route_template(request: web.Request) -> str:
@@ -51,7 +48,9 @@ def error_response(
     return web.Response(
         status=status,
         body=orjson.dumps(body),
-        headers={"Content-Type": _media_type(request), **(headers or {})},
+        # The route's API says: TAXII errors for TAXII, plain JSON for the JSON API and the
+        # operations endpoints.
+        headers={"Content-Type": api_of(request).error_media_type, **(headers or {})},
     )
 
 

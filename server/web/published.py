@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.accord_extension import schema_text
-from server.auth import public
+from server.web.apis import JSON_API, RouteTable
+from server.web.auth import public
 
-routes = web.RouteTableDef()
+routes = RouteTable(JSON_API)
 
 
 @routes.get("/api/v1/schemas/accord-extension.json")

@@ -7,7 +7,7 @@ import asyncio
 
 from aiohttp import web
 
-from server.appkeys import SETTINGS
+from server.config import SETTINGS
 from server.errors import PayloadTooLarge, RequestTimeout
 
 

@@ -9,12 +9,19 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from schemas.principal import Principal
-from server.appkeys import POOL, PRINCIPAL
+from server.db.pool import POOL
 from server.errors import Unauthorized
 from server.store.keys import authenticate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _MAX_CREDENTIAL = 512
+# Set on each request that passed the auth middleware.
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The authenticated principal of a request that passed the auth middleware."""
+    return request[PRINCIPAL]
 
 
 def public(handler: Handler) -> Handler:

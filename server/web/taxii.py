@@ -1,27 +1,19 @@
-"""What every TAXII handler shares: media types, bounded bodies, responses, collection lookup."""
+"""What every TAXII handler shares: media types, bounded bodies, responses, page headers."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import orjson
 from aiohttp import web
 
 from schemas.taxii import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, format_timestamp
-from server.appkeys import POOL, SETTINGS, principal_of
-from server.bodies import read_bounded
+from server.config import SETTINGS
 from server.errors import (
-    BadRequest,
     NotAcceptable,
-    NotFound,
     UnsupportedMediaType,
 )
-from server.store.collections import get_collection
-from server.store.records import Collection
-
-API_ROOT = "/taxii2/root"
-COLLECTION = API_ROOT + "/collections/{collection_id}"
+from server.web.bodies import read_bounded
 
 
 def _media_ranges(header: str) -> list[tuple[str, dict[str, str]]]:
@@ -75,16 +67,6 @@ async def read_body(request: web.Request) -> bytes:
     return await read_bounded(request, request.app[SETTINGS].max_content_length)
 
 
-def query_params(request: web.Request) -> dict[str, str]:
-    """Query parameters, each given once."""
-    params: dict[str, str] = {}
-    for key, value in request.query.items():
-        if key in params:
-            raise BadRequest(f"query parameter {key} is given more than once")
-        params[key] = value
-    return params
-
-
 def taxii_response(
     payload: object | bytes, media_type: str = TAXII_MEDIA_TYPE, *, status: int = 200,
     headers: dict[str, str] | None = None,
@@ -104,19 +86,3 @@ def date_added_headers(first: datetime | None, last: datetime | None) -> dict[st
         "X-TAXII-Date-Added-First": format_timestamp(first),
         "X-TAXII-Date-Added-Last": format_timestamp(last),
     }
-
-
-def parse_uuid(value: str, what: str) -> uuid.UUID:
-    """A UUID from a path segment; a malformed one is as absent as an unknown one."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no such {what}") from None
-
-
-async def readable_collection(request: web.Request) -> Collection:
-    """The path's collection, or 404 alike for absent and not-readable."""
-    collection_id = parse_uuid(request.match_info["collection_id"], "collection")
-    async with request.app[POOL].acquire() as conn:
-        return await get_collection(conn, principal_of(request), collection_id)
-

@@ -27,7 +27,7 @@ async def delete_object(
         rows = await object_store.matching_versions(conn, principal, collection_id, stix_id, query)
         if not rows:
             raise NotFound("no such object")
-        if not all(policy.can_delete(principal, row["producer_org"]) for row in rows):
+        if not all(policy.can_delete(principal, row.producer_org) for row in rows):
             raise Forbidden("only the organisation that posted an object, or a platform"
                             " admin, may delete it")
-        return await object_store.delete_versions(conn, [row["seq"] for row in rows])
+        return await object_store.delete_versions(conn, [row.seq for row in rows])

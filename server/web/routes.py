@@ -1,9 +1,9 @@
-"""The admin route table with what the OpenAPI document needs to know of each route.
+"""The JSON API route table with what the OpenAPI document needs to know of each route.
 
-Each resource module registers its handlers through `AdminRoutes.route`, which adds them to
-an aiohttp RouteTableDef and records method, path, summary (the handler's docstring),
-request, query and response models and the role needed; `server.admin.openapi` builds the
-document from these records, so nothing is written twice.
+JSON API modules register their handlers through `JsonApiRoutes.route`, which adds them to
+a route table and records method, path, summary (the handler's docstring), request, query
+and response models and the role needed; `server.admin.openapi` builds the document from
+these records, so nothing is written twice.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp import web
 from pydantic import BaseModel
 
-from server.auth import Handler, public
-
-PREFIX = "/api/v1"
+from server.web.apis import JSON_API, PREFIX, RouteTable
+from server.web.auth import Handler, public
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One admin route as documented."""
+    """One JSON API route as documented."""
 
     method: str
     path: str
@@ -36,11 +34,11 @@ class Operation:
     errors: tuple[int, ...]
 
 
-class AdminRoutes:
-    """A RouteTableDef for one resource module plus the operations it documents."""
+class JsonApiRoutes:
+    """The JSON API route table of one resource module plus the operations it documents."""
 
     def __init__(self) -> None:
-        self.table = web.RouteTableDef()
+        self.table = RouteTable(JSON_API)
         self.operations: list[Operation] = []
 
     def route(

@@ -1,16 +1,17 @@
-"""What every admin handler shares: strict JSON bodies, query strings, ids, JSON responses."""
+"""The JSON API's bodies and responses: strict JSON bodies as models, query strings as
+models, model responses."""
 
 from __future__ import annotations
 
-import uuid
 from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server import strict_json
-from server.bodies import read_bounded
-from server.errors import BadRequest, NotFound, UnsupportedMediaType
+from schemas import strict_json
+from server.errors import BadRequest, UnsupportedMediaType
+from server.web.bodies import read_bounded
+from server.web.params import query_values
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,20 +54,7 @@ async def body(request: web.Request, model: type[M], *, optional: bool = False) 
 
 def query(request: web.Request, model: type[M]) -> M:
     """The query string as `model`; repeated or unknown parameters are a 400."""
-    values: dict[str, str] = {}
-    for key, value in request.query.items():
-        if key in values:
-            raise BadRequest(f"query parameter {key} is given more than once")
-        values[key] = value
-    return validate(model, values, "query string")
-
-
-def path_id(request: web.Request, name: str, what: str) -> uuid.UUID:
-    """A UUID path segment; a malformed one is as absent as an unknown one (404)."""
-    try:
-        return uuid.UUID(request.match_info[name])
-    except ValueError:
-        raise NotFound(f"no such {what}") from None
+    return validate(model, query_values(request), "query string")
 
 
 def respond(model: BaseModel | None, status: int = 200) -> web.Response:

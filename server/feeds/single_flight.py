@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+from aiohttp import web
+
 # Results stay shareable this long: the subscribers woken by one NOTIFY ask within it.
 _KEEP_S = 0.5
 
@@ -32,3 +34,6 @@ class SharedReads:
                 future.exception()
                 raise
         return await asyncio.shield(future)
+
+
+SHARED_READS = web.AppKey("shared_reads", SharedReads)

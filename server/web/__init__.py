@@ -1,0 +1,1 @@
+"""The HTTP edge: request parsing, bodies, responses, auth and middlewares, routes."""
