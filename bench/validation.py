@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 import orjson
 from common import attack_objects, make_indicators
 
+from schemas import strict_json
 from schemas.tlp import Tlp
-from server import policy, strict_json
+from server import policy
 from server.ingest.envelope import _canonical, _check
 from server.ingest.facets import facets_of
 

@@ -23,7 +23,7 @@ import stix2
 from schemas.stix import parse_timestamp
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from tests import corpora
-from tests.conftest import Factory, Member
+from tests.factories import Factory, Member
 from tests.helpers import auth, envelope, objects_url
 
 ENVELOPE = 500  # objects per POST, as a tool posting a file in chunks cuts it
