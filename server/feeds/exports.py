@@ -39,15 +39,23 @@ def _text(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
     return "".join(f"{v}\n" for v in values)
 
 
+def _cell(text: str) -> str:
+    """Free text as a spreadsheet reads it, never as a formula (an organisation's name)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _csv(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", "value", "indicator", "tlp", "confidence", "valid_until"])
+    writer.writerow(["kind", "value", "indicator", "tlp", "confidence", "valid_until",
+                     "producer"])
     for r in rows:
+        producer = _cell(r.producer_name or "withheld")
         for kind, value in zip(r.ioc_kinds, r.ioc_values, strict=True):
             if not kinds or kind in kinds:
                 until = r.valid_until.isoformat() if r.valid_until else ""
-                writer.writerow([kind, value, r.stix_id, r.tlp, r.confidence or "", until])
+                writer.writerow([kind, value, r.stix_id, r.tlp, r.confidence or "", until,
+                                 producer])
     return out.getvalue()
 
 

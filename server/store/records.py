@@ -179,6 +179,16 @@ class ManifestRow(VersionRow):
     def version_text(self) -> str:
         return self["version_text"]
 
+    @property
+    def producer_name(self) -> str | None:
+        """The producer organisation's name; None when attribution is withheld."""
+        return self["producer_name"]
+
+    @property
+    def producer_identity(self) -> str | None:
+        """The producer organisation's identity id; None when attribution is withheld."""
+        return self["producer_identity"]
+
 
 class VersionTextRow(VersionRow):
     """A stored version's version timestamp as posted."""
@@ -228,6 +238,11 @@ class BlocklistRow(VersionRow):
     @property
     def ioc_values(self) -> list[str]:
         return self["ioc_values"]
+
+    @property
+    def producer_name(self) -> str | None:
+        """The producer organisation's name; None when attribution is withheld."""
+        return self["producer_name"]
 
 
 R = TypeVar("R", bound=VersionRow)
