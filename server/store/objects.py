@@ -169,8 +169,8 @@ _INSERT = (
     f"  coalesce(s.version_text, to_char(a.added AT TIME ZONE 'UTC', {_ISO})),"
     f"  s.version IS NOT NULL, a.added, s.producer_org, s.body, s.tlp, {_staged('sectors')},"
     f"  {_staged('recipients')}, s.withheld,"
-    f"  EXISTS (SELECT 1 FROM withdrawn_objects w"
-    f"   WHERE w.collection_id = $1 AND w.stix_id = s.stix_id),"
+    # Uncorrelated, so PostgreSQL builds the (usually empty) set once, not a probe a row.
+    f"  s.stix_id IN (SELECT w.stix_id FROM withdrawn_objects w WHERE w.collection_id = $1),"
     f"  {', '.join(_staged(f) for f in _FACETS)}"
     f" FROM ingest_staging_v4 s,"
     f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
