@@ -85,15 +85,26 @@ def _email(value: str) -> str | None:
     return f"{local}@{name}" if name else None
 
 
+# Fast paths for the common forms (about 1 us instead of 3-10): a dotted quad without
+# leading zeros, and a lower-case ASCII host name; anything else takes the full parse.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+_ASCII_NAME = re.compile(r"(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
 def canonical(kind: str, value: str) -> str | None:
     """`value` written as a canonical value of `kind`, or None if it is not one."""
     if not isinstance(value, str):
         return None
     if kind == "ipv4":
+        if _DOTTED_QUAD.fullmatch(value):
+            return value
         return _network(value, 4)
     if kind == "ipv6":
         return _network(value, 6)
     if kind == "domain":
+        if len(value) <= 253 and _ASCII_NAME.fullmatch(value) and "xn--" not in value:
+            return value
         return domain(value)
     if kind == "url":
         return _url(value)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from datetime import datetime
 
+from schemas.observables import canonical
 from schemas.stix import parse_timestamp
 from server.store.objects import Facets
+
+log = logging.getLogger("accord.ingest")
 
 _VALUE = r"'((?:[^'\\]|\\.)*)'"
 _PATHS = {
@@ -146,6 +150,15 @@ def facets_of(body: dict) -> Facets:
     if get("pattern_type") == "stix" and get("type") == "indicator":
         pairs = iocs(get("pattern", ""))
         if pairs:
-            facets.ioc_kinds = [k for k, _ in pairs]
-            facets.ioc_values = [v for _, v in pairs]
+            # Only canonical values of their kind become blocklist values (SECURITY.md:
+            # `203.0.113.6; allow all` must never reach a firewall's configuration). The
+            # indicator itself is valid STIX and is stored and served as posted.
+            clean = [(k, c) for k, v in pairs if (c := canonical(k, v)) is not None]
+            if len(clean) < len(pairs):
+                # Counted, never quoted: posted values stay out of logs.
+                log.info("pattern values not exported", extra={
+                    "object": get("id"), "omitted": len(pairs) - len(clean)})
+            if clean:
+                facets.ioc_kinds = [k for k, _ in clean]
+                facets.ioc_values = [v for _, v in clean]
     return facets
