@@ -33,7 +33,8 @@ async def list_collections(request: web.Request) -> web.Response:
 
 
 @admin.route("POST", "/groups/{group_id}/collections", role=_MANAGER,
-             request=api.CollectionCreate, response=api.CollectionInfo, status=201)
+             request=api.CollectionCreate, response=api.CollectionInfo, status=201,
+             errors=(401, 403, 404, 409))  # 409: the group is archived
 async def create_collection(request: web.Request) -> web.Response:
     """Create a collection in a trust group."""
     group_id = uuid_segment(request, "group_id", "trust group")

@@ -49,7 +49,7 @@ async def get_group(request: web.Request) -> web.Response:
 
 
 @admin.route("PATCH", "/groups/{group_id}", role=_MANAGER, request=api.GroupPatch,
-             response=api.GroupDetail)
+             response=api.GroupDetail, errors=(401, 403, 404, 409))  # 409: the name is taken
 async def change_group(request: web.Request) -> web.Response:
     """Change a trust group's name, description and policy."""
     group_id = _group_id(request)

@@ -28,6 +28,7 @@ from server.console.views import TLP_LABELS
 from server.db.pool import POOL
 from server.errors import BadRequest, Forbidden
 from server.store import audit, console, users
+from server.web.cursors import CURSORS
 
 routes = table()
 _INVITE_HOURS = 72
@@ -251,7 +252,7 @@ async def audit_log(request: web.Request) -> web.Response:
                            after=int(after) if after.isdigit() else None, limit=100)
     except ValidationError:
         raise BadRequest("the filters are not valid") from None
-    found = await service.audit_query(request.app[POOL], principal, q)
+    found = await service.audit_query(request.app[POOL], principal, q, request.app[CURSORS])
     return render(request, "audit.html", entries=found.entries, next=found.next,
                   action=action, since=since, until=until)
 
