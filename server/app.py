@@ -26,6 +26,7 @@ from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
 from server.ingest.reference import seed_reference
+from server.intel import api as intel_api
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
@@ -94,7 +95,8 @@ async def _listen(app: web.Application) -> AsyncIterator[None]:
 TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.routes,
                 status.routes)
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
-                   admin_collections.admin, admin_audit.admin, feeds_api.admin, openapi.admin)
+                   admin_collections.admin, admin_audit.admin, feeds_api.admin, intel_api.admin,
+                   openapi.admin)
 OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes)
 CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 

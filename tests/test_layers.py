@@ -30,8 +30,11 @@ ALLOWED: dict[str, set[str]] = {
     "ops": {"web", "store", "db"} | _BASE,
     "admin": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "feeds": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
+    # The analyst lookup reads what ingest extracted, beside the feeds.
+    "intel": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "taxii": {"feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
-    "app": {"admin", "feeds", "taxii", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
+    "app": {"admin", "feeds", "intel", "taxii", "ingest", "policy", "store", "db", "web",
+            "ops"} | _BASE,
     "cli": {"app", "admin", "ingest", "store", "db"} | _BASE,
     "config": set(),
     "errors": set(),

@@ -23,6 +23,7 @@ from schemas.tlp import TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
+from server.ingest.observables import observables_of
 from server.store import audit, statuses
 from server.store import objects as object_store
 from server.store.objects import Facets, StagedObject
@@ -323,7 +324,7 @@ class _Run:
                withheld: bool, facets: Facets) -> StagedObject:
         return StagedObject(
             c.facts.id, c.facts.type, c.facts.spec_version, c.version, c.facts.version, body,
-            producer, tlp, sectors, recipients, withheld, facets,
+            producer, tlp, sectors, recipients, withheld, facets, observables_of(c.obj),
         )
 
     def audit_entries(self) -> list[audit.AuditEntry]:

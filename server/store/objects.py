@@ -16,6 +16,7 @@ from schemas.feeds import FeedFilter
 from schemas.principal import Principal
 from schemas.taxii import Cursor, ObjectQuery
 from schemas.tlp import with_tlp1_marking
+from server.store import lookup
 from server.store.feeds import condition as feed_condition
 from server.store.query import Params
 from server.store.records import (
@@ -63,6 +64,8 @@ class StagedObject:
     recipients: list[uuid.UUID] = field(default_factory=list)
     withheld: bool = False
     facets: Facets = field(default_factory=Facets)
+    # (kind, value, inet) for the analyst lookup (server.ingest.observables).
+    observables: list[tuple[str, str, str | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +203,7 @@ async def store_envelope(
     )
     count = int(status.split()[-1])
     if count:
+        await lookup.index_observables(conn, collection_id, base, objects)
         # Delivered at commit, and only if it commits: nothing is pushed before that.
         await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     if count == len(objects) and all(o.version_text is not None for o in objects):

@@ -1,0 +1,69 @@
+"""Wire models of the analyst lookup: `GET/POST /api/v1/lookup`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_VALUES = 10_000
+
+
+class LookupQuery(BaseModel):
+    """The query string of a single lookup."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: str = Field(min_length=1, max_length=2048, description="The value to look up.")
+
+
+class LookupRequest(BaseModel):
+    """A bulk lookup."""
+
+    model_config = ConfigDict(extra="forbid")
+    values: list[str] = Field(min_length=1, max_length=MAX_VALUES,
+                              description="Up to 10,000 values, each looked up alone.")
+
+
+class CollectionRef(BaseModel):
+    """A collection a matching object appears in."""
+
+    id: str
+    title: str
+
+
+class Match(BaseModel):
+    """One visible, current object whose observables match the value."""
+
+    id: str
+    type: str
+    match: Literal["exact", "range", "parent"] = Field(
+        description="exact: the value itself; range: a stored CIDR range holding the address;"
+                    " parent: a parent domain of the value (context).")
+    matched_value: str
+    producer: str = Field(description="The member organisation that posted it, or 'withheld'.")
+    tlp: str
+    confidence: int | None
+    valid_from: str | None
+    valid_until: datetime | None
+    revoked: bool
+    labels: list[str]
+    collections: list[CollectionRef]
+
+
+class LookupResult(BaseModel):
+    """What is known, and visible to the caller, of one looked-up value."""
+
+    value: str
+    kind: str | None = Field(description="ipv4, ipv6, domain, url, email, md5, sha1, sha256,"
+                                          " sha512; null if the value is none of these.")
+    matches: list[Match]
+    producers: int = Field(description="Corroboration: distinct organisations whose visible"
+                                       " objects match the value itself (exact or range);"
+                                       " withheld producers are counted, never named.")
+
+
+class LookupResponse(BaseModel):
+    """The results, in the order the values were given."""
+
+    results: list[LookupResult]

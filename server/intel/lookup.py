@@ -1,0 +1,57 @@
+"""The observable lookup: classify values, run one store query, shape the answer."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from schemas.lookup import CollectionRef, LookupResponse, LookupResult, Match
+from schemas.principal import Principal
+from server.ingest.observables import LookupKeys, lookup_keys
+from server.store import lookup as store
+
+_RANK = {"exact": 0, "range": 1, "parent": 2}
+
+
+async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) -> LookupResponse:
+    """What the principal may see of each value, all values in one query."""
+    keys: list[LookupKeys] = [lookup_keys(v) for v in values]
+    probes: list[store.Probe] = []
+    addresses: list[tuple[int, str]] = []
+    for i, k in enumerate(keys):
+        if k.address is not None:
+            addresses.append((i, k.address))
+        if k.exact is not None:
+            probes.append(store.Probe(i, *k.exact, "exact"))
+        probes.extend(store.Probe(i, "domain", parent, "parent") for parent in k.parents)
+    hits = []
+    if probes or addresses:
+        async with pool.acquire() as conn:
+            hits = await store.find(conn, principal, probes, addresses)
+    matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
+    producers: list[set] = [set() for _ in values]
+    for h in hits:  # newest version of an object first (the query's order)
+        i = h["i"]
+        if h["match"] != "parent":
+            producers[i].add(h["producer_org"])
+        key = (h["stix_id"], h["matched"])
+        known = matches[i].get(key)
+        coll = CollectionRef(id=str(h["collection_id"]), title=h["collection_title"])
+        if known is not None:
+            if coll not in known.collections:
+                known.collections.append(coll)
+            continue
+        matches[i][key] = Match(
+            id=h["stix_id"], type=h["stix_type"], match=h["match"], matched_value=h["matched"],
+            producer="withheld" if h["withheld"] else h["producer_name"], tlp=h["tlp"],
+            confidence=h["confidence"], valid_from=h["valid_from"],
+            valid_until=h["valid_until"], revoked=h["revoked"], labels=h["labels"] or [],
+            collections=[coll],
+        )
+    results = []
+    for i, value in enumerate(values):
+        found = sorted(matches[i].values(), key=lambda m: (_RANK[m.match], m.matched_value, m.id))
+        for m in found:
+            m.collections.sort(key=lambda c: c.id)
+        results.append(LookupResult(value=value, kind=keys[i].kind, matches=found,
+                                    producers=len(producers[i])))
+    return LookupResponse(results=results)
