@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.sightings import SightingSummary
+
 MAX_VALUES = 10_000
 
 
@@ -49,6 +51,7 @@ class Match(BaseModel):
     revoked: bool
     labels: list[str]
     collections: list[CollectionRef]
+    sightings: SightingSummary = Field(description="Over the copies listed in collections.")
 
 
 class LookupResult(BaseModel):

@@ -1,4 +1,4 @@
-"""/api/v1/lookup: "have we seen this?" for one value or up to 10,000."""
+"""/api/v1/lookup ("have we seen this?", one value or up to 10,000) and /api/v1/sightings."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from aiohttp import web
 
 from schemas import strict_json
 from schemas.lookup import LookupQuery, LookupRequest, LookupResponse
+from schemas.sightings import SightingCreate, SightingRecorded
 from server.db.pool import POOL
 from server.errors import BadRequest, UnsupportedMediaType
+from server.intel import sightings
 from server.intel.lookup import lookup
 from server.web.auth import principal_of
 from server.web.bodies import read_bounded
-from server.web.json_api import JSON, query, respond, validate
+from server.web.json_api import JSON, body, query, respond, validate
 from server.web.routes import JsonApiRoutes
 
 admin = JsonApiRoutes()
@@ -42,3 +44,11 @@ async def lookup_many(request: web.Request) -> web.Response:
         raise BadRequest("the body is not valid JSON", details={"reason": str(exc)}) from None
     spec = validate(LookupRequest, data, "body")
     return respond(await lookup(request.app[POOL], principal_of(request), spec.values))
+
+
+@admin.route("POST", "/sightings", role="contributor", request=SightingCreate,
+             response=SightingRecorded, status=201)
+async def report_sighting(request: web.Request) -> web.Response:
+    """Report that an indicator was seen (or was a false positive, or expired) at your site."""
+    spec = await body(request, SightingCreate)
+    return respond(await sightings.report(request.app[POOL], principal_of(request), spec), 201)

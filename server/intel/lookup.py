@@ -6,10 +6,20 @@ import asyncpg
 
 from schemas.lookup import CollectionRef, LookupResponse, LookupResult, Match
 from schemas.principal import Principal
+from schemas.sightings import SightingSummary
 from server.ingest.observables import LookupKeys, lookup_keys
 from server.store import lookup as store
+from server.store import sightings
 
 _RANK = {"exact": 0, "range": 1, "parent": 2}
+
+
+def _summary(found: sightings.Aggregate | None) -> SightingSummary:
+    if found is None:
+        return SightingSummary()
+    return SightingSummary(organizations=found.organizations, count=found.count,
+                           last_seen=found.last_seen, false_positives=found.false_positives,
+                           expired=found.expired, credited=found.credited)
 
 
 async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) -> LookupResponse:
@@ -24,9 +34,13 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) ->
             probes.append(store.Probe(i, *k.exact, "exact"))
         probes.extend(store.Probe(i, "domain", parent, "parent") for parent in k.parents)
     hits = []
+    summaries: dict[str, sightings.Aggregate] = {}
     if probes or addresses:
         async with pool.acquire() as conn:
             hits = await store.find(conn, principal, probes, addresses)
+            # Only the copies the reader sees: a sighting goes no wider than its indicator.
+            copies = sorted({(h["collection_id"], h["stix_id"]) for h in hits})
+            summaries = await sightings.aggregates(conn, copies)
     matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
     producers: list[set] = [set() for _ in values]
     for h in hits:  # newest version of an object first (the query's order)
@@ -45,7 +59,7 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) ->
             producer="withheld" if h["withheld"] else h["producer_name"], tlp=h["tlp"],
             confidence=h["confidence"], valid_from=h["valid_from"],
             valid_until=h["valid_until"], revoked=h["revoked"], labels=h["labels"] or [],
-            collections=[coll],
+            collections=[coll], sightings=_summary(summaries.get(h["stix_id"])),
         )
     results = []
     for i, value in enumerate(values):

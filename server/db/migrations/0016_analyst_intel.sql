@@ -31,3 +31,24 @@ FROM objects o, unnest(o.ioc_kinds, o.ioc_values) AS x(kind, value),
                           THEN pg_temp.as_inet(x.value) END AS net) a
 WHERE o.ioc_kinds IS NOT NULL;
 DROP FUNCTION pg_temp.as_inet(text);
+
+-- Sightings reported by members (TAXII `sighting` objects or POST /api/v1/sightings), one
+-- row per collection in which the sighter could see the indicator: a sighting is shown
+-- with the indicator's copy there, so it is shared no wider than that copy. Readers get
+-- aggregates; `sighter_org` is named only where `credited`.
+CREATE TABLE sightings (
+    -- One report: the same id on each of its rows, counted once however many copies.
+    report        uuid NOT NULL,
+    collection_id uuid NOT NULL REFERENCES collections (id),
+    stix_id       text NOT NULL,
+    sighter_org   uuid NOT NULL REFERENCES organizations (id),
+    kind          text NOT NULL CHECK (kind IN ('seen', 'false-positive', 'expired')),
+    count         integer NOT NULL CHECK (count BETWEEN 1 AND 1000000000),
+    first_seen    timestamptz,
+    last_seen     timestamptz NOT NULL,
+    credited      boolean NOT NULL DEFAULT false,
+    sighting_ref  text,
+    created       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (report, collection_id)
+);
+CREATE INDEX sightings_target ON sightings (stix_id, collection_id);
