@@ -708,3 +708,8 @@ def add_feed_commands(commands: Any) -> None:
         _connection_flags(p)
     for parser in feeds.choices.values():
         parser.set_defaults(run=_run(feed_command))
+
+
+# Shared with the commands of other modules (clients.intel).
+connection_flags = _connection_flags
+run_with = _run

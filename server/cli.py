@@ -21,6 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from clients import cli as member_cli
+from clients import intel as intel_cli
 from clients.admin import AdminApiError, AdminClient
 from clients.errors import AccordClientError
 from schemas import admin as api
@@ -488,6 +489,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_admin(_audit))
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
+    intel_cli.add_intel_commands(commands, member_cli.connection_flags, member_cli.run_with)
     return parser
 
 
