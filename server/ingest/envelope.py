@@ -22,6 +22,7 @@ from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
+from server.ingest import sightings
 from server.ingest.facets import facets_of
 from server.ingest.observables import observables_of
 from server.store import audit, statuses
@@ -205,6 +206,7 @@ class _Run:
         builtin = [c for c in items if c.facts.id in TLP_LEVELS]
         successes += [{"id": c.facts.id, "version": c.facts.version or ""} for c in builtin]
         items = [c for c in items if c.facts.id not in TLP_LEVELS]
+        items = await self._sightings(items, successes)
         fresh, staged = await self._foreign(items, successes)
         staged += await self._decided(await self._decide(fresh))
         if staged:
@@ -219,6 +221,19 @@ class _Run:
             )
             self.refused.extend({"id": i, "reason": "conflict"} for i, _ in outcome.conflicts)
         return successes
+
+    async def _sightings(self, items: list[_Checked], successes: list[dict]) -> list[_Checked]:
+        """Sightings of indicators are reports (server.ingest.sightings), not shared objects."""
+        reports = [c for c in items if c.facts.type == "sighting"
+                   and sightings.is_indicator_sighting(c.obj)]
+        if not reports:
+            return items
+        recorded, refused = await sightings.take(self.conn, self.principal, reports)
+        successes += [{"id": c.facts.id, "version": c.facts.version or ""} for c in recorded]
+        for c in refused:
+            self._refuse(c, sightings.REFUSAL, "sighting")
+        taken = {id(c) for c in reports}
+        return [c for c in items if id(c) not in taken]
 
     async def _known_markings(self, items: list[_Checked]) -> list[_Checked]:
         """Refuse objects referencing marking definitions nobody can resolve.

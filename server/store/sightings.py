@@ -36,6 +36,11 @@ async def record(
         f" WHERE w.producer_org = {org} AND w.stix_id = {p(stix_id)})"
         f" AND o.stix_id = {p(stix_id)} AND o.stix_type = 'indicator'"
         f" AND {visible(principal, p, 'o')}) t"
+        # A new version of a sighting object replaces its earlier report.
+        f" ON CONFLICT (sighting_ref, sighter_org, collection_id) WHERE sighting_ref IS NOT NULL"
+        f" DO UPDATE SET kind = EXCLUDED.kind, count = EXCLUDED.count,"
+        f" first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen,"
+        f" credited = EXCLUDED.credited"
     )
     status = await conn.execute(sql, *p.values)
     return int(status.split()[-1])

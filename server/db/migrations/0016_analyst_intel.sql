@@ -52,3 +52,6 @@ CREATE TABLE sightings (
     PRIMARY KEY (report, collection_id)
 );
 CREATE INDEX sightings_target ON sightings (stix_id, collection_id);
+-- A sighting object posted again (a new version) updates its report.
+CREATE UNIQUE INDEX sightings_object ON sightings (sighting_ref, sighter_org, collection_id)
+    WHERE sighting_ref IS NOT NULL;
