@@ -61,6 +61,9 @@ class LookupResult(BaseModel):
     kind: str | None = Field(description="ipv4, ipv6, domain, url, email, md5, sha1, sha256,"
                                           " sha512; null if the value is none of these.")
     matches: list[Match]
+    warninglists: list[str] = Field(
+        description="Shipped warninglists holding the value (private ranges, public"
+                    " resolvers, CDN and cloud ranges, top domains): never block it blindly.")
     producers: int = Field(description="Corroboration: distinct organisations whose visible"
                                        " objects match the value itself (exact or range);"
                                        " withheld producers are counted, never named.")

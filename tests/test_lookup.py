@@ -176,3 +176,17 @@ async def test_bulk_lookup_bounds_and_order(http, base_url, world):
 async def test_lookup_needs_a_key(http, base_url):
     async with http.get(f"{base_url}/api/v1/lookup", params={"value": "x.example"}) as resp:
         assert resp.status == 401
+
+
+@pytest.mark.parametrize(("value", "listed"), [
+    ("10.1.2.3", "rfc1918"), ("192.168.0.0/24", "rfc1918"), ("8.8.8.8", "public-dns-v4"),
+    ("www.google.com", "tranco10k"), ("2001:db8::5", "rfc3849"), ("fe80::1", "ipv6-linklocal"),
+])
+async def test_the_lookup_flags_warninglisted_values(http, base_url, world, value, listed):
+    [result] = await _lookup(http, base_url, world.bob.reader, value)
+    assert listed in result["warninglists"]
+
+
+async def test_an_ordinary_value_is_not_flagged(http, base_url, world):
+    [result] = await _lookup(http, base_url, world.bob.reader, "198.51.99.7")
+    assert result["warninglists"] == []

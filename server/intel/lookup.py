@@ -7,11 +7,19 @@ import asyncpg
 from schemas.lookup import CollectionRef, LookupResponse, LookupResult, Match
 from schemas.principal import Principal
 from schemas.sightings import SightingSummary
+from server.ingest import warninglists
 from server.ingest.observables import LookupKeys, lookup_keys
 from server.store import lookup as store
 from server.store import sightings
 
 _RANK = {"exact": 0, "range": 1, "parent": 2}
+
+
+def _warned(lists: warninglists.Warninglists, keys: LookupKeys) -> list[str]:
+    if keys.kind is None:
+        return []
+    value = keys.address if keys.address is not None else keys.exact[1] if keys.exact else None
+    return lists.match(keys.kind, value) if value else []
 
 
 def _summary(found: sightings.Aggregate | None) -> SightingSummary:
@@ -62,10 +70,12 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) ->
             collections=[coll], sightings=_summary(summaries.get(h["stix_id"])),
         )
     results = []
+    lists = warninglists.shipped()
     for i, value in enumerate(values):
         found = sorted(matches[i].values(), key=lambda m: (_RANK[m.match], m.matched_value, m.id))
         for m in found:
             m.collections.sort(key=lambda c: c.id)
         results.append(LookupResult(value=value, kind=keys[i].kind, matches=found,
+                                    warninglists=_warned(lists, keys[i]),
                                     producers=len(producers[i])))
     return LookupResponse(results=results)
