@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,6 +36,7 @@ from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import resolve_dsn
 from server.errors import AccordError
+from server.ingest import warninglists
 
 
 async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
@@ -320,6 +322,13 @@ async def _collection_archive(admin: Admin, args: argparse.Namespace) -> None:
     print(f"archived collection {done.id} ({done.title!r})")
 
 
+def _warninglists_update(args: argparse.Namespace, _settings: Settings) -> int:
+    target = args.to or warninglists.data_dir()
+    for name, version, count in warninglists.update(args.source, target):
+        print(f"{name}  version {version}  {count} entries")
+    return 0
+
+
 async def _audit(admin: Admin, args: argparse.Namespace) -> None:
     org = str(await admin.org_id(args.org)) if args.org else None
     q = api.AuditQuery.model_validate({
@@ -478,6 +487,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("collection", type=uuid.UUID)
         p.add_argument("object_id", help="STIX id, e.g. indicator--<uuid>")
         p.set_defaults(run=_admin(_object_withdraw))
+
+    p = things.add_parser("warninglists", help="the shipped false-positive warninglists")
+    p = p.add_subparsers(dest="action", required=True).add_parser(
+        "update", help="rewrite them from a MISP/misp-warninglists checkout (restart after)")
+    p.add_argument("--from", dest="source", required=True, type=Path, metavar="DIR")
+    p.add_argument("--to", type=Path, metavar="DIR", help="default: the installed package's")
+    p.set_defaults(run=_warninglists_update)
 
     p = things.add_parser("audit", help="query the audit log (one JSON entry a line)")
     p.add_argument("--since", help="ISO timestamp with zone, e.g. 2026-01-01T00:00:00Z")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from server.cli import main
 from server.ingest import warninglists
 
 
@@ -44,3 +45,15 @@ def test_update_rewrites_the_lists_from_a_checkout(tmp_path):
     assert written["public-dns-v4"] == 1  # trimmed to the well-known resolvers
     loaded = warninglists.load(target)
     assert loaded.versions["rfc1918"] == "7" and loaded.match("ipv4", "8.8.8.8")
+
+
+def test_the_update_command_writes_where_asked(tmp_path):
+    source = tmp_path / "lists"
+    for name in warninglists.SHIPPED:
+        (source / name).mkdir(parents=True)
+        (source / name / "list.json").write_bytes(orjson.dumps(
+            {"name": name, "version": 3, "type": "cidr", "list": ["10.0.0.0/8"]}))
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["admin", "warninglists", "update", "--from", str(tmp_path), "--to", str(out)])
+    assert code == 0 and warninglists.load(out).versions["rfc1918"] == "3"
