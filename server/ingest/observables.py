@@ -29,6 +29,11 @@ _TOKEN = re.compile(
     r"|([a-z0-9-]+:[A-Za-z0-9_.\[\]*'-]+?)\s*=\s*'((?:[^'\\]|\\.)*)'"
 )
 _HEX = re.compile(r"[0-9a-fA-F]+")
+# The common pattern, one comparison with no escapes, in one match.
+_SINGLE = re.compile(r"\[([a-z0-9-]+:[A-Za-z0-9_.\[\]*'-]+?) = '([^'\\]*)'\]")
+# A dotted IPv4 address already in canonical form (no leading zeros): no parsing needed.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_V4 = re.compile(_OCTET + r"(?:\." + _OCTET + r"){3}")
 _MAX_PER_OBJECT = 1000
 _MAX_VALUE = 2048
 
@@ -64,6 +69,8 @@ def normalise(kind: str, value: str) -> tuple[str, str | None] | None:
     value = value.strip()
     if not value or len(value) > _MAX_VALUE or "\x00" in value:
         return None
+    if kind == "ipv4" and _PLAIN_V4.fullmatch(value):
+        return value, value
     if kind in ("ipv4", "ipv6"):
         try:
             net = ipaddress.ip_network(value, strict=False)
@@ -96,6 +103,10 @@ def observables_of(body: dict) -> list[tuple[str, str, str | None]]:
     if kind == "indicator":
         pattern = body.get("pattern")
         if body.get("pattern_type") == "stix" and isinstance(pattern, str) and "=" in pattern:
+            single = _SINGLE.fullmatch(pattern)
+            if single:
+                _add(found, _path_kind(single.group(1), single.group(2)), single.group(2))
+                return [(k, v, net) for (k, v), net in found.items()]
             for match in _TOKEN.finditer(pattern):
                 path = match.group(1)
                 if path is None:
