@@ -52,6 +52,9 @@ class Match(BaseModel):
     labels: list[str]
     collections: list[CollectionRef]
     sightings: SightingSummary = Field(description="Over the copies listed in collections.")
+    score: int = Field(description="Decay score 0-100 now: confidence, age by kind since"
+                                   " valid_from or the last sighting, false-positive reports"
+                                   " (README: the decay score).")
 
 
 class LookupResult(BaseModel):

@@ -124,3 +124,13 @@ async def test_a_taxii_sighting_of_an_invisible_indicator_fails_like_an_unknown_
         answers.append(status["failures"])
     assert answers[0] == answers[1] and answers[0][0]["message"].endswith(
         "sighting_of_ref names no indicator visible to you")
+
+
+async def test_a_false_positive_report_lowers_the_score(http, base_url, world):
+    ip = _unique_ip()
+    obj = indicator(ip, confidence=90, valid_from="2026-11-30T00:00:00.000Z")
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    [before] = await _lookup(http, base_url, world.bob.reader, ip)
+    await _sight(http, base_url, world.carol.contributor, obj["id"], kind="false-positive")
+    [after] = await _lookup(http, base_url, world.bob.reader, ip)
+    assert 0 < after["matches"][0]["score"] <= before["matches"][0]["score"] // 2 + 1

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 
 from schemas.lookup import CollectionRef, LookupResponse, LookupResult, Match
 from schemas.principal import Principal
 from schemas.sightings import SightingSummary
+from schemas.stix import parse_timestamp
 from server.ingest import warninglists
 from server.ingest.observables import LookupKeys, lookup_keys
+from server.intel.score import decay_score
 from server.store import lookup as store
 from server.store import sightings
 
 _RANK = {"exact": 0, "range": 1, "parent": 2}
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    try:
+        return parse_timestamp(value) if value else None
+    except ValueError:
+        return None
 
 
 def _warned(lists: warninglists.Warninglists, keys: LookupKeys) -> list[str]:
@@ -51,6 +62,7 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) ->
             summaries = await sightings.aggregates(conn, copies)
     matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
     producers: list[set] = [set() for _ in values]
+    now = datetime.now(UTC)
     for h in hits:  # newest version of an object first (the query's order)
         i = h["i"]
         if h["match"] != "parent":
@@ -62,12 +74,18 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) ->
             if coll not in known.collections:
                 known.collections.append(coll)
             continue
+        summary = _summary(summaries.get(h["stix_id"]))
         matches[i][key] = Match(
             id=h["stix_id"], type=h["stix_type"], match=h["match"], matched_value=h["matched"],
             producer="withheld" if h["withheld"] else h["producer_name"], tlp=h["tlp"],
             confidence=h["confidence"], valid_from=h["valid_from"],
             valid_until=h["valid_until"], revoked=h["revoked"], labels=h["labels"] or [],
-            collections=[coll], sightings=_summary(summaries.get(h["stix_id"])),
+            collections=[coll], sightings=summary,
+            score=decay_score(kind=h["kind"], confidence=h["confidence"],
+                              valid_from=_timestamp(h["valid_from"]),
+                              last_seen=summary.last_seen,
+                              false_positives=summary.false_positives, revoked=h["revoked"],
+                              valid_until=h["valid_until"], now=now),
         )
     results = []
     lists = warninglists.shipped()
