@@ -190,3 +190,8 @@ async def test_the_lookup_flags_warninglisted_values(http, base_url, world, valu
 async def test_an_ordinary_value_is_not_flagged(http, base_url, world):
     [result] = await _lookup(http, base_url, world.bob.reader, "198.51.99.7")
     assert result["warninglists"] == []
+
+
+def test_parent_domains_are_bounded():
+    keys = lookup_keys(".".join(["a"] * 500) + ".example")
+    assert len(keys.parents) == 8 and keys.parents[0].count(".") == 499
