@@ -25,6 +25,7 @@ from server.feeds import exports, webhooks
 from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
+from server.ingest.envelope import expire_pending
 from server.ingest.reference import seed_reference
 from server.intel import api as intel_api
 from server.ops import health
@@ -71,6 +72,7 @@ def _database(dsn: str | None):
 async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
+            await expire_pending(app[POOL])
             async with app[POOL].acquire() as conn:
                 await purge_statuses(conn, app[SETTINGS].status_retention_hours)
             await asyncio.sleep(_PURGE_EVERY_S)

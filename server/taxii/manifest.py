@@ -14,20 +14,30 @@ from server.web.taxii import negotiate, taxii_response
 
 routes = RouteTable(TAXII_API)
 
+PRODUCER_WITHHELD = "withheld"
+
+
+def _record(row: ManifestRow) -> dict:
+    record = {
+        "id": row.stix_id,
+        "date_added": format_timestamp(row.date_added),
+        "version": row.version_text,
+        "media_type": STIX_MEDIA_TYPE,
+        # Accord's provenance (README "Sharing policy"): the member organisation that posted
+        # this version, whatever its created_by_ref claims, or "withheld". TAXII clients
+        # ignore properties they do not know; the STIX object itself is untouched.
+        "x_accord_producer": row.producer_name or PRODUCER_WITHHELD,
+    }
+    if row.producer_identity:
+        record["x_accord_producer_ref"] = row.producer_identity
+    return record
+
 
 def manifest_body(page: Page[ManifestRow], query: ObjectQuery) -> dict:
-    """A manifest resource of a page of stored versions."""
+    """A manifest resource of a page of stored versions, each with its producer."""
     body = paging.paging_members(page, query)
     if page.rows:
-        body["objects"] = [
-            {
-                "id": row.stix_id,
-                "date_added": format_timestamp(row.date_added),
-                "version": row.version_text,
-                "media_type": STIX_MEDIA_TYPE,
-            }
-            for row in page.rows
-        ]
+        body["objects"] = [_record(row) for row in page.rows]
     return body
 
 
