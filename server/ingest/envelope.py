@@ -26,6 +26,7 @@ from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
+from server.privacy import screening
 from server.store import audit, statuses
 from server.store import groups as group_store
 from server.store import objects as object_store
@@ -145,11 +146,13 @@ async def ingest_envelope(
     now = datetime.now(UTC)
     failures: list[dict] = []
     checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
+    findings = screening.screen_envelope([c.obj for c in checked])
     async with pool.acquire() as conn, conn.transaction():
         write = _IngestTransaction(conn, principal, collection, failures)
         successes = await write.store(checked)
         _report_repeats(repeats, successes, failures, write.pending)
-        await audit.record(conn, write.audit_entries())
+        await audit.record(conn, write.audit_entries() + _screened(principal, collection,
+                                                                     findings))
         status = await statuses.save_status(conn, principal, collection.id, successes,
                                             failures, [_entry(c) for c in write.pending])
         await write.hold_pending(status.id, now)
@@ -181,6 +184,17 @@ async def _checked_objects(
         else:
             repeats.append((earlier, item))
     return list(checked.values()), repeats
+
+
+def _screened(principal: Principal, collection: CollectionView,
+              findings: dict[str, list[screening.Finding]]) -> list[audit.AuditEntry]:
+    """The screen's findings as one audit entry: property and reason, never the value."""
+    if not findings:
+        return []
+    return [audit.entry(principal, "object.screened", principal.org_id,
+                        collection=str(collection.id),
+                        findings=[{"id": i, "findings": [f.as_dict() for f in fs]}
+                                  for i, fs in sorted(findings.items())])]
 
 
 def _entry(c: _Checked) -> dict:
