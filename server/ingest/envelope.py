@@ -31,6 +31,7 @@ from server.store import audit, statuses
 from server.store import groups as group_store
 from server.store import objects as object_store
 from server.store import pending as pending_store
+from server.store import review as review_store
 from server.store.objects import Facets, StagedObject
 from server.store.orgs import orgs_by_identity, platform_org
 from server.store.records import CollectionView
@@ -44,6 +45,8 @@ _FUTURE_SLACK = timedelta(days=1)
 # How long an object waits, shared with nobody, for a marking-definition it names that has
 # not arrived yet (a tool posting a file in chunks); then it is refused (README).
 PENDING_MARKING_WAIT = timedelta(minutes=15)
+# How long a held object waits for a privacy reviewer (README "Privacy").
+REVIEW_WAIT = timedelta(days=30)
 _RESERVABLE = ("identity--", "marking-definition--", "extension-definition--")
 # The version Accord gives the identity objects it serves so created_by_ref resolves.
 _IDENTITY_SINCE = "2020-01-01T00:00:00.000Z"
@@ -149,13 +152,21 @@ async def ingest_envelope(
     findings = screening.screen_envelope([c.obj for c in checked])
     async with pool.acquire() as conn, conn.transaction():
         write = _IngestTransaction(conn, principal, collection, failures)
+        held: list[_Checked] = []
+        if findings:
+            checked, held = await _screen_policy(conn, write, checked, findings)
         successes = await write.store(checked)
-        _report_repeats(repeats, successes, failures, write.pending)
+        _report_repeats(repeats, successes, failures, write.pending + held)
         await audit.record(conn, write.audit_entries() + _screened(principal, collection,
                                                                      findings))
         status = await statuses.save_status(conn, principal, collection.id, successes,
-                                            failures, [_entry(c) for c in write.pending])
+                                            failures, [_entry(c) for c in write.pending + held])
         await write.hold_pending(status.id, now)
+        if held:
+            await review_store.hold(conn, status.id, collection.id, [
+                (c.index, c.facts.id, c.facts.version or "", _canonical(c.obj),
+                 [f.as_dict() for f in findings[c.facts.id]]) for c in held
+            ], orjson.dumps(_poster(principal)).decode(), now + REVIEW_WAIT)
         if write.stored_markings:
             await release_pending(conn, collection, write.stored_markings)
         return status
@@ -184,6 +195,44 @@ async def _checked_objects(
         else:
             repeats.append((earlier, item))
     return list(checked.values()), repeats
+
+
+async def _screen_policy(conn: asyncpg.Connection, write: _IngestTransaction,
+                         checked: list[_Checked], findings: dict[str, list[screening.Finding]]
+                         ) -> tuple[list[_Checked], list[_Checked]]:
+    """The trust group's privacy policy on flagged objects: pass (stored, the findings
+    audited), hold (queued for review, shared with nobody) or refuse. Returns what goes on
+    to the store and what is held."""
+    policy_name = await review_store.group_policy(conn, write.collection.group_id)
+    if policy_name == "pass":
+        return checked, []
+    flagged = [c for c in checked if c.facts.id in findings]
+    if policy_name == "refuse":
+        for c in flagged:
+            first = findings[c.facts.id][0]
+            write._refuse(c, f"personal data ({first.reason} in {first.property}); this trust"
+                          " group refuses it", "privacy")
+        return [c for c in checked if c.facts.id not in findings], []
+    return [c for c in checked if c.facts.id not in findings], flagged
+
+
+async def decide_held(conn: asyncpg.Connection, row: asyncpg.Record, body: dict,
+                      collection: CollectionView) -> tuple[list[dict], list[dict]]:
+    """Store a released held object under its poster, as if posted now (the rights and
+    policy of now), and settle its status. Returns the status successes and failures."""
+    poster = _principal(orjson.loads(row["poster"]))
+    failures: list[dict] = []
+    items = []
+    try:
+        items.append(_check(row["ord"], body, collection.allow_custom, datetime.now(UTC)))
+    except StixError as exc:
+        failures.append(_failure(body, row["ord"], exc.message))
+    write = _IngestTransaction(conn, poster, collection, failures)
+    successes = await write.store(items)
+    await audit.record(conn, write.audit_entries())
+    await write.hold_pending(row["status_id"], datetime.now(UTC))
+    await statuses.settle_pending(conn, row["status_id"], successes, failures)
+    return successes, failures
 
 
 def _screened(principal: Principal, collection: CollectionView,
@@ -241,6 +290,11 @@ def _principal(poster: dict) -> Principal:
     )
 
 
+def poster_principal(poster: dict) -> Principal:
+    """The principal a waiting object was posted under (as pending_objects keeps it)."""
+    return _principal(poster)
+
+
 async def read_status(pool: asyncpg.Pool, principal: Principal, status_id: uuid.UUID,
                       retention_hours: int) -> statuses.Status:
     """A status of the caller's organisation (NotFound otherwise), its overdue waiting
@@ -266,7 +320,9 @@ async def _refuse_expired(conn: asyncpg.Connection,
     for status_id, rows in expired.items():
         failures = [{
             "id": r["stix_id"], "version": r["version_text"],
-            "message": f"objects[{r['ord']}]: marking definition {r['awaiting'][0]} did not"
+            "message": f"objects[{r['ord']}]: not reviewed within {REVIEW_WAIT.days} days"
+            if r["awaiting"] == [review_store.REVIEW] else
+                       f"objects[{r['ord']}]: marking definition {r['awaiting'][0]} did not"
                        f" arrive within {PENDING_MARKING_WAIT.seconds // 60} minutes; post it,"
                        " then the object again",
         } for r in rows]
