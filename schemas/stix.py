@@ -141,8 +141,11 @@ def _check_timestamp(prop: str, value: object) -> None:
                         "timestamp")
         raise _fail(prop, f"'{prop}' must be a UTC timestamp like 2026-01-31T12:00:00Z",
                     "timestamp")
-    # Months, hours etc. are bounded by the regex; only days 29-31 can name a day that does
-    # not exist (2021-02-30).
+    # Months, hours etc. are bounded by the regex; only year 0 (datetime starts at year 1)
+    # and days 29-31 can name a day that does not exist (2021-02-30).
+    if value.startswith("0000"):
+        raise _fail(prop, f"'{prop}' is not a real date (there is no year 0): {value}",
+                    "timestamp")
     if value[8:10] > "28" and not _day_exists(int(value[:4]), value[5:7], value[8:10]):
         raise _fail(prop, f"'{prop}' is not a real date: {value}", "timestamp")
 

@@ -79,7 +79,7 @@ async def test_webhook_connections_resolve_names_again_and_refuse_internal_ones(
                     assert resp.status == 204
                 assert len(receiver.requests) == 1
             else:
-                with pytest.raises(UnsafeTarget, match="internal address"):
+                with pytest.raises(UnsafeTarget, match="globally routable"):
                     await session.post(url, data=b"{}")
                 assert receiver.requests == []
     finally:

@@ -14,7 +14,9 @@ import asyncpg
 from schemas import admin as api
 from schemas.principal import Principal, Role, Sector
 from server.admin import service
+from server.config import Settings
 from server.store import groups, keys, orgs
+from server.web.cursors import cursor_codec
 
 
 class LocalAdmin:
@@ -85,6 +87,12 @@ class LocalAdmin:
     async def change_group(self, group: uuid.UUID, req: api.GroupPatch) -> api.GroupDetail:
         return await service.change_group(self.conn, self.principal, group, req)
 
+    async def delete_group(self, group: uuid.UUID) -> None:
+        await service.delete_group(self.conn, self.principal, group)
+
+    async def archive_group(self, group: uuid.UUID) -> api.GroupDetail:
+        return await service.archive_group(self.conn, self.principal, group)
+
     async def members(self, group: uuid.UUID) -> api.MemberList:
         return await service.list_members(self.conn, self.principal, group)
 
@@ -134,4 +142,5 @@ class LocalAdmin:
                                              withdrawn)
 
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
-        return await service.audit_query(self.conn, self.principal, q)
+        cursors = await cursor_codec(self.conn, Settings.from_env())
+        return await service.audit_query(self.conn, self.principal, q, cursors)

@@ -4,19 +4,27 @@ gzip when asked."""
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
+from schemas.observables import canonical, spreadsheet_safe
 from server.db.pool import POOL
 from server.errors import BadRequest
 from server.feeds.api import ANY_ROLE, feed_id
 from server.feeds.channels import DeliveryChannel
+from server.ops.metrics import METRICS
 from server.store import exports as store
 from server.store.feeds import get_feed
 from server.web.auth import principal_of
 from server.web.routes import JsonApiRoutes
+
+log = logging.getLogger("accord.exports")
 
 admin = JsonApiRoutes()
 CHANNEL = DeliveryChannel("export", documented=(admin,))
@@ -31,6 +39,73 @@ _CHUNK = 1 << 18  # bytes written to the client at a time
 
 def _etag_list(header: str) -> set[str]:
     return {t.strip().removeprefix("W/").strip('"') for t in header.split(",") if t.strip()}
+
+
+def _unescape(field: bytes) -> str | None:
+    """A field of PostgreSQL's COPY text format (None for NULL)."""
+    if field == b"\\N":
+        return None
+    text = field.decode()
+    if "\\" not in text:
+        return text
+    return (text.replace("\\\\", "\x00").replace("\\t", "\t").replace("\\n", "\n")
+            .replace("\\r", "\r").replace("\x00", "\\"))
+
+
+_KINDS = ("ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256")
+
+
+def _clean(values: list[str]) -> list[str]:
+    """Delta values that are canonical values of some kind, in that form (the delta's
+    candidates carry no kind; a value canonical for none is left out)."""
+    out = []
+    for v in values:
+        clean = next((c for k in _KINDS if (c := canonical(k, v)) is not None), None)
+        if clean is not None:
+            out.append(clean)
+    return out
+
+
+class _Canonical:
+    """Re-parses every exported value as a value of its kind before it is written out
+    (SECURITY.md): COPY text rows `kind<TAB>value[<TAB>...]` in, txt or CSV lines out.
+    Anything that is not a canonical value of its kind is left out and counted."""
+
+    def __init__(self, sink: Callable[[bytes], Awaitable[None]], fmt: str) -> None:
+        self.sink, self.csv, self.rest, self.omitted = sink, fmt == "csv", b"", 0
+        if self.csv:
+            self.buffer = io.StringIO()
+            self.writer = csv.writer(self.buffer, lineterminator="\n")
+            self.writer.writerow(["kind", "value", "indicator", "tlp", "confidence",
+                                  "valid_until", "producer"])
+
+    async def __call__(self, data: bytes) -> None:
+        lines = (self.rest + data).split(b"\n")
+        self.rest = lines.pop()
+        await self.sink(self._render(lines))
+
+    def _render(self, lines: list[bytes]) -> bytes:
+        out = []
+        for line in lines:
+            kind, _, rest = line.partition(b"\t")
+            value, _, extra = rest.partition(b"\t")
+            # COPY escapes tabs, newlines and backslashes: no canonical value has them.
+            clean = None if b"\\" in value else canonical(kind.decode(), value.decode())
+            if clean is None:
+                self.omitted += 1
+            elif self.csv:
+                cells = [kind.decode(), clean, *(_unescape(f) or "" for f in extra.split(b"\t"))]
+                self.writer.writerow([spreadsheet_safe(c) for c in cells])
+            else:
+                out.append(clean)
+        if self.csv:
+            text, _ = self.buffer.getvalue(), self.buffer.seek(0)
+            self.buffer.truncate()
+            return text.encode()
+        return "".join(f"{v}\n" for v in out).encode()
+
+    async def close(self) -> None:
+        await self.sink(self._render([self.rest] if self.rest else []))
 
 
 class _Sink:
@@ -91,13 +166,18 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
                 resp.enable_compression(ContentCoding.gzip)
             await resp.prepare(request)
             sink = _Sink(resp)
+            omitted = 0
             if change is not None:
-                await sink(b"".join([*(f"+{v}\n".encode() for v in change.added),
-                                     *(f"-{v}\n".encode() for v in change.removed)]))
-            elif fmt == "txt":
-                await store.copy_text(conn, principal, feed.filter, kinds, sink)
-            elif fmt == "csv":
-                await store.copy_csv(conn, principal, feed.filter, kinds, sink)
+                added, removed = _clean(change.added), _clean(change.removed)
+                omitted = len(change.added) + len(change.removed) - len(added) - len(removed)
+                await sink(b"".join([*(f"+{v}\n".encode() for v in added),
+                                     *(f"-{v}\n".encode() for v in removed)]))
+            elif fmt in ("txt", "csv"):
+                lines = _Canonical(sink, fmt)
+                await store.copy_values(conn, principal, feed.filter, kinds, lines,
+                                        with_details=fmt == "csv")
+                await lines.close()
+                omitted = lines.omitted
             else:
                 await sink(f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['
                            .encode())
@@ -107,6 +187,10 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
                     first = False
                 await sink(b"]}")
             await sink.flush()
+    if omitted:
+        # Counted, never written: the values themselves stay out of logs and labels.
+        request.app[METRICS].export_values_omitted.inc(omitted)
+        log.info("export omitted values", extra={"feed": str(feed.id), "omitted": omitted})
     await resp.write_eof()
     return resp
 

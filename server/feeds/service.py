@@ -54,7 +54,7 @@ async def _safe_webhook(settings: Settings, url: str | None) -> None:
         return
     try:
         await check_target(url, settings.webhook_allow_private)
-    except (UnsafeTarget, OSError) as exc:
+    except UnsafeTarget as exc:
         raise BadRequest(f"webhook URL refused: {exc}") from None
 
 

@@ -173,33 +173,27 @@ def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Par
     return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}"
 
 
-async def copy_text(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
-                    kinds: list[str] | None, output: Output) -> None:
-    """One value a line, in storage order, written by PostgreSQL (COPY) to output.
+async def copy_values(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
+                      kinds: list[str] | None, output: Output, *,
+                      with_details: bool = False) -> None:
+    """COPY text rows `kind<TAB>value` of each current indicator's values, in storage order
+    (with indicator, tlp, confidence, valid_until and producer if `with_details`).
 
     Not sorted nor de-duplicated: a value two indicators carry comes twice. Sorting a
     million values cost more than the scan itself; a blocklist is a set either way.
     """
     p = Params()
-    sql = f"SELECT v FROM ({_values(principal, f, kinds, p)}) x"
+    extra = ""
+    if with_details:
+        # The producer is what Accord vouches for (DESIGN.md), or "withheld".
+        extra = (", o.stix_id AS indicator, o.tlp, o.confidence, to_char(o.valid_until AT"
+                 " TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS valid_until,"
+                 " (SELECT CASE WHEN o.withheld THEN 'withheld' ELSE pr.name END"
+                 " FROM organizations pr WHERE pr.id = o.producer_org) AS producer")
+    columns = "k, v, indicator, tlp, confidence, valid_until, producer" if with_details \
+        else "k, v"
+    sql = f"SELECT {columns} FROM ({_values(principal, f, kinds, p, extra)}) x"
     await conn.copy_from_query(sql, *p.values, output=output)
-
-
-async def copy_csv(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
-                   kinds: list[str] | None, output: Output) -> None:
-    """One CSV line per (value, indicator), with a header, in storage order (COPY)."""
-    p = Params()
-    # The producer is what Accord vouches for (DESIGN.md), or "withheld"; an organisation's
-    # name is free text, so a spreadsheet must not read it as a formula.
-    extra = (", o.stix_id AS indicator, o.tlp, o.confidence, to_char(o.valid_until AT TIME"
-             " ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS valid_until,"
-             " (SELECT CASE WHEN o.withheld THEN 'withheld' ELSE pr.name END"
-             " FROM organizations pr WHERE pr.id = o.producer_org) AS producer")
-    sql = ("SELECT k AS kind, v AS value, indicator, tlp, confidence, valid_until,"
-           " CASE WHEN left(producer, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
-           " THEN chr(39) || producer ELSE producer END AS producer"
-           f" FROM ({_values(principal, f, kinds, p, extra)}) x")
-    await conn.copy_from_query(sql, *p.values, output=output, format="csv", header=True)
 
 
 async def bodies(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,

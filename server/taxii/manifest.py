@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.cursors import CursorCodec
 from schemas.taxii import STIX_MEDIA_TYPE, ObjectQuery, format_timestamp
 from server.store.objects import Projection
 from server.store.records import ManifestRow, Page
 from server.taxii import paging
 from server.taxii.collections import COLLECTION
 from server.web.apis import TAXII_API, RouteTable
+from server.web.cursors import CURSORS
 from server.web.taxii import negotiate, taxii_response
 
 routes = RouteTable(TAXII_API)
 
 PRODUCER_WITHHELD = "withheld"
+
 
 
 def _record(row: ManifestRow) -> dict:
@@ -33,9 +36,9 @@ def _record(row: ManifestRow) -> dict:
     return record
 
 
-def manifest_body(page: Page[ManifestRow], query: ObjectQuery) -> dict:
+def manifest_body(page: Page[ManifestRow], query: ObjectQuery, cursors: CursorCodec) -> dict:
     """A manifest resource of a page of stored versions, each with its producer."""
-    body = paging.paging_members(page, query)
+    body = paging.paging_members(page, query, cursors)
     if page.rows:
         body["objects"] = [_record(row) for row in page.rows]
     return body
@@ -47,4 +50,5 @@ async def get_manifest(request: web.Request) -> web.Response:
     media = negotiate(request)
     query = paging.parse_query(request, paging.FILTERS)
     page, _ = await paging.read(request, query, Projection.MANIFEST)
-    return taxii_response(manifest_body(page, query), media, headers=paging.page_headers(page))
+    body = manifest_body(page, query, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))

@@ -48,13 +48,29 @@ def error_response(
     }
     if details:
         body["details"] = details
+    try:
+        encoded = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # A message quoting a header or query value aiohttp decoded with surrogate escapes
+        # (bytes that are not UTF-8): say it with replacement characters, never a 500.
+        encoded = orjson.dumps(_printable(body))
     return web.Response(
         status=status,
-        body=orjson.dumps(body),
+        body=encoded,
         # The route's API says: TAXII errors for TAXII, plain JSON for the JSON API and the
         # operations endpoints.
         headers={"Content-Type": api_of(request).error_media_type, **(headers or {})},
     )
+
+
+def _printable(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
 
 
 @web.middleware
@@ -88,6 +104,19 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         request_id_var.reset(token)
 
 
+async def _with_slash(request: web.Request) -> str | None:
+    """The path with a trailing slash (and the query), if that names a TAXII resource."""
+    path = request.rel_url.raw_path
+    if path.endswith("/") or not path.startswith("/taxii2"):
+        return None
+    target = request.rel_url.with_path(path + "/", encoded=True)
+    match = await request.app.router.resolve(request.clone(rel_url=target))
+    if match.http_exception is not None and match.http_exception.status == 404:
+        return None
+    query = request.rel_url.raw_query_string
+    return str(target) + (f"?{query}" if query else "")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into a TAXII error resource; never let a stack trace out."""
@@ -99,6 +128,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(request, status, exc.title, exc.description, exc.details, headers)
     except QueryError as exc:
         return error_response(request, 400, "Bad request", str(exc))
+    except web.HTTPNotFound as exc:
+        if (slashed := await _with_slash(request)) is not None:
+            # TAXII paths end with a slash; 308 keeps the method and body of a POST.
+            return error_response(
+                request, 308, "Permanent redirect",
+                f"TAXII paths end with a slash: {slashed}", {"location": slashed},
+                headers={"Location": slashed})
+        return error_response(request, 404, exc.reason, exc.text or exc.reason)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
