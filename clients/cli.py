@@ -423,36 +423,19 @@ async def _push_list(client: AccordClient, args: argparse.Namespace, name: str,
 # --- import misp -------------------------------------------------------------------------------
 
 
-def misp_to_stix(data: bytes, name: str) -> list[dict[str, Any]]:
-    """STIX 2.1 objects of MISP event JSON, converted by misp-stix (MISPtoSTIX21Parser)."""
+def misp_to_stix(data: bytes, name: str, withhold: bool = False) -> list[dict[str, Any]]:
+    """STIX 2.1 objects of MISP event JSON, converted by misp-stix (clients.misp)."""
     try:
-        from misp_stix_converter import MISPtoSTIX21Parser
-    except ImportError as exc:  # an optional heavy dependency, imported only when used
+        import misp_stix_converter  # noqa: F401 - an optional heavy dependency, checked here
+    except ImportError as exc:
         raise UsageError("accord import misp needs the misp-stix package:"
                          " pip install 'accord[misp]'") from exc
+    from clients import misp
+
     try:
-        content = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{name} is not JSON: {exc}") from exc
-    events = content if isinstance(content, list) else content.get("response", [content]) \
-        if isinstance(content, dict) else None
-    if not events:
-        raise UsageError(f"{name}: no MISP event")
-    objects: list[dict[str, Any]] = []
-    for event in events:
-        if not isinstance(event, dict) or not isinstance(event.get("Event", event), dict):
-            raise UsageError(f"{name}: not a MISP event")
-        parser = MISPtoSTIX21Parser()
-        try:
-            parser.parse_misp_event(event if "Event" in event else {"Event": event})
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"{name}: misp-stix could not convert the event: {exc!r}") from exc
-        objects.extend(orjson.loads(parser.bundle.serialize())["objects"])
-    for obj in objects:
-        # MISP names the creating organisation; Accord credits the poster (or the group, if
-        # attribution is withheld) and refuses a created_by_ref naming someone else.
-        obj.pop("created_by_ref", None)
-    return objects
+        return misp.misp_to_stix(data, withhold=withhold)
+    except misp.MispError as exc:
+        raise UsageError(f"{name}: {exc}") from exc
 
 
 async def import_misp(client: AccordClient, args: argparse.Namespace) -> int:
@@ -465,8 +448,8 @@ async def import_misp(client: AccordClient, args: argparse.Namespace) -> int:
             data = Path(name).read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror}") from exc
-        objects = apply_terms(misp_to_stix(data, name), args.tlp, args.withhold_attribution,
-                              [], None)
+        withhold = args.withhold_attribution
+        objects = apply_terms(misp_to_stix(data, name, withhold), args.tlp, withhold, [], None)
         key = hashlib.sha256("|".join([client.url, str(args.collection), _key_id(client.key),
                                        hashlib.sha256(data).hexdigest(), "misp",
                                        str(args.tlp), str(args.withhold_attribution)]).encode()

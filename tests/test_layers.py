@@ -31,7 +31,10 @@ ALLOWED: dict[str, set[str]] = {
     "admin": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "feeds": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "taxii": {"feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
-    "app": {"admin", "feeds", "taxii", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
+    # The web console: pages over the same services, store reads and ingest as the APIs.
+    "console": {"admin", "feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
+    "app": {"console", "admin", "feeds", "taxii", "ingest", "policy", "store", "db", "web",
+            "ops"} | _BASE,
     "cli": {"app", "admin", "ingest", "store", "db"} | _BASE,
     "config": set(),
     "errors": set(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import datetime
 
@@ -31,6 +32,16 @@ _TERM = r"([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+))) = '([
 _OR_CHAIN = re.compile(r"\[" + _TERM + r"(?: OR " + _TERM + r")*\]")
 _TERMS = re.compile(_TERM)
 _JOIN = re.compile(r"\s*(OR)\s*|\s*\]\s*OR\s*\[\s*", re.IGNORECASE)
+# An address as the source or destination of network traffic, the form MISP's ip-src and
+# ip-dst attributes take in misp-stix: the value alone, or with the address type beside it
+# (either order). The traffic's other end is unconstrained, so the address alone stands for
+# the whole indicator.
+_NT = r"network-traffic:(src|dst)_ref\."
+_NT_VALUE = re.compile(r"\[" + _NT + r"value = '([^'\\]*)'\]")
+_NT_TYPED = re.compile(
+    r"\[" + _NT + r"type = '(ipv4-addr|ipv6-addr)' AND " + _NT + r"value = '([^'\\]*)'\]")
+_NT_TYPED_AFTER = re.compile(
+    r"\[" + _NT + r"value = '([^'\\]*)' AND " + _NT + r"type = '(ipv4-addr|ipv6-addr)'\]")
 
 
 def _kind(path: str) -> str | None:
@@ -39,6 +50,29 @@ def _kind(path: str) -> str | None:
     if path.startswith("file:hashes."):
         return _HASHES.get(path.removeprefix("file:hashes.").strip("'").upper())
     return None
+
+
+def _traffic_address(pattern: str) -> list[tuple[str, str]]:
+    """(kind, value) of a network-traffic pattern naming one end's address, else []."""
+    typed = _NT_TYPED.fullmatch(pattern)
+    if typed:
+        same_end, address_type, value = typed.group(1) == typed.group(3), typed.group(2), \
+            typed.group(4)
+    elif typed := _NT_TYPED_AFTER.fullmatch(pattern):
+        same_end, value, address_type = typed.group(1) == typed.group(3), typed.group(2), \
+            typed.group(4)
+    elif plain := _NT_VALUE.fullmatch(pattern):  # the ref may be a domain-name too
+        same_end, value, address_type = True, plain.group(2), None
+    else:
+        return []
+    try:
+        version = ipaddress.ip_network(value, strict=False).version
+    except ValueError:
+        return []
+    kind = "ipv4" if version == 4 else "ipv6"
+    if not same_end or address_type not in (None, f"{kind}-addr"):
+        return []
+    return [(kind, value)]
 
 
 def iocs(pattern: str) -> list[tuple[str, str]]:
@@ -51,6 +85,8 @@ def iocs(pattern: str) -> list[tuple[str, str]]:
     if single:
         kind = _kind(single.group(1))
         return [(kind, single.group(2))] if kind else []
+    if pattern.startswith("[network-traffic:"):
+        return _traffic_address(pattern)
     if _OR_CHAIN.fullmatch(pattern):
         found = []
         for path, value in _TERMS.findall(pattern):
