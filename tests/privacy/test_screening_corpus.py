@@ -5,16 +5,15 @@ least 0.95 for every type and ATT&CK must yield no finding at all."""
 from __future__ import annotations
 
 import json
-import lzma
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from server.privacy import screening
+from tests import corpora
 
 HERE = Path(__file__).parent
-ATTACK = HERE.parent / "fixtures" / "attack"  # from branch i9corpus (its README: sources)
 
 
 def _corpus() -> list[dict]:
@@ -49,9 +48,8 @@ def test_corpus_recall_and_precision_per_finding_type(capsys: pytest.CaptureFixt
 
 def _attack() -> list[dict]:
     """ATT&CK for Mobile 17.1 and every object of every ATT&CK for ICS release."""
-    mobile = json.loads(lzma.decompress((ATTACK / "mobile-attack-17.1.json.xz").read_bytes()))
-    ics = json.loads(lzma.decompress((ATTACK / "ics-attack-releases.json.xz").read_bytes()))
-    return mobile["bundle"]["objects"] + [o for r in ics["releases"] for o in r["changed"]]
+    return corpora.mobile_objects() + [o for _, objects in corpora.ics_releases()
+                                       for o in objects]
 
 
 def test_no_findings_on_attack() -> None:
