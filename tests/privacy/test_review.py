@@ -8,7 +8,7 @@ import pytest
 
 from schemas.principal import Principal
 from server.errors import Forbidden, NotFound
-from server.privacy import review
+from server.ingest import review
 from server.store import audit
 from server.store import keys as key_store
 from server.store import review as review_store
