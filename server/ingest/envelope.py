@@ -412,8 +412,8 @@ class _IngestTransaction:
         # The definitions looked for and those this envelope may store, locked until commit,
         # so a concurrent envelope storing one (or holding objects pending on one) is seen.
         # TLP definitions are built in: the usual envelope takes no lock.
-        await pending_store.lock_markings(self.conn, self.collection.id,
-                                          [*wanted, *in_envelope])
+        await pending_store.lock_markings(self.conn, self.collection.id, wanted,
+                                          sorted(in_envelope))
         if in_envelope:
             # Releasing the objects these definitions free re-checks the others they await:
             # lock those now too, before the ingest clock, so the release waits on nobody

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -17,20 +18,27 @@ def _lock_key(collection_id: uuid.UUID, marking_id: str) -> int:
 
 
 async def lock_markings(
-    conn: asyncpg.Connection, collection_id: uuid.UUID, marking_ids: list[str]
+    conn: asyncpg.Connection, collection_id: uuid.UUID, looked_for: Sequence[str],
+    storing: Sequence[str] = (),
 ) -> None:
-    """Serialise, until commit, the transactions that look for or store these
-    marking-definitions in this collection.
+    """Serialise, until commit, a transaction that looks for these marking-definitions in
+    this collection with one that stores them (`storing`: exclusive; looking: shared, so
+    envelopes that only name a stored definition never wait on each other).
 
     An envelope holding objects pending on M and one storing M, if concurrent, each miss the
     other's uncommitted rows; under this lock the later one (READ COMMITTED: a fresh
     snapshot per statement) sees the earlier's, so nothing waits for a definition already
     stored. Keys are taken in sorted order within a call.
     """
-    if marking_ids:
-        keys = sorted({_lock_key(collection_id, m) for m in marking_ids})
+    modes: dict[int, bool] = {_lock_key(collection_id, m): False for m in looked_for}
+    modes.update({_lock_key(collection_id, m): True for m in storing})
+    if modes:
+        keys = sorted(modes)
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", keys)
+            "SELECT CASE WHEN x THEN pg_advisory_xact_lock(k)"
+            " ELSE pg_advisory_xact_lock_shared(k) END"
+            " FROM unnest($1::bigint[], $2::boolean[]) AS u(k, x)",
+            keys, [modes[k] for k in keys])
 
 
 async def awaited_with(
