@@ -4,6 +4,7 @@ that sticks, markings in any order and any form, authorship kept, producer shown
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import orjson
@@ -399,3 +400,53 @@ async def test_a_duplicate_of_a_stored_definition_refuses_nothing(http, base_url
     status = await post(http, base_url, world.collection_id, world.bob.contributor, second,
                         served)
     assert status["success_count"] == 2 and status["failure_count"] == 0, status
+
+
+async def test_an_identical_unmarked_copy_of_a_members_object_is_a_duplicate(
+    http, base_url, world
+):
+    """TAXII 2.1 s5.5: Bob posts, unmarked, the same bytes Alice posted unmarked; what is
+    stored carries the default TLP added at ingest, and his copy is that object, so it is a
+    success that stores nothing, not a refusal of Alice's line."""
+    author = {"type": "identity", "spec_version": "2.1", "id": f"identity--{uuid.uuid4()}",
+              "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
+              "name": "An author both members import", "identity_class": "organization"}
+    first = await post(http, base_url, world.collection_id, world.alice.contributor, author)
+    assert first["success_count"] == 1, first
+    again = await post(http, base_url, world.collection_id, world.bob.contributor, author)
+    assert again["success_count"] == 1 and again["failure_count"] == 0, again
+    _, body, _ = await get_json(http, objects_url(base_url, world.collection_id,
+                                                  f"{author['id']}/"), world.carol.reader,
+                                **{"match[version]": "all"})
+    assert len(body["objects"]) == 1
+    changed = {**author, "name": "Someone else's edit"}
+    refused = await post(http, base_url, world.collection_id, world.bob.contributor, changed)
+    assert refused["failure_count"] == 1, refused  # a different body is still Alice's line
+
+
+async def test_concurrent_envelopes_of_objects_and_their_definition_all_complete(
+    http, base_url, world
+):
+    """A tool posts chunks over several connections: the objects naming a definition and
+    the definition, in two envelopes posted at once, every round. Whichever commits second
+    sees the other's rows, so no object is left pending on a stored definition."""
+    for _ in range(20):
+        strict = custom_tlp("amber+strict")
+        objs = [indicator(f"198.51.100.{n}", object_marking_refs=[strict["id"]])
+                for n in range(1, 6)]
+        held, defined = await asyncio.gather(
+            post(http, base_url, world.collection_id, world.alice.contributor, *objs),
+            post(http, base_url, world.collection_id, world.alice.contributor, strict,
+                 indicator("203.0.113.5")),
+        )
+        assert defined["success_count"] == 2, defined
+        # Both posts have answered, so both transactions have committed: a short poll.
+        for _ in range(5):
+            _, settled, _ = await get_json(
+                http, f"{base_url}/taxii2/root/status/{held['id']}/", world.alice.contributor)
+            if settled["status"] == "complete":
+                break
+            await asyncio.sleep(0.1)
+        assert settled["status"] == "complete", settled
+        assert sorted(e["id"] for e in settled["successes"]) == sorted(o["id"] for o in objs)
+        assert settled["failure_count"] == settled["pending_count"] == 0, settled

@@ -43,6 +43,8 @@ _FUTURE_SLACK = timedelta(days=1)
 # How long an object waits, shared with nobody, for a marking-definition it names that has
 # not arrived yet (a tool posting a file in chunks); then it is refused (README).
 PENDING_MARKING_WAIT = timedelta(minutes=15)
+# A deadlock between two envelopes' marking-definition locks aborts one; it runs again.
+_DEADLOCK_RETRIES = 3
 _RESERVABLE = ("identity--", "marking-definition--", "extension-definition--")
 # The version Accord gives the identity objects it serves so created_by_ref resolves.
 _IDENTITY_SINCE = "2020-01-01T00:00:00.000Z"
@@ -145,6 +147,24 @@ async def ingest_envelope(
     now = datetime.now(UTC)
     failures: list[dict] = []
     checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
+    for attempt in range(_DEADLOCK_RETRIES):
+        try:
+            return await _write_envelope(pool, principal, collection, checked, repeats,
+                                         list(failures), now)
+        except asyncpg.DeadlockDetectedError:
+            # Two envelopes each storing a definition that objects of the other await:
+            # PostgreSQL rolled this one back whole; the other has committed or will.
+            if attempt == _DEADLOCK_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _write_envelope(
+    pool: asyncpg.Pool, principal: Principal, collection: CollectionView,
+    checked: list[_Checked], repeats: list[tuple[_Checked, _Checked]], failures: list[dict],
+    now: datetime,
+) -> statuses.Status:
+    """The envelope's one transaction: decisions, rows, audit, status, releases."""
     async with pool.acquire() as conn, conn.transaction():
         write = _IngestTransaction(conn, principal, collection, failures)
         successes = await write.store(checked)
@@ -320,6 +340,7 @@ class _IngestTransaction:
         self.stored_markings: set[str] = set()
         self.claims = object_store.Claims()
         self.levels: dict[str, Tlp] = {}
+        self.recipients: dict[str, uuid.UUID] = {}  # named recipients' organisations
 
     def _refuse(self, item: _Checked, message: str, reason: str) -> None:
         self.failures.append(_failure(item.obj, item.index, message))
@@ -342,6 +363,9 @@ class _IngestTransaction:
         named += [i for i in versioned if i.startswith(_RESERVABLE)]
         self.claims = await object_store.claim_owners(
             self.conn, self.collection.group_id, self.principal.org_id, versioned, named)
+        recipients = sorted({r for c in items for r in (c.terms.recipients or ())})
+        if recipients:
+            self.recipients = await orgs_by_identity(self.conn, recipients)
         fresh, staged = await self._judge_held_ids(items, successes)
         admitted = await self._apply_submission_policy(fresh)
         staged += self._stage_admitted(admitted)
@@ -385,6 +409,19 @@ class _IngestTransaction:
             ref for c in items for ref in c.facts.marking_refs
             if ref not in TLP_LEVELS and ref not in in_envelope
         })
+        # The definitions looked for and those this envelope may store, locked until commit,
+        # so a concurrent envelope storing one (or holding objects pending on one) is seen.
+        # TLP definitions are built in: the usual envelope takes no lock.
+        await pending_store.lock_markings(self.conn, self.collection.id, wanted,
+                                          sorted(in_envelope))
+        if in_envelope:
+            # Releasing the objects these definitions free re-checks the others they await:
+            # lock those now too, before the ingest clock, so the release waits on nobody
+            # that waits on it (a lock set in one go cannot deadlock; a second set can, and
+            # PostgreSQL then aborts one transaction, which ingest_envelope retries).
+            also = await pending_store.awaited_with(self.conn, self.collection.id,
+                                                    sorted(in_envelope))
+            await pending_store.lock_markings(self.conn, self.collection.id, also)
         stored = (await object_store.stored_markings(self.conn, self.collection.id, wanted)
                   if wanted else {})
         bad: set[str] = set()
@@ -486,8 +523,6 @@ class _IngestTransaction:
         self, items: list[_Checked]
     ) -> list[tuple[_Checked, policy.Decision]]:
         """The submission policy's decision on each object; Refusals go to the failures."""
-        named = sorted({r for c in items for r in (c.terms.recipients or ())})
-        recipients = await orgs_by_identity(self.conn, named) if named else {}
         admitted = []
         for n, c in enumerate(items):
             if n % _SLICE == _SLICE - 1:
@@ -498,7 +533,7 @@ class _IngestTransaction:
                              " platform's reference objects", "owner")
                 continue
             try:
-                admitted.append((c, policy.decide(self.sub, c.obj, c.terms, recipients,
+                admitted.append((c, policy.decide(self.sub, c.obj, c.terms, self.recipients,
                                                   self.levels, self.claims.reserved)))
             except policy.Refusal as exc:
                 self._refuse(c, exc.message, exc.reason)
@@ -528,7 +563,7 @@ class _IngestTransaction:
             stored = copies.get((c.facts.id, c.version))
             copy = None
             if stored is not None:
-                copy = policy.Copy(stored.body == _canonical(c.obj), stored.here,
+                copy = policy.Copy(self._same_as_stored(c, stored.body), stored.here,
                                    Tlp(stored.tlp), stored.producer_org)
             try:
                 producer = policy.check_owner(self.sub, self.claims.in_group.get(c.facts.id),
@@ -549,6 +584,18 @@ class _IngestTransaction:
                 fresh.append(c)
         await object_store.transfer_claims(self.conn, self.collection.group_id, transfers)
         return fresh, staged
+
+    def _same_as_stored(self, c: _Checked, stored_body: str) -> bool:
+        """Whether the posted object is the stored one: as posted (what readers were served)
+        or as this post would store it (its TLP marking normalised, the default added)."""
+        if stored_body == _canonical(c.obj):
+            return True
+        try:
+            decision = policy.decide(self.sub, c.obj, c.terms, self.recipients, self.levels,
+                                     self.claims.reserved)
+        except policy.Refusal:
+            return False  # not storable as posted: judged (and refused) as it stands
+        return stored_body == _canonical(decision.body)
 
     def _stage_admitted(
         self, admitted: list[tuple[_Checked, policy.Decision]]
