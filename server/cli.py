@@ -34,6 +34,7 @@ from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import resolve_dsn
 from server.errors import AccordError
+from server.federation import cli as peer_cli
 
 
 async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
@@ -486,6 +487,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--after", type=int, help="resume after this seq")
     p.add_argument("--limit", type=int)
     p.set_defaults(run=_admin(_audit))
+    peer_cli.add_commands(things, _admin)
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
     return parser

@@ -129,7 +129,23 @@ async def ingest_envelope(
     pool: asyncpg.Pool, principal: Principal, collection: CollectionView, body: bytes
 ) -> statuses.Status:
     """Validate, decide and store a POSTed envelope; every object ends in successes or failures."""
-    objects = parse_envelope(body)
+    checked, repeats, failures = await _validate(parse_envelope(body), collection)
+    async with pool.acquire() as conn, conn.transaction():
+        return await _write(conn, principal, collection, checked, repeats, failures)
+
+
+async def ingest_objects(
+    conn: asyncpg.Connection, principal: Principal, collection: CollectionView, objects: list
+) -> statuses.Status:
+    """`ingest_envelope` for objects already parsed, inside the caller's transaction (a
+    federation pull stores its cursor in the transaction that stores the objects)."""
+    checked, repeats, failures = await _validate(objects, collection)
+    return await _write(conn, principal, collection, checked, repeats, failures)
+
+
+async def _validate(objects: list, collection: CollectionView) -> tuple[
+    dict[tuple[str, datetime | None], _Checked], list[tuple[_Checked, _Checked]], list[dict]
+]:
     now = datetime.now(UTC)
     failures: list[dict] = []
     checked: dict[tuple[str, datetime | None], _Checked] = {}
@@ -150,12 +166,18 @@ async def ingest_envelope(
                                      " twice, with different content"))
         else:
             repeats.append((earlier, item))
-    async with pool.acquire() as conn, conn.transaction():
-        run = _Run(conn, principal, collection, failures)
-        successes = await run.store(list(checked.values()))
-        _report_repeats(repeats, successes, failures)
-        await audit.record(conn, run.audit_entries())
-        return await statuses.save_status(conn, principal, collection.id, successes, failures)
+    return checked, repeats, failures
+
+
+async def _write(conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
+                 checked: dict[tuple[str, datetime | None], _Checked],
+                 repeats: list[tuple[_Checked, _Checked]], failures: list[dict]
+                 ) -> statuses.Status:
+    run = _Run(conn, principal, collection, failures)
+    successes = await run.store(list(checked.values()))
+    _report_repeats(repeats, successes, failures)
+    await audit.record(conn, run.audit_entries())
+    return await statuses.save_status(conn, principal, collection.id, successes, failures)
 
 
 def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[dict],
