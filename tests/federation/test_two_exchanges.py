@@ -208,3 +208,55 @@ async def test_a_loop_of_three_does_not_circulate(http, east, west, south):
                   if o["id"] == obj["id"]]
         assert len(copies) == 1, ex.label
         assert copies[0].get("x_accord_hops") == hops
+
+
+async def test_never_pushed_back_to_the_peer_it_came_from(http, east, west):
+    cert = await room(east, "cert-both")
+    isac = await room(west, "isac-both")
+    peers = await link(http, east, west, onward=True, hop_limit=5)
+    await admit(east, cert.group_id, peers.org_on_a)
+    await admit(west, isac.group_id, peers.org_on_b)
+    for ex, name, src, dst in ((east, peers.name_on_a, cert, isac),
+                               (west, peers.name_on_b, isac, cert)):
+        await admin_call(http, ex, "POST", f"/peers/{name}/pushes", {
+            "collection": str(src.collection_id), "to": str(dst.collection_id),
+            "attribution": "withheld"}, 201)
+    there = indicator("198.51.100.80", object_marking_refs=[TLP_GREEN])
+    await post(http, east.base, cert.collection_id, cert.member.contributor, there)
+    await until(lambda: _have(http, west, isac, {there["id"]}), "the object at the ISAC")
+    back = indicator("198.51.100.81", object_marking_refs=[TLP_GREEN])
+    await post(http, west.base, isac.collection_id, isac.member.contributor, back)
+    # West's push of its own object has gone out after the CERT's: the CERT's was left out.
+    await until(lambda: _have(http, east, cert, {back["id"]}), "the ISAC's own object")
+    detail = await admin_call(http, west, "GET", f"/peers/{peers.name_on_b}")
+    assert detail["pushes"][0]["objects_out"] == 1
+
+
+async def test_metrics_and_readiness_report_peers_without_failing(http, east, west):
+    cert = await room(east, "cert-ops")
+    isac = await room(west, "isac-ops")
+    peers = await link(http, east, west)
+    await admit(east, cert.group_id, peers.org_on_a)
+    await _pull(http, west, peers.name_on_b, cert.collection_id, isac.collection_id)
+    obj = indicator("198.51.100.90", object_marking_refs=[TLP_GREEN])
+    await post(http, east.base, cert.collection_id, cert.member.contributor, obj)
+    await until(lambda: _have(http, west, isac, {obj["id"]}), "the pulled object")
+    # A peer that is down: nothing listens on its address.
+    await admin_call(http, west, "POST", "/peers", {
+        "name": f"down-{peers.name_on_b}", "url": "http://127.0.0.1:9/taxii2/root/",
+        "key": "x"}, 201)
+    await _pull(http, west, f"down-{peers.name_on_b}", "anything", isac.collection_id)
+
+    async def failing():
+        async with http.get(f"{west.base}/readyz") as resp:
+            body = await resp.json()
+            return body if resp.status == 200 and " 0 failing" not in body["details"]["peers"] \
+                else None
+
+    ready = await until(failing, "the failing peer in /readyz")
+    assert ready["status"] == "ready"
+    assert peers.name_on_b not in orjson.dumps(ready).decode()  # counts, never names
+    async with http.get(f"{west.base}/metrics", headers=west.admin()) as resp:
+        text = await resp.text()
+    assert f'accord_peer_objects{{direction="in",peer="{peers.name_on_b}"}} 1.0' in text
+    assert f'accord_peer_errors{{direction="pull",peer="down-{peers.name_on_b}"}}' in text
