@@ -1,0 +1,82 @@
+"""The peers admin API: who may call it, what it refuses, and pause/resume/remove."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.federation.conftest import admin_call, admit, link, room, served, until
+from tests.helpers import TLP_GREEN, indicator, post
+
+
+def _peer(name: str) -> dict:
+    return {"name": name, "url": "https://peer.example/taxii2/root/", "key": "k"}
+
+
+async def test_peers_need_a_platform_admin_key(http, east):
+    member = await east.factory.member("not-admin")
+    async with http.get(f"{east.base}/api/v1/peers") as resp:
+        assert resp.status == 401
+    for key in (member.admin, member.contributor):
+        async with http.post(f"{east.base}/api/v1/peers", json=_peer("nope"),
+                             headers={"Authorization": f"Bearer {key.token}"}) as resp:
+            assert resp.status == 403
+            assert (await resp.json())["details"]["needed_role"] == "platform-admin"
+    async with http.get(f"{east.base}/api/v1/peers/nope", headers=east.admin()) as resp:
+        assert resp.status == 404  # and nothing was created by the refused posts
+
+
+async def test_bad_peer_requests_are_refused_and_change_nothing(http, east):
+    name = f"dup-{uuid.uuid4().hex[:6]}"
+    await admin_call(http, east, "POST", "/peers", _peer(name), 201)
+    await admin_call(http, east, "POST", "/peers", _peer(name), 409)
+    await admin_call(http, east, "POST", "/peers", {**_peer("x"), "url": "ftp://x/"}, 400)
+    await admin_call(http, east, "POST", "/peers", {**_peer("y"), "auth": "magic"}, 400)
+    await admin_call(http, east, "POST", "/peers", {**_peer("z"), "client_cert": "/c.pem"}, 409)
+    async with http.post(f"{east.base}/api/v1/peers", data=b"{}", headers={
+            **east.admin(), "Content-Type": "text/plain"}) as resp:
+        assert resp.status == 415
+    r = await room(east, "admin-amber")
+    other = await room(east, "admin-other")
+    await admin_call(http, east, "POST", f"/peers/{name}/pulls", {
+        "remote_collection": "c", "into": str(r.collection_id),
+        "amber_group": str(other.group_id)}, 409)  # AMBER only to the collection's own group
+    await admin_call(http, east, "POST", f"/peers/{name}/pulls", {
+        "remote_collection": "c", "into": str(uuid.uuid4())}, 404)
+    await admin_call(http, east, "POST", f"/peers/{name}/pushes", {
+        "collection": str(r.collection_id), "to": "c", "tlp_max": "red"}, 400)
+    detail = await admin_call(http, east, "GET", f"/peers/{name}")
+    assert detail["pulls"] == [] and detail["pushes"] == []
+    names = [p["name"] for p in (await admin_call(http, east, "GET", "/peers"))["peers"]]
+    assert name in names and not {"x", "y", "z"} & set(names)
+    await admin_call(http, east, "DELETE", f"/peers/{name}", expect=204)
+    await admin_call(http, east, "GET", f"/peers/{name}", expect=404)
+
+
+async def test_a_paused_peer_is_not_polled_until_resumed(http, east, west):
+    cert = await room(east, "cert-pause")
+    isac = await room(west, "isac-pause")
+    control_src, control_dst = await room(east, "cert-unpaused"), await room(west, "isac-unp")
+    peers = await link(http, east, west)
+    other = await link(http, east, west)
+    for r, link_ in ((cert, peers), (control_src, other)):
+        await admit(east, r.group_id, link_.org_on_a)
+    await admin_call(http, west, "POST", f"/peers/{peers.name_on_b}/pulls", {
+        "remote_collection": str(cert.collection_id), "into": str(isac.collection_id)}, 201)
+    await admin_call(http, west, "POST", f"/peers/{other.name_on_b}/pulls", {
+        "remote_collection": str(control_src.collection_id),
+        "into": str(control_dst.collection_id)}, 201)
+    paused = await admin_call(http, west, "POST", f"/peers/{peers.name_on_b}/pause")
+    assert paused["paused"] is True
+    held = indicator("198.51.100.95", object_marking_refs=[TLP_GREEN])
+    control = indicator("198.51.100.96", object_marking_refs=[TLP_GREEN])
+    await post(http, east.base, cert.collection_id, cert.member.contributor, held)
+    await post(http, east.base, control_src.collection_id, control_src.member.contributor,
+               control)
+
+    async def has(ex, r, stix_id):
+        return stix_id in {o["id"] for o in await served(http, ex, r)}
+
+    await until(lambda: has(west, control_dst, control["id"]), "the unpaused peer's object")
+    assert not await has(west, isac, held["id"])
+    await admin_call(http, west, "POST", f"/peers/{peers.name_on_b}/resume")
+    await until(lambda: has(west, isac, held["id"]), "the object after resuming")
