@@ -170,10 +170,13 @@ async def any_peers(conn: asyncpg.Connection) -> bool:
 
 
 async def delete_peer(conn: asyncpg.Connection, peer_id: uuid.UUID) -> None:
-    """Remove a peer and its agreements and queued pushes (its organisation and objects stay).
+    """Remove a peer, its agreements and queued pushes (its organisation and objects stay).
 
-    Waits for a push attempt in flight (it holds its outbox row), so nothing is sent after."""
-    await conn.execute("DELETE FROM peers WHERE id = $1", peer_id)
+    Waits for a push attempt in flight (it holds its outbox row), so nothing is sent after;
+    the keys issued to the peer's organisation are revoked, so nothing comes in either."""
+    org = await conn.fetchval("DELETE FROM peers WHERE id = $1 RETURNING org_id", peer_id)
+    await conn.execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                       " WHERE org_id = $1", org)
 
 
 async def add_pull(conn: asyncpg.Connection, peer_id: uuid.UUID, remote: str,

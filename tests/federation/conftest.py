@@ -108,6 +108,7 @@ class Link:
     org_on_a: uuid.UUID  # b's organisation on a
     org_on_b: uuid.UUID
     identity_on_a: str  # b's organisation's STIX identity on a
+    token_from_a: str  # the key a issued to b's organisation
 
 
 async def link(http: aiohttp.ClientSession, a: Exchange, b: Exchange, *,
@@ -122,11 +123,13 @@ async def link(http: aiohttp.ClientSession, a: Exchange, b: Exchange, *,
             "onward": onward, "hop_limit": hop_limit}, 201)
         orgs.append(uuid.UUID(peer["org_id"]))
         identities.append(peer["identity_id"])
+    tokens = []
     for ex, other, org, name in ((a, b, orgs[0], names[1]), (b, a, orgs[1], names[0])):
         key = await admin_call(http, ex, "POST", f"/orgs/{org}/keys", {"role": "contributor"},
                                201)
         await admin_call(http, other, "PATCH", f"/peers/{name}", {"key": key["token"]})
-    return Link(names[0], names[1], orgs[0], orgs[1], identities[0])
+        tokens.append(key["token"])
+    return Link(names[0], names[1], orgs[0], orgs[1], identities[0], tokens[0])
 
 
 @dataclass

@@ -80,3 +80,14 @@ async def test_a_paused_peer_is_not_polled_until_resumed(http, east, west):
     assert not await has(west, isac, held["id"])
     await admin_call(http, west, "POST", f"/peers/{peers.name_on_b}/resume")
     await until(lambda: has(west, isac, held["id"]), "the object after resuming")
+
+
+async def test_removing_a_peer_revokes_what_it_was_issued(http, east, west):
+    peers = await link(http, east, west)
+    inbound = {"Authorization": f"Bearer {peers.token_from_a}",
+               "Accept": "application/taxii+json;version=2.1"}
+    async with http.get(f"{east.base}/taxii2/root/collections/", headers=inbound) as resp:
+        assert resp.status == 200
+    await admin_call(http, east, "DELETE", f"/peers/{peers.name_on_a}", expect=204)
+    async with http.get(f"{east.base}/taxii2/root/collections/", headers=inbound) as resp:
+        assert resp.status == 401
