@@ -44,13 +44,25 @@ class Runner:
         return PeerClient(http, peer, self.settings.webhook_allow_private)
 
     async def run(self) -> None:
-        """Wait for the runner lock, then loop for ever."""
+        """Wait for the runner lock, then loop for ever; start over if the database goes."""
+        while True:
+            try:
+                await self._run_locked()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("federation runner lost its database",
+                            extra={"fields": {"error": str(exc)}})
+                await asyncio.sleep(self.settings.federation_poll_s)
+
+    async def _run_locked(self) -> None:
         lock = await asyncpg.connect(self.dsn)
         try:
             while not await store.try_runner_lock(lock):
                 await asyncio.sleep(self.settings.federation_poll_s)
             async with aiohttp.ClientSession() as http:
                 while True:
+                    # The lock lives with this connection: if it is gone, so is the lock
+                    # (raises, and run() starts over, waiting for the lock again).
+                    await lock.fetchval("SELECT 1")
                     seen = self.notifier.generation
                     try:
                         await self.round(http)
