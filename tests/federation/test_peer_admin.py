@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from server.federation.push import MAX_ATTEMPTS
 from tests.federation.conftest import admin_call, admit, link, room, served, until
 from tests.helpers import TLP_GREEN, indicator, post
 
@@ -91,3 +92,25 @@ async def test_removing_a_peer_revokes_what_it_was_issued(http, east, west):
     await admin_call(http, east, "DELETE", f"/peers/{peers.name_on_a}", expect=204)
     async with http.get(f"{east.base}/taxii2/root/collections/", headers=inbound) as resp:
         assert resp.status == 401
+
+
+async def test_failed_pushes_back_off_then_are_dead_lettered(http, west):
+    local = await room(west, "push-to-nowhere")
+    name = f"nowhere-{uuid.uuid4().hex[:6]}"
+    await admin_call(http, west, "POST", "/peers",  # nothing listens on port 9
+                     {"name": name, "url": "http://127.0.0.1:9/taxii2/root/", "key": "k"}, 201)
+    await admin_call(http, west, "POST", f"/peers/{name}/pushes", {
+        "collection": str(local.collection_id), "to": "remote"}, 201)
+    await post(http, west.base, local.collection_id, local.member.contributor,
+               indicator("198.51.100.99", object_marking_refs=[TLP_GREEN]))
+
+    async def dead():
+        detail = await admin_call(http, west, "GET", f"/peers/{name}")
+        return detail if detail["pushes"][0]["dead_batches"] == 1 else None
+
+    detail = await until(dead, "the batch dead-lettered")
+    attempts = detail["deliveries"]
+    assert len(attempts) == MAX_ATTEMPTS
+    assert [a["state"] for a in attempts] == ["dead"] + ["pending"] * (MAX_ATTEMPTS - 1)
+    assert all(a["error"] and a["status"] is None for a in attempts)
+    assert detail["pushes"][0]["objects_out"] == 0
