@@ -62,7 +62,7 @@ class Runner:
                 while True:
                     # The lock lives with this connection: if it is gone, so is the lock
                     # (raises, and run() starts over, waiting for the lock again).
-                    await lock.fetchval("SELECT 1")
+                    await store.still_locked(lock)
                     seen = self.notifier.generation
                     try:
                         await self.round(http)

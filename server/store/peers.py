@@ -247,6 +247,11 @@ async def try_runner_lock(conn: asyncpg.Connection) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", RUNNER_LOCK))
 
 
+async def still_locked(conn: asyncpg.Connection) -> None:
+    """A round trip on the lock's connection: raises if it (and so the lock) is gone."""
+    await conn.fetchval("SELECT 1")
+
+
 async def due_pulls(conn: asyncpg.Connection) -> list[uuid.UUID]:
     """Pull agreements of peers not paused whose next poll is due."""
     rows = await conn.fetch(
