@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from server.federation.push import MAX_ATTEMPTS
+from tests.admin.test_cli import _accord
 from tests.federation.conftest import admin_call, admit, link, room, served, until
 from tests.helpers import TLP_GREEN, indicator, post
 
@@ -114,3 +115,27 @@ async def test_failed_pushes_back_off_then_are_dead_lettered(http, west):
     assert [a["state"] for a in attempts] == ["dead"] + ["pending"] * (MAX_ATTEMPTS - 1)
     assert all(a["error"] and a["status"] is None for a in attempts)
     assert detail["pushes"][0]["objects_out"] == 0
+
+
+async def test_the_peer_commands_through_the_admin_api(http, east):
+    r = await room(east, "cli-peer")
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    token = east.platform.token
+    out = await _accord(east.base, token, "peer", "add", name, "--url",
+                        "https://isac.example.org/taxii2/root/", "--key", "secret-token",
+                        "--sector", "private", "--auth", "token")
+    assert f"added peer {name!r} (private)" in out
+    assert "https://isac.example.org/taxii2/root/" in await _accord(east.base, token, "peer",
+                                                                    "list")
+    assert "CLEAR and GREEN" in await _accord(east.base, token, "peer", "pull", name, "remote-1",
+                                              "--into", str(r.collection_id))
+    assert "up to GREEN, attribution exchange" in await _accord(
+        east.base, token, "peer", "push", name, str(r.collection_id), "--to", "remote-2")
+    assert "paused" in await _accord(east.base, token, "peer", "pause", name)
+    shown = await _accord(east.base, token, "peer", "show", name)
+    assert '"paused": true' in shown and "secret-token" not in shown
+    member = await east.factory.member("cli-not-admin")
+    assert "platform-admin" in await _accord(east.base, member.admin.token, "peer", "list",
+                                             ok=False)
+    assert "removed peer" in await _accord(east.base, token, "peer", "remove", name)
+    assert "no peer named" in await _accord(east.base, token, "peer", "show", name, ok=False)
