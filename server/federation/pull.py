@@ -83,8 +83,16 @@ async def pull_page(pool: asyncpg.Pool, client: PeerClient, pull: Pull, peer: Pe
     """Fetch the next page after the agreement's cursor and store it with the new cursor.
 
     Raises PeerError when the peer fails; the cursor then stays where it was."""
-    page = await client.objects(pull.remote_collection, pull.added_after, pull.next_token,
-                                limit)
+    try:
+        page = await client.objects(pull.remote_collection, pull.added_after, pull.next_token,
+                                    limit)
+    except PeerError as exc:
+        if pull.next_token and exc.status in (400, 404, 410):
+            # A `next` token the remote no longer honours (expired, or it restarted): go
+            # back to added_after; what is read again is a TAXII duplicate.
+            async with pool.acquire() as conn:
+                await store.forget_next(conn, pull.id, pull.next_token)
+        raise
     if page.more and page.next:
         added_after, next_token = pull.added_after, page.next
     elif page.more:
@@ -117,7 +125,8 @@ async def pull_page(pool: asyncpg.Pool, client: PeerClient, pull: Pull, peer: Pe
                 stored = len(status.successes) - len(dropped)
         refused = len(failures) + len(skipped)
         await store.save_pull_page(conn, pull.id, added_after, next_token, stored, refused,
-                                   0.0 if page.more else poll_s)
+                                   0.0 if page.more else poll_s,
+                                   page.date_added_last if next_token else None)
     if refused:
         log.info("peer objects refused", extra={"fields": {
             "peer": peer.name, "remote_collection": pull.remote_collection,

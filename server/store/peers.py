@@ -275,13 +275,22 @@ async def lock_pull(conn: asyncpg.Connection, pull_id: uuid.UUID) -> tuple[Pull,
 
 async def save_pull_page(conn: asyncpg.Connection, pull_id: uuid.UUID, added_after: str | None,
                          next_token: str | None, stored: int, refused: int,
-                         again_in_s: float) -> None:
+                         again_in_s: float, seen_until: str | None = None) -> None:
     """Advance the cursor (in the transaction that stored the page) and count the page."""
     await conn.execute(
-        "UPDATE peer_pulls SET added_after = $2, next_token = $3,"
+        "UPDATE peer_pulls SET added_after = $2, next_token = $3, seen_until = CASE WHEN"
+        " $3::text IS NULL THEN NULL ELSE COALESCE($7::text, seen_until) END,"
         " objects_in = objects_in + $4, refused = refused + $5, failures = 0,"
         " last_error = NULL, last_success = now(), due = now() + make_interval(secs => $6)"
-        " WHERE id = $1", pull_id, added_after, next_token, stored, refused, again_in_s)
+        " WHERE id = $1", pull_id, added_after, next_token, stored, refused, again_in_s,
+        seen_until)
+
+
+async def forget_next(conn: asyncpg.Connection, pull_id: uuid.UUID, token: str) -> None:
+    """Drop a `next` token the remote refused; resume after the last page's date instead."""
+    await conn.execute("UPDATE peer_pulls SET next_token = NULL,"
+                       " added_after = COALESCE(seen_until, added_after) WHERE id = $1"
+                       " AND next_token = $2", pull_id, token)
 
 
 async def pull_failed(conn: asyncpg.Connection, pull_id: uuid.UUID, error: str,

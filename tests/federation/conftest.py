@@ -24,8 +24,9 @@ from tests.factories import Factory, Member
 from tests.helpers import auth, get_json, objects_url
 
 # Short poll interval and backoff, so that flows are seen within a second or two.
+# Small pools: several exchanges share the test PostgreSQL server with other test runs.
 FAST = Settings(federation_poll_s=0.2, webhook_backoff_s=0.05, webhook_allow_private=True,
-                page_size=100, max_page_size=1000)
+                page_size=100, max_page_size=1000, pool_min_size=1, pool_max_size=3)
 WAIT_S = 30.0
 
 
@@ -59,7 +60,7 @@ async def exchange(admin_dsn: str, label: str,
     async with fresh_database(admin_dsn) as url:
         server = TestServer(create_app(settings, url), host="127.0.0.1")
         await server.start_server()
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
             factory = Factory(pool)
             yield Exchange(label, server, pool, factory, await factory.platform_key())
@@ -68,21 +69,21 @@ async def exchange(admin_dsn: str, label: str,
             await server.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def east(admin_dsn: str) -> AsyncIterator[Exchange]:
     """A national CERT's exchange."""
     async with exchange(admin_dsn, "east") as ex:
         yield ex
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def west(admin_dsn: str) -> AsyncIterator[Exchange]:
     """A sector ISAC's exchange."""
     async with exchange(admin_dsn, "west") as ex:
         yield ex
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def south(admin_dsn: str) -> AsyncIterator[Exchange]:
     """A third exchange, to close loops."""
     async with exchange(admin_dsn, "south") as ex:

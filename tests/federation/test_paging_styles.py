@@ -26,13 +26,14 @@ def _stamp(value: datetime) -> str:
 
 class Remote:
     """Collections `header` (added_after + X-TAXII-Date-Added-Last, never `next`),
-    `next` (`next` tokens, never the header), `busy` (429, Retry-After: an hour)."""
+    `next` (`next` tokens, never the header), `busy` (429, Retry-After: an hour), and
+    `forgetful` (hands out `next` tokens with the header, then refuses every token: 400)."""
 
     def __init__(self) -> None:
         self.objects = [indicator(f"10.77.0.{i}", object_marking_refs=[TLP_GREEN])
                         for i in range(TOTAL)]
         self.added = [_START + timedelta(seconds=i) for i in range(TOTAL)]
-        self.requests: dict[str, int] = {"header": 0, "next": 0, "busy": 0}
+        self.requests: dict[str, int] = {"header": 0, "next": 0, "busy": 0, "forgetful": 0}
 
     async def objects_view(self, request: web.Request) -> web.Response:
         style = request.match_info["collection"]
@@ -47,12 +48,15 @@ class Remote:
                     **({"next": str(page[-1] + 1)} if more else {})}
             return web.Response(body=orjson.dumps(body),
                                 content_type="application/taxii+json")
+        if style == "forgetful" and "next" in request.query:
+            return web.Response(status=400)
         after = request.query.get("added_after")
         floor = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
         page = [i for i in range(TOTAL) if floor is None or self.added[i] > floor][:PAGE]
         more = bool(page) and page[-1] + 1 < TOTAL
         headers = {"X-TAXII-Date-Added-Last": _stamp(self.added[page[-1]])} if page else {}
-        return web.Response(body=orjson.dumps({"more": more,
+        token = {"next": "only-once"} if style == "forgetful" and more else {}
+        return web.Response(body=orjson.dumps({"more": more, **token,
                                                "objects": [self.objects[i] for i in page]}),
                             content_type="application/taxii+json", headers=headers)
 
@@ -74,7 +78,7 @@ async def test_both_paging_styles_and_retry_after(http, west, remote):
     await admin_call(http, west, "POST", "/peers",
                      {"name": name, "url": api_root, "key": "k", "auth": "token"}, 201)
     rooms = {}
-    for style in ("header", "next", "busy"):
+    for style in ("header", "next", "busy", "forgetful"):
         rooms[style] = await room(west, f"style-{style}")
         await admin_call(http, west, "POST", f"/peers/{name}/pulls", {
             "remote_collection": style, "into": str(rooms[style].collection_id)}, 201)
@@ -84,7 +88,9 @@ async def test_both_paging_styles_and_retry_after(http, west, remote):
         objects = await served(http, west, rooms[style], **{"match[version]": "all"})
         return objects if {o["id"] for o in objects} == want else None
 
-    for style in ("header", "next"):
+    # `forgetful`: each refused token sends the pull back to the last page's date, not to
+    # the start, so it gets through.
+    for style in ("header", "next", "forgetful"):
         got = await until(lambda s=style: complete(s), f"every object, {style} paging")
         assert len(got) == TOTAL  # each once: no page was stored twice
     # Polls go on; the `next`-only remote is re-read from the start, and still each once.

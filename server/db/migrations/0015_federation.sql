@@ -32,6 +32,9 @@ CREATE TABLE peer_pulls (
     -- remote's own timestamp text (passed back as is) and a `next` token mid-sequence.
     added_after       text,
     next_token        text,
+    -- The remote's X-TAXII-Date-Added-Last of the last page stored while following `next`:
+    -- where to resume by added_after if the remote stops honouring the token.
+    seen_until        text,
     due               timestamptz NOT NULL DEFAULT now(),
     failures          integer NOT NULL DEFAULT 0,
     last_error        text,
