@@ -6,6 +6,7 @@ Requests are strict (unknown fields refused); the OpenAPI 3.1 document served at
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -14,8 +15,10 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
 )
@@ -39,12 +42,20 @@ DefaultTlp = Annotated[
     Tlp, AfterValidator(_not_clear),
     WithJsonSchema({"type": "string", "enum": [t.value for t in Tlp if t is not Tlp.CLEAR]}),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Description = Annotated[str, StringConstraints(max_length=4000)]
+# One line of text with something besides white space in it, stripped once valid. The rule
+# is a pattern (not strip-then-count) so that the OpenAPI document states exactly what the
+# server accepts; control characters (NUL above all: PostgreSQL refuses it) are refused.
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# Free text: anything but NUL.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_LINE),
+                 AfterValidator(str.strip)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=_ONE_LINE),
+                  AfterValidator(str.strip)]
+Description = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
 OrgRef = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    Field(description="An organisation's id or its exact name."),
+    str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_LINE),
+    AfterValidator(str.strip), Field(description="An organisation's id or its exact name."),
 ]
 
 
@@ -171,11 +182,13 @@ class GroupPolicyPatch(Request):
 
     default_tlp: DefaultTlp | None = Field(None, description="New default TLP.")
     default_attribution: Attribution | None = Field(None, description="New default attribution.")
-    allow_anonymous: bool | None = Field(None, description="Allow withheld attribution.")
+    allow_anonymous: StrictBool | None = Field(None, description="Allow withheld attribution.")
     allowed_sectors: list[Sector] | None = Field(
         None, description="Sectors that may join; an empty list means any sector."
     )
-    confidential_roster: bool | None = Field(None, description="Hide the roster from members.")
+    confidential_roster: StrictBool | None = Field(
+        None, description="Hide the roster from members."
+    )
 
 
 class GroupCreate(Request):
@@ -306,8 +319,8 @@ class CollectionCreate(Request):
     default_attribution: Attribution | None = Field(
         None, description="Default attribution; null: the group's."
     )
-    allow_custom: bool = Field(True, description="Accept custom x- types and x_ properties.")
-    tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
+    allow_custom: StrictBool = Field(True, description="Accept custom x- types and x_ properties.")
+    tlp1_markings: StrictBool = Field(False, description=TLP1_MARKINGS)
 
 
 class CollectionPatch(Request):
@@ -319,8 +332,8 @@ class CollectionPatch(Request):
     default_attribution: Attribution | None = Field(
         None, description="New default attribution (null: the group's)."
     )
-    allow_custom: bool | None = Field(None, description="Accept custom content.")
-    tlp1_markings: bool | None = Field(None, description=TLP1_MARKINGS)
+    allow_custom: StrictBool | None = Field(None, description="Accept custom content.")
+    tlp1_markings: StrictBool | None = Field(None, description=TLP1_MARKINGS)
 
 
 class CollectionInfo(Response):
@@ -349,25 +362,55 @@ class CollectionList(Response):
 # --- audit ----------------------------------------------------------------------------------
 
 
+def _query_int(value: object) -> object:
+    # Query strings are text; only plain decimal digits are an integer (not '1.0', '+1',
+    # '1_0' or ' 1', which lax parsing would take), so the server accepts what the document
+    # says and nothing more.
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a decimal integer")
+    return value
+
+
+def _query_time(value: object) -> object:
+    # RFC 3339 date-time only, as the document's `format: date-time` says (lax parsing
+    # would take 0.5 as a Unix time).
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time like 2026-01-31T12:00:00Z")
+    return value
+
+
+_DECIMAL = re.compile(r"-?[0-9]{1,20}")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+QueryInt = Annotated[int, BeforeValidator(_query_int)]
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_query_time)]
+
+
 class AuditQuery(Request):
     """Filters of an audit query (query-string parameters)."""
 
-    since: AwareDatetime | None = Field(None, description="Entries at or after this time.")
-    until: AwareDatetime | None = Field(None, description="Entries before this time.")
+    since: QueryTime | None = Field(None, description="Entries at or after this time.")
+    until: QueryTime | None = Field(None, description="Entries before this time.")
     org: uuid.UUID | None = Field(
         None, description="Entries concerning or acted by this organisation (platform-admin)."
     )
-    action: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+    action: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = Field(
         None, description="Only this action, e.g. `key.created`."
     )
-    after: int | None = Field(None, ge=0, description="Resume after this seq (the `next`).")
-    limit: int = Field(100, ge=1, le=1000, description="Most entries returned.")
+    after: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] | None = (
+        Field(None, description="Resume after the previous page: its `next` (opaque).")
+    )
+    limit: QueryInt = Field(100, ge=1, le=1000, description="Most entries returned.")
 
 
 class AuditEntry(Response):
     """One audit log entry."""
 
-    seq: int = Field(description="Position in the log; strictly increasing.")
+    seq: int | None = Field(
+        description="Position in the log, strictly increasing; for platform admins only (null"
+                    " for others: its gaps would count other organisations' entries)."
+    )
     at: datetime = Field(description="When it was recorded.")
     action: str = Field(description="What happened, e.g. `group.member_removed`.")
     org_id: uuid.UUID | None = Field(description="The organisation the entry concerns.")
@@ -384,4 +427,6 @@ class AuditPage(Response):
     """A page of audit entries, oldest first."""
 
     entries: list[AuditEntry] = Field(description="The entries.")
-    next: int | None = Field(description="Pass as `after` for the next page; null at the end.")
+    next: str | None = Field(
+        description="Opaque: pass as `after` for the next page; null at the end."
+    )

@@ -6,14 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 
 from schemas.tlp import Tlp
 
 ObservableKind = Literal["ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256"]
 StixType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")]
 IdentityId = Annotated[str, StringConstraints(pattern=r"^identity--[0-9a-f-]{36}$")]
-Short = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# NUL is refused: PostgreSQL cannot store it in text.
+Short = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 
 
 TLP1_MARKINGS = (
@@ -34,14 +43,16 @@ class FeedFilter(BaseModel):
     indicator_types: list[Short] | None = Field(None, min_length=1, max_length=100)
     observable_kinds: list[ObservableKind] | None = Field(None, min_length=1)
     tlp_max: Tlp | None = Field(None, description="Most restrictive TLP level delivered.")
-    min_confidence: int | None = Field(None, ge=0, le=100)
+    min_confidence: StrictInt | None = Field(None, ge=0, le=100)
     producers: list[IdentityId] | None = Field(
         None, min_length=1, max_length=1000,
         description="created_by_ref identities; objects with withheld attribution carry"
         " their trust group's identity instead.",
     )
     labels: list[Short] | None = Field(None, min_length=1, max_length=100)
-    valid_only: bool = Field(False, description="Drop revoked and expired (valid_until) objects.")
+    valid_only: StrictBool = Field(
+        False, description="Drop revoked and expired (valid_until) objects."
+    )
 
 
 class WebhookSpec(BaseModel):
@@ -50,7 +61,7 @@ class WebhookSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl
-    max_attempts: int = Field(8, ge=1, le=100)
+    max_attempts: StrictInt = Field(8, ge=1, le=100)
 
 
 class FeedCreate(BaseModel):
@@ -61,7 +72,7 @@ class FeedCreate(BaseModel):
     name: Short
     filter: FeedFilter = Field(default_factory=FeedFilter)
     webhook: WebhookSpec | None = None
-    tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
+    tlp1_markings: StrictBool = Field(False, description=TLP1_MARKINGS)
 
 
 class FeedUpdate(BaseModel):
@@ -72,9 +83,9 @@ class FeedUpdate(BaseModel):
     name: Short | None = None
     filter: FeedFilter | None = None
     webhook: WebhookSpec | None = None
-    remove_webhook: bool = False
-    rotate_secret: bool = Field(False, description="Issue a new webhook signing secret.")
-    tlp1_markings: bool | None = Field(None, description=TLP1_MARKINGS)
+    remove_webhook: StrictBool = False
+    rotate_secret: StrictBool = Field(False, description="Issue a new webhook signing secret.")
+    tlp1_markings: StrictBool | None = Field(None, description=TLP1_MARKINGS)
 
 
 class Feed(BaseModel):

@@ -50,6 +50,10 @@ _TYPE_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # RFC 4122 UUID (versions 1-5, variant 10xx), the form stix2-validator's schema requires.
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
 _UUID_RE = re.compile(_UUID)
+# Accord refuses UUIDs with upper-case hex in ids and references (stix2 writes lower case):
+# an id is then one string however a poster spells it, and every check keyed on it holds.
+_LOWER_UUID_RE = re.compile(_UUID.replace("a-fA-F", "a-f").replace("abAB", "ab"))
+_UPPER_CASE = "; Accord accepts UUIDs in lower case only (an id is one id however it is spelt)"
 _TIMESTAMP = re.compile(
     r"([0-9]{4})-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])"
     r"T([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]|60)(?:\.([0-9]+))?Z"
@@ -137,8 +141,11 @@ def _check_timestamp(prop: str, value: object) -> None:
                         "timestamp")
         raise _fail(prop, f"'{prop}' must be a UTC timestamp like 2026-01-31T12:00:00Z",
                     "timestamp")
-    # Months, hours etc. are bounded by the regex; only days 29-31 can name a day that does
-    # not exist (2021-02-30).
+    # Months, hours etc. are bounded by the regex; only year 0 (datetime starts at year 1)
+    # and days 29-31 can name a day that does not exist (2021-02-30).
+    if value.startswith("0000"):
+        raise _fail(prop, f"'{prop}' is not a real date (there is no year 0): {value}",
+                    "timestamp")
     if value[8:10] > "28" and not _day_exists(int(value[:4]), value[5:7], value[8:10]):
         raise _fail(prop, f"'{prop}' is not a real date: {value}", "timestamp")
 
@@ -277,9 +284,10 @@ def _ref(*types: str, exclude: frozenset[str] = frozenset()) -> Check:
     def check(prop: str, value: object) -> None:
         # Type names never contain "--", so the first one ends the type part.
         if type(value) is not str or (cut := value.find("--")) < 0 or (
-                _UUID_RE.fullmatch(value, cut + 2) is None):
+                _LOWER_UUID_RE.fullmatch(value, cut + 2) is None):
+            upper = type(value) is str and cut >= 0 and _UUID_RE.fullmatch(value, cut + 2)
             raise _fail(prop, f"'{prop}' must be an identifier like {types[0] if types else 'type'}"
-                        "--<RFC 4122 UUID>", "reference")
+                        "--<RFC 4122 UUID>" + (_UPPER_CASE if upper else ""), "reference")
         ref_type = value[:cut]
         # A type from `allowed` is well-formed by construction; others need the format check.
         if allowed:
@@ -904,8 +912,11 @@ def validate_object(obj: object, *, allow_custom: bool = True) -> StixFacts:
     obj_id = obj["id"]
     prefix = len(obj_type) + 2
     if (type(obj_id) is not str or not obj_id.startswith(obj_type)
-            or obj_id[prefix - 2:prefix] != "--" or _UUID_RE.fullmatch(obj_id, prefix) is None):
-        raise _fail("id", f"'id' must be '{obj_type}--' followed by an RFC 4122 UUID", "format")
+            or obj_id[prefix - 2:prefix] != "--"
+            or _LOWER_UUID_RE.fullmatch(obj_id, prefix) is None):
+        upper = type(obj_id) is str and _UUID_RE.fullmatch(obj_id, prefix) is not None
+        raise _fail("id", f"'id' must be '{obj_type}--' followed by an RFC 4122 UUID"
+                    + (_UPPER_CASE if upper else ""), "format")
     spec_version = obj.get("spec_version", "2.1")
     if spec_version != "2.1":
         raise _fail("spec_version", "'spec_version' must be \"2.1\"", "spec_version")

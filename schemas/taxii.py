@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Protocol
 
 import orjson
 
@@ -17,15 +16,25 @@ TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_CURSOR_TIME = datetime(1, 1, 2, tzinfo=UTC)
+_MAX_CURSOR_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 _STIX_ID = re.compile(
     r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _STIX_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
-_SPEC_VERSION = re.compile(r"^\d+\.\d+$")
+_SPEC_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}")
 
 
 class QueryError(ValueError):
     """A query parameter a TAXII client sent is malformed; the message names it."""
+
+
+class CursorReader(Protocol):
+    """Seals and opens `next` tokens (schemas.cursors.CursorCodec)."""
+
+    def encode(self, cursor: Cursor, carried: str = "") -> str: ...
+
+    def decode_next(self, token: str) -> tuple[Cursor, str]: ...
 
 
 def parse_timestamp(value: str, name: str) -> datetime:
@@ -44,28 +53,11 @@ def format_timestamp(value: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Keyset position after which the next page starts: (date_added, sequence)."""
+    """Keyset position after which the next page starts: (date_added, sequence); clients
+    see it only sealed (schemas.cursors)."""
 
     date_added: datetime
     seq: int
-
-    def encode(self) -> str:
-        """Opaque `next` token."""
-        micros = (self.date_added - _EPOCH) // timedelta(microseconds=1)
-        return base64.urlsafe_b64encode(f"{micros}.{self.seq}".encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        """Parse a `next` token; QueryError if it is not one of ours."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-            micros, seq = raw.split(".")
-            when = _EPOCH + timedelta(microseconds=int(micros))
-            if int(seq) < 0 or len(token) > 64:
-                raise ValueError
-            return cls(when, int(seq))
-        except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
-            raise QueryError("next is not a token this server issued") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,54 +91,42 @@ class ObjectQuery:
 # drops `added_after` on next requests (connectors external-import/taxii2 client_taxii.py).
 # added_after needs no carrying: the keyset position in the token is already past it.
 CARRIED_FILTERS = ("match[id]", "match[type]", "match[version]", "match[spec_version]")
-_MAX_CARRIED = 1500  # longer filters are carried as a digest: the client repeats them
-_MAX_TOKEN = 2200
-
-
-def _micros(when: datetime) -> int:
-    return (when - _EPOCH) // timedelta(microseconds=1)
+MAX_CARRIED = 1500  # longer filters are carried as a digest: the client repeats them
 
 
 def _digest(carried: tuple[tuple[str, str], ...]) -> str:
     return "#" + hashlib.sha256(orjson.dumps(dict(carried))).hexdigest()[:32]
 
 
-def encode_next(cursor: Cursor, carried: tuple[tuple[str, str], ...] = ()) -> str:
-    """The opaque `next` token of a page: its keyset position and the query's filters."""
-    raw = f"{_micros(cursor.date_added)}.{cursor.seq}"
+def next_token(cursors: CursorReader, cursor: Cursor,
+               carried: tuple[tuple[str, str], ...] = ()) -> str:
+    """The sealed `next` token of a page: its keyset position and the query's filters."""
+    text = ""
     if carried:
         text = orjson.dumps(dict(carried)).decode()
-        raw += "." + (text if len(text) <= _MAX_CARRIED else _digest(carried))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        if len(text) > MAX_CARRIED:
+            text = _digest(carried)
+    return cursors.encode(cursor, text)
 
 
-def decode_next(token: str) -> tuple[Cursor, dict[str, str] | str | None]:
-    """A `next` token's position and carried filters (a dict, a digest, or None)."""
+def _carried_filters(text: str) -> dict[str, str] | str | None:
+    if not text:
+        return None
+    if text.startswith("#"):
+        return text
     try:
-        if len(token) > _MAX_TOKEN:
-            raise ValueError
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-        micros, seq, *rest = raw.split(".", 2)
-        cursor = Cursor(_EPOCH + timedelta(microseconds=int(micros)), int(seq))
-        if cursor.seq < 0:
-            raise ValueError
-        if not rest:
-            return cursor, None
-        if rest[0].startswith("#"):
-            return cursor, rest[0]
-        filters = orjson.loads(rest[0])
-        if not isinstance(filters, dict) or not all(
-            k in CARRIED_FILTERS and isinstance(v, str) for k, v in filters.items()
-        ):
-            raise ValueError
-        return cursor, filters
-    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError,
-            orjson.JSONDecodeError) as exc:
+        filters = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise QueryError("next is not a token this server issued") from exc
+    if not isinstance(filters, dict) or not all(
+        k in CARRIED_FILTERS and isinstance(v, str) for k, v in filters.items()
+    ):
+        raise QueryError("next is not a token this server issued")
+    return filters
 
 
-def _with_carried(params: dict[str, str]) -> tuple[dict[str, str], Cursor | None,
-                                                   tuple[tuple[str, str], ...]]:
+def _with_carried(params: dict[str, str], cursors: CursorReader
+                  ) -> tuple[dict[str, str], Cursor | None, tuple[tuple[str, str], ...]]:
     """The request's parameters with the filters its `next` token carries filled in.
 
     A filter the client repeats must equal the carried one; a client may not add or change
@@ -156,7 +136,8 @@ def _with_carried(params: dict[str, str]) -> tuple[dict[str, str], Cursor | None
     given = tuple(sorted((k, params[k]) for k in CARRIED_FILTERS if k in params))
     if "next" not in params:
         return params, None, given
-    cursor, carried = decode_next(params["next"])
+    cursor, text = cursors.decode_next(params["next"])
+    carried = _carried_filters(text)
     if carried is None:
         return params, cursor, given
     if isinstance(carried, str):
@@ -201,33 +182,35 @@ def parse_object_query(
     max_limit: int,
     allowed: frozenset[str],
     version_default: str = "last",
+    cursors: CursorReader,
 ) -> ObjectQuery:
     """Parse TAXII query parameters; unknown or malformed ones raise QueryError."""
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise QueryError(f"unsupported query parameter: {', '.join(unknown)}")
-    params, cursor, carried = _with_carried(params)
-    unknown = sorted(set(params) - allowed)
-    if unknown:
+    params, cursor, carried = _with_carried(params, cursors)
+    if set(params) - allowed:
         raise QueryError("next is not a token of this endpoint")
     limit = default_limit
     if "limit" in params:
         raw = params["limit"]
-        if not raw.isdigit() or int(raw) < 1:
+        # ASCII digits only ('²'.isdigit() is true); a long one is clamped without int(),
+        # which refuses 4,300 digits and more.
+        if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
             raise QueryError("limit must be a positive integer")
-        limit = min(int(raw), max_limit)
+        limit = max_limit if len(raw) > 18 else min(int(raw), max_limit)
     ids = _split(params["match[id]"], "match[id]") if "match[id]" in params else ()
     for stix_id in ids:
-        if not _STIX_ID.match(stix_id):
+        if not _STIX_ID.fullmatch(stix_id):
             raise QueryError(f"match[id] has a malformed STIX id: {stix_id[:100]}")
     types = _split(params["match[type]"], "match[type]") if "match[type]" in params else ()
     for stix_type in types:
-        if not _STIX_TYPE.match(stix_type):
+        if not _STIX_TYPE.fullmatch(stix_type):
             raise QueryError(f"match[type] has a malformed STIX type: {stix_type[:100]}")
     specs = ()
     if "match[spec_version]" in params:
         specs = _split(params["match[spec_version]"], "match[spec_version]")
-        if not all(_SPEC_VERSION.match(s) for s in specs):
+        if not all(_SPEC_VERSION.fullmatch(s) for s in specs):
             raise QueryError("match[spec_version] items must look like 2.1")
     return ObjectQuery(
         limit=limit,
@@ -247,4 +230,4 @@ def parse_object_query(
 
 def is_stix_id(value: str) -> bool:
     """Whether value has the form type--UUID."""
-    return bool(_STIX_ID.match(value))
+    return bool(_STIX_ID.fullmatch(value))

@@ -27,6 +27,7 @@ from server.feeds import exports, webhooks
 from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
+from server.ingest.envelope import expire_pending
 from server.ingest.reference import seed_reference
 from server.ops import health
 from server.ops import metrics as ops_metrics
@@ -38,6 +39,7 @@ from server.taxii import feeds as taxii_feeds
 from server.web import published
 from server.web.apis import add_routes
 from server.web.auth import auth_middleware
+from server.web.cursors import CURSORS, cursor_codec
 from server.web.middleware import (
     compression_middleware,
     error_middleware,
@@ -59,6 +61,7 @@ def _database(dsn: str | None):
         async with pool.acquire() as conn:
             applied = await migrate(conn)
             await seed_reference(conn)
+            app[CURSORS] = await cursor_codec(conn, settings)
         if applied:
             log.info("migrations applied", extra={"fields": {"applied": applied}})
         app[POOL] = pool
@@ -72,6 +75,7 @@ def _database(dsn: str | None):
 async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
+            await expire_pending(app[POOL])
             async with app[POOL].acquire() as conn:
                 await purge_statuses(conn, app[SETTINGS].status_retention_hours)
             await asyncio.sleep(_PURGE_EVERY_S)
@@ -106,6 +110,17 @@ def json_api_operations() -> list[Operation]:
     """Every documented JSON API operation, in the order the document lists them."""
     documented = [*JSON_API_ROUTES, *(t for c in CHANNELS for t in c.documented)]
     return [op for routes in documented for op in routes.operations]
+
+
+def server_options(settings: Settings) -> dict[str, object]:
+    """Options of the HTTP server itself (web.run_app, aiohttp's test server).
+
+    aiohttp's keep-alive timer runs from the moment a connection opens until a whole request
+    head has arrived, and again between requests: bounding it bounds how long a connection
+    may dribble its headers, in the server itself and not only behind a proxy (aiohttp's
+    default is an hour).
+    """
+    return {"keepalive_timeout": settings.header_timeout_s}
 
 
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:

@@ -29,7 +29,7 @@ from schemas.tlp import Tlp
 from server import logs
 from server.admin.bootstrap import bootstrap
 from server.admin.local import LocalAdmin
-from server.app import create_app
+from server.app import create_app, server_options
 from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pool import resolve_dsn
@@ -75,7 +75,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     _tune_gc()
     try:
         web.run_app(create_app(settings, dsn), host=settings.host, port=settings.port,
-                    access_log=None, reuse_port=args.workers > 1 or args.reuse_port)
+                    access_log=None, reuse_port=args.workers > 1 or args.reuse_port,
+                    **server_options(settings))
     finally:
         for worker in workers:
             worker.terminate()
@@ -484,7 +485,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--until")
     p.add_argument("--org", help="organisation name or id")
     p.add_argument("--action", help="e.g. key.created, group.member_removed")
-    p.add_argument("--after", type=int, help="resume after this seq")
+    p.add_argument("--after", help="resume after a page: the `next` it printed")
     p.add_argument("--limit", type=int)
     p.set_defaults(run=_admin(_audit))
     peer_cli.add_commands(things, _admin)

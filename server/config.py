@@ -30,6 +30,11 @@ class Settings(BaseModel):
     body_timeout_s: float = Field(
         60.0, gt=0, description="A request body not received within this time is refused (408)."
     )
+    header_timeout_s: float = Field(
+        15.0, gt=0,
+        description="A connection that has not sent a whole request head within this time"
+        " (or stays idle this long between requests) is closed.",
+    )
     page_size: int = Field(1000, ge=1, description="Objects per page when no limit is given.")
     max_page_size: int = Field(5000, ge=1, description="Largest page a client may ask for.")
     status_retention_hours: int = Field(
@@ -65,6 +70,11 @@ class Settings(BaseModel):
     )
     rate_limit_burst: int = Field(
         0, ge=0, description="Requests a key may make at once; 0 means one second's worth."
+    )
+    cursor_key: SecretStr | None = Field(
+        None, description="Key that seals next tokens and stream event ids (16+ characters,"
+        " the same in every process); unset: one kept in the database.",
+        min_length=16,
     )
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token that may read /metrics (platform-admin keys always may)."

@@ -7,11 +7,12 @@ the two must agree on every (reader, object) pair, and a differential test holds
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from schemas.principal import Principal, Role, Sector
+from schemas.tlp import TLP2_EXTENSION_ID, TLP_LEVELS, Tlp
 from schemas.tlp import TLP2_ID_OF as _TLP2_ID
-from schemas.tlp import TLP_LEVELS, Tlp
 
 _RESTRICTIVENESS = {level: rank for rank, level in enumerate(Tlp)}
 RESHAREABLE = frozenset({Tlp.CLEAR, Tlp.GREEN})
@@ -61,10 +62,57 @@ def most_restrictive(levels: list[Tlp]) -> Tlp:
     return max(levels, key=_RESTRICTIVENESS.__getitem__)
 
 
-def tlp_of(marking_refs: tuple[str, ...] | list[str], default: Tlp) -> Tlp:
-    """The TLP level an object's markings give it; unmarked objects take `default`."""
-    levels = [TLP_LEVELS[ref] for ref in marking_refs if ref in TLP_LEVELS]
-    return most_restrictive(levels) if levels else default
+def tlp_of(marking_refs: tuple[str, ...] | list[str], default: Tlp,
+           levels: Mapping[str, Tlp] | None = None) -> Tlp:
+    """The TLP level an object's markings give it; unmarked objects take `default`.
+
+    `levels` holds the levels that other marking-definitions (custom, IEP) declare.
+    """
+    found = [TLP_LEVELS.get(ref) or (levels.get(ref) if levels else None) for ref in marking_refs]
+    declared = [level for level in found if level is not None]
+    return most_restrictive(declared) if declared else default
+
+
+# The TLP value spellings found in marking-definitions, onto TLP 2.0 (1.0's WHITE is CLEAR).
+_TLP_NAMES = {
+    "clear": Tlp.CLEAR, "white": Tlp.CLEAR, "green": Tlp.GREEN, "amber": Tlp.AMBER,
+    "amber+strict": Tlp.AMBER_STRICT, "amber_strict": Tlp.AMBER_STRICT, "red": Tlp.RED,
+}
+
+
+def _tlp_value(value: object) -> Tlp:
+    name = value.strip().lower().removeprefix("tlp:") if isinstance(value, str) else None
+    level = _TLP_NAMES.get(name) if name is not None else None
+    if level is None:
+        raise Refusal(f"this marking-definition declares an unknown TLP level {value!r}",
+                      "marking")
+    return level
+
+
+def declared_tlp(definition: Mapping[str, object]) -> Tlp | None:
+    """The TLP level a marking-definition declares, or None if it declares none.
+
+    Whatever its id: a TLP 1.0/2.0 id, the TLP 2.0 extension (`tlp_2_0`), `definition_type:
+    tlp` (`definition.tlp`), or any extension stating a `tlp` (IEP 2.0). A TLP it states in
+    a form no level is known for is refused (Refusal), never taken for no marking.
+    """
+    stix_id = definition.get("id")
+    if isinstance(stix_id, str) and stix_id in TLP_LEVELS:
+        return TLP_LEVELS[stix_id]
+    levels = []
+    inner = definition.get("definition")
+    if definition.get("definition_type") == "tlp" and isinstance(inner, Mapping):
+        levels.append(_tlp_value(inner.get("tlp")))
+    extensions = definition.get("extensions")
+    if isinstance(extensions, Mapping):
+        for ext_id, ext in extensions.items():
+            if not isinstance(ext, Mapping):
+                continue
+            if ext_id == TLP2_EXTENSION_ID or "tlp_2_0" in ext:
+                levels.append(_tlp_value(ext.get("tlp_2_0")))
+            elif "tlp" in ext:
+                levels.append(_tlp_value(ext["tlp"]))
+    return most_restrictive(levels) if levels else None
 
 
 def can_read_collection(principal: Principal, is_member: bool) -> bool:
@@ -138,20 +186,25 @@ def _granular_refs(body: dict) -> list[object]:
 
 
 def decide(
-    sub: Submission, obj: dict, terms: Terms, recipient_orgs: dict[str, uuid.UUID]
+    sub: Submission, obj: dict, terms: Terms, recipient_orgs: dict[str, uuid.UUID],
+    levels: Mapping[str, Tlp] | None = None, reserved: Mapping[str, uuid.UUID] | None = None,
 ) -> Decision:
     """Apply the submission policy to one valid object, or raise Refusal.
 
-    The TLP marking is normalised to the single most restrictive TLP 2.0 id (the
-    collection's default when unmarked); withheld attribution replaces created_by_ref
-    with the trust group's identity.
+    `levels`: the TLP levels declared by the non-TLP marking-definitions the object names;
+    `reserved`: the reserved ids (identities of organisations, trust groups, the platform)
+    that are not the poster's. created_by_ref is kept as posted unless it names one of
+    those. The TLP marking is normalised to the single most restrictive TLP 2.0 id (the
+    collection's default when unmarked); other markings are kept as data; withheld
+    attribution replaces created_by_ref with the trust group's identity.
     """
     body = dict(obj)
     created_by = body.get("created_by_ref")
-    if created_by is not None and created_by != sub.poster_identity and not sub.platform_admin:
+    if (created_by is not None and reserved and created_by in reserved
+            and not sub.platform_admin):
         raise Refusal(
-            "created_by_ref may name only your own organisation's identity"
-            f" ({sub.poster_identity})", "attribution",
+            "created_by_ref may name any author but another member organisation's identity,"
+            " a trust group's or the platform's", "attribution",
         )
     withheld = (terms.attribution or sub.default_attribution) == "withheld"
     if withheld:
@@ -161,12 +214,15 @@ def decide(
         body["created_by_ref"] = sub.group_identity
 
     markings = list(body.get("object_marking_refs") or [])
-    tlp = tlp_of(markings, sub.default_tlp)
+    tlp = tlp_of(markings, sub.default_tlp, levels)
     if "granular_markings" in body:
         # A TLP marking on one property restricts the whole object: it is stored and served
         # as one unit, so it goes only where its most restricted part may go.
-        granular = [TLP_LEVELS[ref] for ref in _granular_refs(body) if ref in TLP_LEVELS]
-        tlp = most_restrictive([tlp, *granular])
+        granular = [r for r in _granular_refs(body) if isinstance(r, str)]
+        declared = [level for level in (TLP_LEVELS.get(r) or (levels or {}).get(r)
+                                        for r in granular) if level is not None]
+        if declared:
+            tlp = most_restrictive([tlp, *declared])
     others = [ref for ref in markings if ref not in TLP_LEVELS]
     normalised = [*others, _TLP2_ID[tlp]]
     remarked = normalised != markings
@@ -186,25 +242,45 @@ def decide(
     return Decision(body, tlp, terms.sectors, recipients, withheld, remarked)
 
 
-def check_owner(
-    sub: Submission, owner: uuid.UUID | None, identical_reshare: Tlp | None,
-    *, already_here: bool = False,
-) -> uuid.UUID:
-    """The producer a version is stored under, or Refusal if the poster may not post it.
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A stored version (same id and version) that the poster can see."""
 
-    Versions belong to the organisation that first posted the id. Another organisation
-    may only re-share an identical stored CLEAR or GREEN version (`identical_reshare` is
-    that version's level), which stays its producer's. An identical copy of a version the
-    poster can see in this very collection (`already_here`) is a TAXII duplicate: a
-    success that stores nothing, whatever its level.
+    identical: bool
+    here: bool
+    tlp: Tlp
+    producer_org: uuid.UUID
+
+
+_OWNED = ("in this trust group, versions of this object come only from the organisation"
+          " that first posted it here")
+
+
+def check_owner(sub: Submission, group_owner: uuid.UUID | None,
+                copy: Copy | None = None) -> uuid.UUID | None:
+    """The producer a version is stored under, None for a duplicate that stores nothing,
+    or Refusal if the poster may not post it.
+
+    Judged only on what the poster can read: the owner of the id in the collection's trust
+    group (the first producer stored there) and a stored copy the poster can see. An
+    identical copy in this collection is a TAXII duplicate; an identical CLEAR/GREEN copy
+    from elsewhere is a re-share, stored under its producer; nobody posts into a group a
+    version it received elsewhere under AMBER, AMBER+STRICT or RED.
     """
-    if owner is None or owner == sub.poster_org or sub.platform_admin:
-        return owner or sub.poster_org
-    if identical_reshare is not None and already_here:
-        return owner
-    if identical_reshare in RESHAREABLE:
-        return owner
-    raise Refusal(
-        "versions of this object belong to the organisation that first posted it;"
-        " only identical TLP:CLEAR or TLP:GREEN versions may be re-shared", "owner",
-    )
+    if copy is not None and copy.identical and copy.here:
+        return None
+    if sub.platform_admin:
+        return group_owner or sub.poster_org
+    if (copy is not None and copy.identical and copy.tlp in RESHAREABLE
+            and group_owner in (None, copy.producer_org)):
+        return copy.producer_org
+    if group_owner is not None and group_owner != sub.poster_org:
+        raise Refusal(_OWNED + "; only identical TLP:CLEAR or TLP:GREEN versions may be"
+                      " re-shared", "owner")
+    if (copy is not None and not copy.here and copy.producer_org != sub.poster_org
+            and copy.tlp not in RESHAREABLE):
+        raise Refusal(
+            f"this version was shared with you under TLP:{copy.tlp.value.upper()} in another"
+            " trust group; such objects may not be re-shared into another group", "reshare",
+        )
+    return sub.poster_org

@@ -83,9 +83,6 @@ BAD_OBJECTS = {
     "far-future": indicator(created="2999-01-01T00:00:00.000Z"),
     "spec-version-2.0": {**indicator(), "spec_version": "2.0"},
     "bad-pattern": {**indicator(), "pattern": "[ipv4-addr:value = '1.2.3.4'"},
-    "unknown-marking": indicator(
-        object_marking_refs=[f"marking-definition--{uuid.uuid4()}"]
-    ),
     "wrong-type-for-name": {**indicator(), "name": ["a", "list"]},
     "confidence-out-of-range": indicator(confidence=101),
 }

@@ -50,6 +50,8 @@ def _taxii2client_tour(base_url: str, key_id: str, secret: str, collection_id: s
     manifest_ids = []
     for page in as_pages(collection.get_manifest, per_request=11):
         manifest_ids.extend(r["id"] for r in page.get("objects", []))
+        # Accord's producer on each record, which the client accepts and passes on.
+        assert all(r["x_accord_producer"] for r in page.get("objects", []))
     assert sorted(manifest_ids) == sorted(i.id for i in indicators)
 
     first = indicators[0]

@@ -124,15 +124,20 @@ def test_tlp1_ids_are_emitted_as_tlp2_and_conflicts_keep_the_most_restrictive():
     assert not same.remarked
 
 
-def test_created_by_ref_may_name_only_the_poster():
+def test_created_by_ref_is_kept_unless_it_names_a_reserved_identity():
     s = sub()
-    ok = policy.decide(s, {**BASE, "created_by_ref": s.poster_identity}, Terms(), {})
-    assert ok.body["created_by_ref"] == s.poster_identity
+    mitre = {**BASE, "created_by_ref": "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"}
+    assert policy.decide(s, mitre, Terms(), {}, reserved={}).body["created_by_ref"] == (
+        mitre["created_by_ref"])
+    mine = policy.decide(s, {**BASE, "created_by_ref": s.poster_identity}, Terms(), {})
+    assert mine.body["created_by_ref"] == s.poster_identity
     other = {**BASE, "created_by_ref": "identity--" + str(uuid.uuid4())}
+    reserved = {other["created_by_ref"]: STRANGER}
     with pytest.raises(policy.Refusal) as refused:
-        policy.decide(s, other, Terms(), {})
+        policy.decide(s, other, Terms(), {}, reserved=reserved)
     assert refused.value.reason == "attribution"
-    assert policy.decide(sub(platform_admin=True), other, Terms(), {}).body == {
+    assert policy.decide(sub(platform_admin=True), other, Terms(), {},
+                         reserved=reserved).body == {
         **other, "object_marking_refs": [TLP2_ID_OF[Tlp.AMBER]]}
 
 
@@ -172,28 +177,84 @@ def test_sector_terms_are_kept():
     assert policy.decide(sub(), BASE, Terms(sectors=sectors), {}).sectors == sectors
 
 
-def test_versions_belong_to_their_producer():
-    assert policy.check_owner(sub(), None, None) == ME
-    assert policy.check_owner(sub(), ME, None) == ME
-    assert policy.check_owner(sub(platform_admin=True), STRANGER, None) == STRANGER
-    with pytest.raises(policy.Refusal):
-        policy.check_owner(sub(), STRANGER, None)
+def copy(tlp: Tlp, *, identical: bool = True, here: bool = False,
+         producer=STRANGER) -> policy.Copy:
+    return policy.Copy(identical, here, tlp, producer)
+
+
+def test_versions_belong_to_their_producer_in_the_group():
+    assert policy.check_owner(sub(), None) == ME
+    assert policy.check_owner(sub(), ME) == ME
+    assert policy.check_owner(sub(platform_admin=True), STRANGER) == STRANGER
+    with pytest.raises(policy.Refusal, match="first posted"):
+        policy.check_owner(sub(), STRANGER)
 
 
 @pytest.mark.parametrize("tlp", list(Tlp))
 def test_only_clear_and_green_may_be_reshared(tlp):
+    """An identical copy received from another group: re-shared under its producer if
+    CLEAR/GREEN, refused otherwise (and a changed copy of the same version too)."""
     if tlp in (Tlp.CLEAR, Tlp.GREEN):
-        assert policy.check_owner(sub(), STRANGER, tlp) == STRANGER
+        assert policy.check_owner(sub(), None, copy(tlp)) == STRANGER
+        assert policy.check_owner(sub(), None, copy(tlp, identical=False)) == ME
     else:
-        with pytest.raises(policy.Refusal):
-            policy.check_owner(sub(), STRANGER, tlp)
+        for identical in (True, False):
+            with pytest.raises(policy.Refusal, match="re-shared"):
+                policy.check_owner(sub(), None, copy(tlp, identical=identical))
 
 
 @pytest.mark.parametrize("tlp", list(Tlp))
 def test_an_identical_copy_already_in_the_collection_is_a_duplicate_at_any_level(tlp):
-    assert policy.check_owner(sub(), STRANGER, tlp, already_here=True) == STRANGER
+    assert policy.check_owner(sub(), STRANGER, copy(tlp, here=True)) is None
     with pytest.raises(policy.Refusal):
-        policy.check_owner(sub(), STRANGER, None, already_here=True)
+        policy.check_owner(sub(), STRANGER, copy(tlp, here=True, identical=False))
+    with pytest.raises(policy.Refusal):
+        policy.check_owner(sub(), STRANGER, None)
+
+
+def test_own_objects_seen_elsewhere_are_the_posters_own():
+    assert policy.check_owner(sub(), None, copy(Tlp.RED, producer=ME)) == ME
+
+
+@pytest.mark.parametrize(("definition", "level"), [
+    ({"id": TLP2_ID_OF[Tlp.RED]}, Tlp.RED),
+    ({"id": "marking-definition--" + str(uuid.uuid4()),
+      "extensions": {"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d": {
+          "extension_type": "property-extension", "tlp_2_0": "red"}}}, Tlp.RED),
+    ({"id": "marking-definition--" + str(uuid.uuid4()), "definition_type": "tlp",
+      "definition": {"tlp": "white"}}, Tlp.CLEAR),
+    ({"id": "marking-definition--" + str(uuid.uuid4()),
+      "extensions": {"extension-definition--" + str(uuid.uuid4()): {
+          "extension_type": "property-extension", "iep_version": "2.0", "tlp": "amber"}}},
+     Tlp.AMBER),
+    ({"id": "marking-definition--" + str(uuid.uuid4()), "definition_type": "statement",
+      "definition": {"statement": "Copyright MITRE"}}, None),
+    ({"id": "marking-definition--" + str(uuid.uuid4()),
+      "extensions": {"extension-definition--" + str(uuid.uuid4()): {
+          "extension_type": "property-extension", "iep_version": "2.0"}}}, None),
+])
+def test_declared_tlp_reads_every_form(definition, level):
+    assert policy.declared_tlp(definition) is level
+
+
+def test_a_tlp_in_an_unknown_form_is_refused_never_ignored():
+    with pytest.raises(policy.Refusal, match="unknown TLP"):
+        policy.declared_tlp({"id": "marking-definition--x", "extensions": {
+            "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d": {"tlp_2_0": "puce"}}})
+
+
+def test_declared_levels_set_the_object_level_most_restrictive_wins():
+    custom = "marking-definition--" + str(uuid.uuid4())
+    statement = "marking-definition--" + str(uuid.uuid4())
+    body = {**BASE, "object_marking_refs": [statement, TLP2_ID_OF[Tlp.GREEN], custom]}
+    known = {"identity--a": STRANGER}
+    decision = policy.decide(sub(), body, Terms(recipients=("identity--a",)), known,
+                             levels={custom: Tlp.RED})
+    assert decision.tlp is Tlp.RED
+    assert decision.body["object_marking_refs"] == [statement, custom, TLP2_ID_OF[Tlp.RED]]
+    granular = {**BASE, "granular_markings": [{"marking_ref": custom, "selectors": ["name"]}]}
+    assert policy.decide(sub(), granular, Terms(), {},
+                         levels={custom: Tlp.AMBER_STRICT}).tlp is Tlp.AMBER_STRICT
 
 
 def principal(role: Role, org=ME) -> Principal:

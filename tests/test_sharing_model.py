@@ -68,8 +68,11 @@ class Model:
     sectors: list[Sector]
     members: list[set[int]]
     versions: list[Version] = field(default_factory=list)
-    owners: dict[str, int] = field(default_factory=dict)
+    # DESIGN.md: ownership of an id's line of versions is per trust group.
+    owners: dict[tuple[int, str], int] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)
+    # Withdrawn stays withdrawn: later versions posted to that group's collection too.
+    withdrawn: set[tuple[int, str]] = field(default_factory=set)
 
     def sees(self, reader: int, v: Version) -> bool:
         """DESIGN.md: membership (or producer), TLP, sectors, not withdrawn."""
@@ -145,14 +148,15 @@ async def _apply(step: tuple, model: Model, ex: Exchange) -> None:
             return
         assert status == 202, body
         accepted = ((tlp is Tlp.RED) == bool(recipients)
-                    and model.owners.get(stix_id, o) == o)
+                    and model.owners.get((g, stix_id), o) == o)
         assert body["success_count"] == int(accepted), (step, body)
         if accepted:
-            model.owners.setdefault(stix_id, o)
+            model.owners.setdefault((g, stix_id), o)
             if new:
                 model.ids.append(stix_id)
             model.versions.append(Version(stix_id, obj["modified"], g, o, tlp, sectors,
-                                          frozenset(recipients)))
+                                          frozenset(recipients),
+                                          withdrawn=(g, stix_id) in model.withdrawn))
     elif kind == "delete":
         _, o, g, r = step
         if not model.ids:
@@ -184,6 +188,8 @@ async def _apply(step: tuple, model: Model, ex: Exchange) -> None:
         assert status == (200 if hit else 404)
         for v in hit:
             v.withdrawn = True
+        if hit:
+            model.withdrawn.add((g, stix_id))
 
 
 async def _check(model: Model, ex: Exchange, after: tuple) -> None:

@@ -80,7 +80,7 @@ async def test_no_member_publishes_an_identity_or_definition_it_does_not_own(
     http, base_url, world
 ):
     """Identity ids of organisations and groups, and the platform's reference objects, are
-    owned from the start: an impostor's identity object is refused like a version takeover."""
+    reserved platform-wide: an impostor's identity object is refused."""
     async with http.get(f"{base_url}/api/v1/groups/{world.group_id}",
                         headers=auth(world.bob.reader)) as resp:
         group_identity = orjson.loads(await resp.read())["identity_id"]
@@ -99,7 +99,7 @@ async def test_no_member_publishes_an_identity_or_definition_it_does_not_own(
                "extension_types": ["property-extension"]}]
     status = await post(http, base_url, world.collection_id, world.bob.contributor, *forged)
     assert status["failure_count"] == 3, status
-    assert all("first posted" in f["message"] for f in status["failures"]), [
+    assert all("reserved" in f["message"] for f in status["failures"]), [
         f["message"] for f in status["failures"]]
     own = await post(http, base_url, world.collection_id, world.alice.contributor,
                      identity(world.alice.identity_id, "Alice, as she says"))

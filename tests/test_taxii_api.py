@@ -240,23 +240,50 @@ async def test_identical_copies_in_one_envelope_are_each_accounted_for(
     assert "identical to objects[0]" in status["failures"][1]["message"]
 
 
-async def test_same_version_with_other_content_is_refused_and_audited(
+async def test_another_members_same_version_other_content_is_refused_and_audited(
     http, base_url, world, pool
 ):
     obj = indicator()
     await post(http, base_url, world.collection_id, world.alice.contributor, obj)
     changed = {**obj, "name": "something else"}
-    status = await post(http, base_url, world.collection_id, world.alice.contributor, changed)
+    status = await post(http, base_url, world.collection_id, world.bob.contributor, changed)
     assert status["failure_count"] == 1 and status["success_count"] == 0
-    assert "already stored" in status["failures"][0]["message"]
+    assert "first posted" in status["failures"][0]["message"]
     async with pool.acquire() as conn:
-        entries = await audit.query(conn, org_id=world.alice.org_id, action="object.refused")
-    assert {"id": obj["id"], "reason": "conflict"} in [
+        entries = await audit.query(conn, org_id=world.bob.org_id, action="object.refused")
+    assert {"id": obj["id"], "reason": "owner"} in [
         r for e in entries for r in e.details["refused"]]
     _, body, _ = await get_json(
         http, objects_url(base_url, world.collection_id, f"{obj['id']}/"), world.alice.reader
     )
     assert body["objects"] == [as_served(obj)]
+
+
+async def test_a_producers_correction_replaces_and_reaches_added_after_pollers(
+    http, base_url, world, pool
+):
+    """Publishers edit released objects without a new `modified` (ATT&CK does): the
+    producer's same-version post replaces the stored content, audited, with a new
+    date_added so that a poller holding the old date receives it."""
+    obj = indicator()
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    _, _, headers = await get_json(
+        http, f"{base_url}/taxii2/root/collections/{world.collection_id}/manifest/",
+        world.bob.reader)
+    cursor = headers["X-TAXII-Date-Added-Last"]
+    corrected = {**obj, "name": "corrected", "x_mitre_deprecated": True}
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, corrected)
+    assert status["success_count"] == 1 and status["failure_count"] == 0, status
+    _, body, _ = await get_json(http, objects_url(base_url, world.collection_id),
+                                world.bob.reader, added_after=cursor)
+    assert body["objects"] == [as_served(corrected)]
+    _, body, _ = await get_json(
+        http, objects_url(base_url, world.collection_id, f"{obj['id']}/"), world.bob.reader,
+        **{"match[version]": "all"})
+    assert body["objects"] == [as_served(corrected)]
+    async with pool.acquire() as conn:
+        entries = await audit.query(conn, org_id=world.alice.org_id, action="object.corrected")
+    assert any(obj["id"] in e.details["ids"] for e in entries)
 
 
 async def test_delete_only_by_producer_or_platform_admin(http, base_url, world):

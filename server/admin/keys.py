@@ -9,7 +9,7 @@ from server.admin import service
 from server.db.pool import POOL
 from server.web.auth import principal_of
 from server.web.json_api import body, respond
-from server.web.params import uuid_segment
+from server.web.params import key_id_segment, uuid_segment
 from server.web.routes import JsonApiRoutes
 
 admin = JsonApiRoutes()
@@ -39,6 +39,6 @@ async def create_key(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke an API key; it is refused from the next request on."""
     org_id = uuid_segment(request, "org_id", "organisation")
-    key_id = request.match_info["key_id"]
+    key_id = key_id_segment(request)
     return respond(await service.revoke_key(request.app[POOL], principal_of(request), org_id,
                                             key_id))

@@ -14,7 +14,9 @@ import asyncpg
 from schemas import admin as api
 from schemas.principal import Principal, Role, Sector
 from server.admin import service
+from server.config import Settings
 from server.store import groups, keys, orgs
+from server.web.cursors import cursor_codec
 
 
 class LocalAdmin:
@@ -134,4 +136,5 @@ class LocalAdmin:
                                              withdrawn)
 
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
-        return await service.audit_query(self.conn, self.principal, q)
+        cursors = await cursor_codec(self.conn, Settings.from_env())
+        return await service.audit_query(self.conn, self.principal, q, cursors)

@@ -29,10 +29,17 @@ _PATH_PARAM = re.compile(r"\{(\w+)\}")
 _REF = "#/components/schemas/{model}"
 
 
-def _path_parameters(path: str) -> list[dict]:
+def _path_schema(name: str, values: dict[str, tuple[str, ...]]) -> dict:
+    if name in values:
+        return {"type": "string", "enum": list(values[name])}
+    if name == "key_id":
+        return {"type": "string"}
+    return {"type": "string", "format": "uuid"}
+
+
+def _path_parameters(path: str, values: dict[str, tuple[str, ...]]) -> list[dict]:
     return [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "string", **({"format": "uuid"} if name != "key_id" else {})}}
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(name, values)}
         for name in _PATH_PARAM.findall(path)
     ]
 
@@ -63,7 +70,7 @@ def _operation(op: Operation, refs: dict) -> dict:
         "description": f"Needs: {op.role}.",
         "x-required-role": op.role,
         "tags": [op.path.removeprefix(PREFIX).split("/")[1]],
-        "parameters": _path_parameters(op.path)
+        "parameters": _path_parameters(op.path, dict(op.path_values))
         + (_query_parameters(op.query) if op.query else []),
         "responses": {
             str(op.status): {"description": HTTPStatus(op.status).phrase}

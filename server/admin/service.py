@@ -13,7 +13,9 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from schemas import admin as api
+from schemas.cursors import CursorCodec
 from schemas.principal import Principal, Role, Sector
+from schemas.taxii import Cursor, QueryError
 from server.admin.access import (
     need_manager,
     need_member,
@@ -21,7 +23,7 @@ from server.admin.access import (
     need_platform_admin,
     roster_visible,
 )
-from server.errors import Conflict, Forbidden, NotFound
+from server.errors import BadRequest, Conflict, Forbidden, NotFound
 from server.store import audit, collections, groups, keys, orgs
 from server.store import objects as object_store
 from server.store.records import (
@@ -389,13 +391,16 @@ async def leave_group(pool: asyncpg.Pool, principal: Principal, group_id: uuid.U
 async def invite(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, req: api.OrgReference
 ) -> api.Invitation:
-    """Invite an organisation into the group (its sector must be admitted)."""
+    """Invite an organisation into the group.
+
+    The invitee's sector is checked when it accepts, not here: a refusal now would tell the
+    inviter another organisation's sector, which it may not know.
+    """
     async with _atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         org = await orgs.resolve_org(conn, req.org)
         if await groups.members(conn, group.id, org.id):
             raise Conflict(f"{org.name!r} is already a member of this trust group")
-        _admits(group.allowed_sectors, org)
         if not await groups.invite(conn, group.id, org.id, principal.org_id):
             raise Conflict(f"{org.name!r} already has a pending invitation to this group")
         await audit.record(conn, [_entry(principal, "invitation.sent", org.id, group.id,
@@ -551,9 +556,13 @@ async def withdraw_object(
 
 
 async def audit_query(
-    pool: asyncpg.Pool, principal: Principal, q: api.AuditQuery
+    pool: asyncpg.Pool, principal: Principal, q: api.AuditQuery, cursors: CursorCodec
 ) -> api.AuditPage:
-    """Audit entries: everything for platform admins, an org-admin's own organisation's."""
+    """Audit entries: everything for platform admins, an org-admin's own organisation's.
+
+    Pages resume from opaque tokens, and only platform admins see `seq`: an org-admin must
+    not learn how many entries of other organisations lie between its own.
+    """
     org_id = q.org
     if not principal.is_platform_admin:
         if not principal.has_role(Role.ORG_ADMIN):
@@ -564,9 +573,13 @@ async def audit_query(
         if org_id not in (None, principal.org_id):
             need_platform_admin(principal, "reading another organisation's audit entries")
         org_id = principal.org_id
+    try:
+        after = cursors.decode(q.after).seq if q.after else None
+    except QueryError:
+        raise BadRequest("after is not a `next` this server issued") from None
     async with _atomic(pool) as conn:
         found = await audit.query(conn, org_id=org_id, action=q.action, since=q.since,
-                                  until=q.until, after_seq=q.after, limit=q.limit + 1)
+                                  until=q.until, after_seq=after, limit=q.limit + 1)
     more = len(found) > q.limit
     found = found[: q.limit]
     entries = []
@@ -575,8 +588,11 @@ async def audit_query(
         # organisation did it (that could name a confidential group's managers).
         own = principal.is_platform_admin or e.actor_org == principal.org_id
         entries.append(api.AuditEntry(
-            seq=e.seq, at=e.at, action=e.action, org_id=e.org_id, subject=e.subject,
+            seq=e.seq if principal.is_platform_admin else None, at=e.at, action=e.action,
+            org_id=e.org_id, subject=e.subject,
             actor_org=e.actor_org if own else None, actor_key=e.actor_key if own else None,
             details=e.details,
         ))
-    return api.AuditPage(entries=entries, next=found[-1].seq if more and found else None)
+    last = found[-1] if more and found else None
+    return api.AuditPage(entries=entries, next=cursors.encode(Cursor(last.at, last.seq))
+                         if last is not None else None)

@@ -7,6 +7,7 @@ target is checked like a webhook's (no internal addresses unless the deployment 
 from __future__ import annotations
 
 import base64
+import io
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,7 +122,8 @@ class PeerClient:
 
     async def post(self, collection: str, objects: list[dict]) -> dict:
         """Post an envelope; the peer's status resource."""
-        body = orjson.dumps({"objects": objects})
+        # A file-like body: aiohttp warns that large bytes bodies block the loop.
+        body = io.BytesIO(orjson.dumps({"objects": objects}))
         _, _, raw = await self._request("POST", self._url(collection), data=body,
                                         headers={**self.headers, "Content-Type": TAXII})
         try:

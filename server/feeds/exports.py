@@ -1,27 +1,30 @@
-"""Blocklist (text, CSV) and STIX bundle exports of a feed, with ETag/If-None-Match (a
-delivery channel)."""
+"""Blocklist (text, CSV) and STIX bundle exports of a feed (a delivery channel): ETags
+from a watermark, answers streamed as PostgreSQL writes them, deltas with ?since=<etag>,
+gzip when asked."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
+import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
-import asyncpg
 from aiohttp import web
+from aiohttp.web import ContentCoding
 
-from schemas.principal import Principal
+from schemas.observables import canonical, spreadsheet_safe
 from server.db.pool import POOL
 from server.errors import BadRequest
-from server.feeds import service
 from server.feeds.api import ANY_ROLE, feed_id
 from server.feeds.channels import DeliveryChannel
-from server.store.objects import Projection
-from server.store.records import BlocklistRow, BodyRow
+from server.ops.metrics import METRICS
+from server.store import exports as store
+from server.store.feeds import get_feed
 from server.web.auth import principal_of
 from server.web.routes import JsonApiRoutes
+
+log = logging.getLogger("accord.exports")
 
 admin = JsonApiRoutes()
 CHANNEL = DeliveryChannel("export", documented=(admin,))
@@ -31,80 +34,163 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "stix": "application/stix+json;version=2.1",
 }
+_CHUNK = 1 << 18  # bytes written to the client at a time
 
 
-def _text(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
-    values = sorted({v for r in rows for k, v in zip(r.ioc_kinds, r.ioc_values,
-                                                     strict=True) if not kinds or k in kinds})
-    return "".join(f"{v}\n" for v in values)
+def _etag_list(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/").strip('"') for t in header.split(",") if t.strip()}
 
 
-def _csv(rows: list[BlocklistRow], kinds: set[str] | None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", "value", "indicator", "tlp", "confidence", "valid_until"])
-    for r in rows:
-        for kind, value in zip(r.ioc_kinds, r.ioc_values, strict=True):
-            if not kinds or kind in kinds:
-                until = r.valid_until.isoformat() if r.valid_until else ""
-                writer.writerow([kind, value, r.stix_id, r.tlp, r.confidence or "", until])
-    return out.getvalue()
+def _unescape(field: bytes) -> str | None:
+    """A field of PostgreSQL's COPY text format (None for NULL)."""
+    if field == b"\\N":
+        return None
+    text = field.decode()
+    if "\\" not in text:
+        return text
+    return (text.replace("\\\\", "\x00").replace("\\t", "\t").replace("\\n", "\n")
+            .replace("\\r", "\r").replace("\x00", "\\"))
 
 
-def _bundle(rows: list[BodyRow]) -> str:
-    return (f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['
-            + ",".join(r.body for r in rows) + "]}")
+_KINDS = ("ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256")
 
 
-@dataclass(frozen=True, slots=True)
-class Export:
-    """What a feed's export holds for one principal now, rendered only on demand."""
-
-    etag: str
-    fmt: str
-    rows: list
-    kinds: set[str] | None
-
-    @property
-    def media_type(self) -> str:
-        return FORMATS[self.fmt]
-
-    def render(self) -> bytes:
-        """The export's body in its format."""
-        if self.fmt == "txt":
-            return _text(self.rows, self.kinds).encode()
-        if self.fmt == "csv":
-            return _csv(self.rows, self.kinds).encode()
-        return _bundle(self.rows).encode()
+def _clean(values: list[str]) -> list[str]:
+    """Delta values that are canonical values of some kind, in that form (the delta's
+    candidates carry no kind; a value canonical for none is left out)."""
+    out = []
+    for v in values:
+        clean = next((c for k in _KINDS if (c := canonical(k, v)) is not None), None)
+        if clean is not None:
+            out.append(clean)
+    return out
 
 
-async def export(
-    pool: asyncpg.Pool, principal: Principal, feed_id: uuid.UUID, fmt: str,
-    kinds: set[str] | None,
-) -> Export:
-    """A feed's export for this principal, as of now."""
-    if fmt not in FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
-    blocklist = fmt != "stix"
-    projection = Projection.BLOCKLIST if blocklist else Projection.BODY
-    feed, rows, fingerprint = await service.snapshot(pool, principal, feed_id, projection,
-                                                     blocklist=blocklist)
-    # What this principal sees now, the feed's last change and the request's shape:
-    # equal tags mean equal answers.
-    raw = f"{fingerprint}|{feed.updated.isoformat()}|{fmt}|{sorted(kinds or [])}"
-    etag = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-    return Export(etag, fmt, rows, kinds)
+class _Canonical:
+    """Re-parses every exported value as a value of its kind before it is written out
+    (SECURITY.md): COPY text rows `kind<TAB>value[<TAB>...]` in, txt or CSV lines out.
+    Anything that is not a canonical value of its kind is left out and counted."""
+
+    def __init__(self, sink: Callable[[bytes], Awaitable[None]], fmt: str) -> None:
+        self.sink, self.csv, self.rest, self.omitted = sink, fmt == "csv", b"", 0
+        if self.csv:
+            self.buffer = io.StringIO()
+            self.writer = csv.writer(self.buffer, lineterminator="\n")
+            self.writer.writerow(["kind", "value", "indicator", "tlp", "confidence",
+                                  "valid_until", "producer"])
+
+    async def __call__(self, data: bytes) -> None:
+        lines = (self.rest + data).split(b"\n")
+        self.rest = lines.pop()
+        await self.sink(self._render(lines))
+
+    def _render(self, lines: list[bytes]) -> bytes:
+        out = []
+        for line in lines:
+            kind, _, rest = line.partition(b"\t")
+            value, _, extra = rest.partition(b"\t")
+            # COPY escapes tabs, newlines and backslashes: no canonical value has them.
+            clean = None if b"\\" in value else canonical(kind.decode(), value.decode())
+            if clean is None:
+                self.omitted += 1
+            elif self.csv:
+                cells = [kind.decode(), clean, *(_unescape(f) or "" for f in extra.split(b"\t"))]
+                self.writer.writerow([spreadsheet_safe(c) for c in cells])
+            else:
+                out.append(clean)
+        if self.csv:
+            text, _ = self.buffer.getvalue(), self.buffer.seek(0)
+            self.buffer.truncate()
+            return text.encode()
+        return "".join(f"{v}\n" for v in out).encode()
+
+    async def close(self) -> None:
+        await self.sink(self._render([self.rest] if self.rest else []))
+
+
+class _Sink:
+    """Buffers what PostgreSQL sends (one message a row) into large writes."""
+
+    def __init__(self, resp: web.StreamResponse) -> None:
+        self.resp, self.parts, self.size = resp, [], 0
+
+    async def __call__(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= _CHUNK:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.parts:
+            data, self.parts, self.size = b"".join(self.parts), [], 0
+            await self.resp.write(data)
 
 
 @admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE)
-async def export_feed(request: web.Request) -> web.Response:
-    """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours If-None-Match."""
-    which = feed_id(request)
-    kinds = set(request.query.getall("kind", [])) or None
-    found = await export(request.app[POOL], principal_of(request), which,
-                         request.match_info["fmt"], kinds)
-    headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
-    if found.etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=found.render(),
-                        headers={**headers, "Content-Type": found.media_type})
+async def export_feed(request: web.Request) -> web.StreamResponse:
+    """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours
+    If-None-Match; `export.txt?since=<etag>` answers the change since that ETag."""
+    return await export(request, feed_id(request), request.match_info["fmt"])
+
+
+async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.StreamResponse:
+    """A feed's export; 304 when If-None-Match names the current ETag; a delta with since=."""
+    if fmt not in FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
+    principal = principal_of(request)
+    kinds = sorted(set(request.query.getall("kind", []))) or None
+    since = request.query.get("since")
+    if since is not None and fmt != "txt":
+        raise BadRequest("since= applies to export.txt only")
+    pool = request.app[POOL]
+    async with pool.acquire() as conn:
+        feed = await get_feed(conn, principal.org_id, which)
+        # The watermark is read before the rows, so an answer is never older than its ETag
+        # (at worst newer: the next poll then sees a new ETag and fetches the change again).
+        mark = await store.watermark(conn, principal, feed.id, feed.filter, feed.updated,
+                                     f"{fmt}|{','.join(kinds or [])}")
+        headers = {"ETag": f'"{mark.etag}"', "Cache-Control": "private, no-cache"}
+        if mark.etag in _etag_list(request.headers.get("If-None-Match", "")):
+            return web.Response(status=304, headers=headers)
+        base = await store.recall(conn, since.strip().strip('"')) if since else None
+        if base is not None and base.basis != mark.basis:
+            base = None  # memberships, filter or format changed: only a full answer is right
+        await store.remember(conn, mark)
+        async with conn.transaction(readonly=True):  # the STIX cursor needs one
+            change = None
+            if base is not None:
+                change = await store.delta(conn, principal, feed.filter, kinds, base, mark)
+            headers["X-Accord-Export"] = "delta" if change is not None else "full"
+            resp = web.StreamResponse(headers={**headers, "Content-Type": FORMATS[fmt]})
+            if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+                resp.enable_compression(ContentCoding.gzip)
+            await resp.prepare(request)
+            sink = _Sink(resp)
+            omitted = 0
+            if change is not None:
+                added, removed = _clean(change.added), _clean(change.removed)
+                omitted = len(change.added) + len(change.removed) - len(added) - len(removed)
+                await sink(b"".join([*(f"+{v}\n".encode() for v in added),
+                                     *(f"-{v}\n".encode() for v in removed)]))
+            elif fmt in ("txt", "csv"):
+                lines = _Canonical(sink, fmt)
+                await store.copy_values(conn, principal, feed.filter, kinds, lines,
+                                        with_details=fmt == "csv")
+                await lines.close()
+                omitted = lines.omitted
+            else:
+                await sink(f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['
+                           .encode())
+                first = True
+                async for batch in store.bodies(conn, principal, feed.filter):
+                    await sink(("" if first else ",").encode() + ",".join(batch).encode())
+                    first = False
+                await sink(b"]}")
+            await sink.flush()
+    if omitted:
+        # Counted, never written: the values themselves stay out of logs and labels.
+        request.app[METRICS].export_values_omitted.inc(omitted)
+        log.info("export omitted values", extra={"feed": str(feed.id), "omitted": omitted})
+    await resp.write_eof()
+    return resp
+

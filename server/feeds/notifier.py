@@ -9,6 +9,7 @@ import logging
 import asyncpg
 from aiohttp import web
 
+from server.db.pool import SESSION_SETTINGS
 from server.store.objects import NOTIFY_CHANNEL
 
 log = logging.getLogger("accord.notifier")
@@ -42,7 +43,7 @@ class Notifier:
         """Hold a LISTEN connection for ever, reconnecting after failures."""
         while True:
             try:
-                conn = await asyncpg.connect(dsn)
+                conn = await asyncpg.connect(dsn, server_settings=SESSION_SETTINGS)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("listen connection failed", extra={"fields": {"error": str(exc)}})
                 await asyncio.sleep(1)

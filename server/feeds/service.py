@@ -30,7 +30,7 @@ from server.feeds.webhooks import UnsafeTarget, check_target
 from server.store import audit
 from server.store import feeds as feed_store
 from server.store.keys import is_live
-from server.store.objects import Projection, export_rows, latest_cursor, read_page
+from server.store.objects import Projection, latest_cursor, read_page
 from server.store.records import BodyRow, Page
 
 # Where a feed's TAXII collection and stream live (the channels' own routes).
@@ -54,7 +54,7 @@ async def _safe_webhook(settings: Settings, url: str | None) -> None:
         return
     try:
         await check_target(url, settings.webhook_allow_private)
-    except (UnsafeTarget, OSError) as exc:
+    except UnsafeTarget as exc:
         raise BadRequest(f"webhook URL refused: {exc}") from None
 
 
@@ -165,19 +165,6 @@ async def start(
         return resume
     async with pool.acquire() as conn:
         return await latest_cursor(conn)
-
-
-async def snapshot(
-    pool: asyncpg.Pool, principal: Principal, feed_id: uuid.UUID, projection: Projection,
-    *, blocklist: bool,
-) -> tuple[feed_store.FeedRow, list, str]:
-    """The feed, its latest visible current versions for this principal (indicators with
-    values if `blocklist`), and a fingerprint that changes whenever they would."""
-    async with pool.acquire() as conn:
-        feed = await feed_store.get_feed(conn, principal.org_id, feed_id)
-        rows, fingerprint = await export_rows(conn, principal, feed.filter, projection,
-                                              blocklist=blocklist)
-    return feed, rows, fingerprint
 
 
 async def next_batch(

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from schemas.cursors import CursorCodec
 from schemas.taxii import Cursor, QueryError
 from schemas.tlp import with_tlp1_marking
 from server.config import SETTINGS
@@ -19,6 +20,7 @@ from server.feeds.single_flight import SHARED_READS
 from server.ops.metrics import METRICS
 from server.store.records import BodyRow
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.routes import JsonApiRoutes
 
 _BATCH = 500
@@ -32,26 +34,26 @@ def _start(request: web.Request) -> Cursor | None:
     token = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
     if token:
         try:
-            return Cursor.decode(token)
+            return request.app[CURSORS].decode(token)
         except QueryError as exc:
             raise BadRequest("Last-Event-ID is not an event id of this stream") from exc
     return None
 
 
-def _event(cursor: Cursor, body: str) -> bytes:
+def _event(event_id: str, body: str) -> bytes:
     # Stored JSON text has no raw newlines (JSON escapes them), so one data line suffices.
-    return f"id: {cursor.encode()}\nevent: object\ndata: {body}\n\n".encode()
+    return f"id: {event_id}\nevent: object\ndata: {body}\n\n".encode()
 
 
 def render(rows: list[BodyRow], after: Cursor | None,
-           *, tlp1: bool = False) -> tuple[bytes, Cursor | None]:
-    """A batch as SSE events, and the cursor after its last one (with TLP 1.0 ids if `tlp1`:
-    the rows are then BodyTlpRow)."""
+           cursors: CursorCodec, *, tlp1: bool = False) -> tuple[bytes, Cursor | None]:
+    """A batch as SSE events (ids sealed: they count nothing), and the cursor after its
+    last one (with TLP 1.0 ids if `tlp1`: the rows are then BodyTlpRow)."""
     events, last = [], after
     for row in rows:
         last = row.cursor
         body = with_tlp1_marking(row.body, row.tlp) if tlp1 else row.body  # type: ignore[attr-defined]
-        events.append(_event(last, body))
+        events.append(_event(cursors.encode(last), body))
     return b"".join(events), last
 
 
@@ -85,7 +87,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if page is None:
             return None
         # Rendered once, written whole: every subscriber at this position sends these bytes.
-        return *render(page.rows, after, tlp1=tlp1), page.more
+        return *render(page.rows, after, request.app[CURSORS], tlp1=tlp1), page.more
 
     await send(b"retry: 2000\n\n")
     try:

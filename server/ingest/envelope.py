@@ -1,7 +1,10 @@
 """Ingest: envelope -> validated objects -> policy decisions -> store -> status (DESIGN.md).
 
 Validation runs before any database work; the policy decisions, the ownership claims, the
-objects, the audit entries and the status are written in one transaction.
+objects, the audit entries and the status are written in one transaction. Objects naming a
+marking-definition that has not arrived yet wait in `pending_objects` (shared with nobody)
+and are decided when it arrives, in the transaction that stores it, or refused after
+PENDING_MARKING_WAIT.
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ import pydantic
 
 from schemas import strict_json
 from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
-from schemas.principal import Principal
+from schemas.principal import Principal, Role, Sector
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
-from schemas.tlp import TLP_LEVELS, Tlp
+from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
 from server.store import audit, statuses
+from server.store import groups as group_store
 from server.store import objects as object_store
+from server.store import pending as pending_store
 from server.store.objects import Facets, StagedObject
-from server.store.orgs import orgs_by_identity
+from server.store.orgs import orgs_by_identity, platform_org
 from server.store.records import CollectionView
 
 # Envelopes are CPU work on the event loop; yielding every _SLICE objects lets the loop
@@ -35,6 +40,12 @@ from server.store.records import CollectionView
 _SLICE = 64
 # A version dated further ahead than this would shadow every honest later version.
 _FUTURE_SLACK = timedelta(days=1)
+# How long an object waits, shared with nobody, for a marking-definition it names that has
+# not arrived yet (a tool posting a file in chunks); then it is refused (README).
+PENDING_MARKING_WAIT = timedelta(minutes=15)
+_RESERVABLE = ("identity--", "marking-definition--", "extension-definition--")
+# The version Accord gives the identity objects it serves so created_by_ref resolves.
+_IDENTITY_SINCE = "2020-01-01T00:00:00.000Z"
 
 
 @dataclass(slots=True)
@@ -128,10 +139,14 @@ def _canonical(obj: dict) -> str:
 async def ingest_envelope(
     pool: asyncpg.Pool, principal: Principal, collection: CollectionView, body: bytes
 ) -> statuses.Status:
-    """Validate, decide and store a POSTed envelope; every object ends in successes or failures."""
-    checked, repeats, failures = await _validate(parse_envelope(body), collection)
+    """Validate, decide and store a POSTed envelope; every object ends in successes, failures
+    or pendings (awaiting a marking-definition)."""
+    objects = parse_envelope(body)
+    now = datetime.now(UTC)
+    failures: list[dict] = []
+    checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
     async with pool.acquire() as conn, conn.transaction():
-        return await _write(conn, principal, collection, checked, repeats, failures)
+        return await _write(conn, principal, collection, checked, repeats, failures, now)
 
 
 async def ingest_objects(
@@ -139,22 +154,38 @@ async def ingest_objects(
 ) -> statuses.Status:
     """`ingest_envelope` for objects already parsed, inside the caller's transaction (a
     federation pull stores its cursor in the transaction that stores the objects)."""
-    checked, repeats, failures = await _validate(objects, collection)
-    return await _write(conn, principal, collection, checked, repeats, failures)
-
-
-async def _validate(objects: list, collection: CollectionView) -> tuple[
-    dict[tuple[str, datetime | None], _Checked], list[tuple[_Checked, _Checked]], list[dict]
-]:
     now = datetime.now(UTC)
     failures: list[dict] = []
+    checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
+    return await _write(conn, principal, collection, checked, repeats, failures, now)
+
+
+async def _write(conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
+                 checked: list[_Checked], repeats: list[tuple[_Checked, _Checked]],
+                 failures: list[dict], now: datetime) -> statuses.Status:
+    write = _IngestTransaction(conn, principal, collection, failures)
+    successes = await write.store(checked)
+    _report_repeats(repeats, successes, failures, write.pending)
+    await audit.record(conn, write.audit_entries())
+    status = await statuses.save_status(conn, principal, collection.id, successes,
+                                        failures, [_entry(c) for c in write.pending])
+    await write.hold_pending(status.id, now)
+    if write.stored_markings:
+        await release_pending(conn, collection, write.stored_markings)
+    return status
+
+
+async def _checked_objects(
+    objects: list[object], allow_custom: bool, now: datetime, failures: list[dict],
+) -> tuple[list[_Checked], list[tuple[_Checked, _Checked]]]:
+    """Validate each object; one per (id, version), plus the identical repeats."""
     checked: dict[tuple[str, datetime | None], _Checked] = {}
     repeats: list[tuple[_Checked, _Checked]] = []  # (first copy, identical later copy)
     for index, obj in enumerate(objects):
         if index % _SLICE == _SLICE - 1:
             await asyncio.sleep(0)
         try:
-            item = _check(index, obj, collection.allow_custom, now)
+            item = _check(index, obj, allow_custom, now)
         except StixError as exc:
             failures.append(_failure(obj, index, exc.message))
             continue
@@ -166,22 +197,15 @@ async def _validate(objects: list, collection: CollectionView) -> tuple[
                                      " twice, with different content"))
         else:
             repeats.append((earlier, item))
-    return checked, repeats, failures
+    return list(checked.values()), repeats
 
 
-async def _write(conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
-                 checked: dict[tuple[str, datetime | None], _Checked],
-                 repeats: list[tuple[_Checked, _Checked]], failures: list[dict]
-                 ) -> statuses.Status:
-    run = _Run(conn, principal, collection, failures)
-    successes = await run.store(list(checked.values()))
-    _report_repeats(repeats, successes, failures)
-    await audit.record(conn, run.audit_entries())
-    return await statuses.save_status(conn, principal, collection.id, successes, failures)
+def _entry(c: _Checked) -> dict:
+    return {"id": c.facts.id, "version": c.facts.version or ""}
 
 
 def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[dict],
-                    failures: list[dict]) -> None:
+                    failures: list[dict], pending: list[_Checked]) -> None:
     """An identical second copy in one envelope shares its first copy's outcome, so the
     status accounts for every object posted."""
     if not repeats:
@@ -189,8 +213,11 @@ def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[di
     stored: dict[str, list[str]] = {}
     for entry in successes:
         stored.setdefault(entry["id"], []).append(entry["version"])
+    waiting = {id(c) for c in pending}
     for first, again in repeats:
         versions = stored.get(first.facts.id, [])
+        if id(first) in waiting:
+            continue  # decided with its first copy when its marking arrives
         if first.facts.version is None and versions:  # unversioned: its stored version
             successes.append({"id": first.facts.id, "version": versions[0]})
         elif first.facts.version in versions:
@@ -200,8 +227,99 @@ def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[di
                                      f"[{first.index}], which was not stored"))
 
 
-class _Run:
-    """The database half of one ingest, inside its transaction."""
+def _poster(principal: Principal) -> dict:
+    """The principal as a pending object keeps it, to be decided under it later."""
+    return {"key_id": principal.key_id, "org_id": str(principal.org_id),
+            "org_name": principal.org_name, "sector": principal.sector.value,
+            "role": principal.role.value, "identity_id": principal.identity_id,
+            "default_tlp": principal.default_tlp,
+            "default_attribution": principal.default_attribution}
+
+
+def _principal(poster: dict) -> Principal:
+    return Principal(
+        poster["key_id"], uuid.UUID(poster["org_id"]), poster["org_name"],
+        Sector(poster["sector"]), Role(poster["role"]), poster["identity_id"],
+        poster["default_tlp"], poster["default_attribution"],
+    )
+
+
+async def read_status(pool: asyncpg.Pool, principal: Principal, status_id: uuid.UUID,
+                      retention_hours: int) -> statuses.Status:
+    """A status of the caller's organisation (NotFound otherwise), its overdue waiting
+    objects refused first."""
+    async with pool.acquire() as conn, conn.transaction():
+        found = await statuses.get_status(conn, principal, status_id, retention_hours)
+        if not found.pending:
+            return found
+        await _refuse_expired(conn, await pending_store.take_expired(conn, status_id=status_id))
+        return await statuses.get_status(conn, principal, status_id, retention_hours)
+
+
+async def expire_pending(pool: asyncpg.Pool) -> None:
+    """Refuse the waiting objects whose marking-definition did not arrive in time: nothing
+    is ever shared wider than its markings declare, so no level is guessed. (Run by the
+    status purge loop; a status read and every release also respect the deadline.)"""
+    async with pool.acquire() as conn, conn.transaction():
+        await _refuse_expired(conn, await pending_store.take_expired(conn))
+
+
+async def _refuse_expired(conn: asyncpg.Connection,
+                          expired: dict[uuid.UUID, list[asyncpg.Record]]) -> None:
+    for status_id, rows in expired.items():
+        failures = [{
+            "id": r["stix_id"], "version": r["version_text"],
+            "message": f"objects[{r['ord']}]: marking definition {r['awaiting'][0]} did not"
+                       f" arrive within {PENDING_MARKING_WAIT.seconds // 60} minutes; post it,"
+                       " then the object again",
+        } for r in rows]
+        await statuses.settle_pending(conn, status_id, [], failures)
+        principal = _principal(orjson.loads(rows[0]["poster"]))
+        await audit.record(conn, [audit.entry(
+            principal, "object.refused", principal.org_id,
+            collection=str(rows[0]["collection_id"]),
+            refused=[{"id": r["stix_id"], "reason": "marking"} for r in rows])])
+
+
+async def release_pending(conn: asyncpg.Connection, collection: CollectionView,
+                          arrived: set[str]) -> None:
+    """Decide the waiting objects of this collection whose definitions have all arrived,
+    each under its own poster, and settle their statuses."""
+    while arrived:
+        rows = await pending_store.take_ready(conn, collection.id, sorted(arrived))
+        arrived = set()
+        by_status: dict[uuid.UUID, list[asyncpg.Record]] = {}
+        for r in rows:
+            by_status.setdefault(r["status_id"], []).append(r)
+        now = datetime.now(UTC)
+        for status_id, group in by_status.items():
+            failures: list[dict] = []
+            items = []
+            poster = _principal(orjson.loads(group[0]["poster"]))
+            # Decided with the poster's rights of now: one that left the group posts nothing.
+            member = poster.is_platform_admin or await group_store.members(
+                conn, collection.group_id, only_org=poster.org_id)
+            for r in group:
+                try:
+                    if not member:
+                        raise StixError("your organisation left this collection's trust group"
+                                        " before the object's marking definition arrived")
+                    items.append(_check(r["ord"], orjson.loads(r["body"]),
+                                        collection.allow_custom, now))
+                except StixError as exc:
+                    failures.append(_failure(orjson.loads(r["body"]), r["ord"], exc.message))
+            write = _IngestTransaction(conn, poster, collection, failures)
+            successes = await write.store(items)
+            await audit.record(conn, write.audit_entries())
+            # Still waiting for another definition: within the time it was first given.
+            await write.hold_pending(status_id, group[0]["deadline"] - PENDING_MARKING_WAIT)
+            await statuses.settle_pending(conn, status_id, successes, failures)
+            arrived |= write.stored_markings
+
+
+class _IngestTransaction:
+    """The database half of one ingest (or of the release of waiting objects), inside its
+    transaction: ownership claims, policy decisions, the rows written and the audit."""
 
     def __init__(self, conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
                  failures: list[dict]) -> None:
@@ -213,128 +331,256 @@ class _Run:
         self.refused: list[dict] = []
         self.remarked: list[str] = []
         self.withheld: list[str] = []
-        self.owners: dict[str, uuid.UUID] = {}
+        self.corrected: list[str] = []
+        self.pending: list[_Checked] = []
+        self.awaiting: dict[int, list[str]] = {}  # index of a pending object: what it awaits
+        self.stored_markings: set[str] = set()
+        self.claims = object_store.Claims()
+        self.levels: dict[str, Tlp] = {}
 
     def _refuse(self, item: _Checked, message: str, reason: str) -> None:
         self.failures.append(_failure(item.obj, item.index, message))
         self.refused.append({"id": item.facts.id, "reason": reason})
 
     async def store(self, items: list[_Checked]) -> list[dict]:
+        """Decide and store these objects; return the status successes."""
         successes: list[dict] = []
-        items = await self._known_markings(items)
         # The TLP definitions are built in: posting one is a no-op success.
         builtin = [c for c in items if c.facts.id in TLP_LEVELS]
-        successes += [{"id": c.facts.id, "version": c.facts.version or ""} for c in builtin]
+        successes += [_entry(c) for c in builtin]
         items = [c for c in items if c.facts.id not in TLP_LEVELS]
-        fresh, staged = await self._foreign(items, successes)
-        staged += await self._decided(await self._decide(fresh))
+        items = await self._resolve_markings(items)
+        versioned = sorted({c.facts.id for c in items if c.version is not None})
+        named = sorted({c.facts.created_by_ref for c in items
+                        if c.facts.created_by_ref and c.facts.created_by_ref
+                        != self.principal.identity_id})
+        # Only identities and definitions are ever reserved (organisations', groups', the
+        # platform's reference objects): the rest need no look-up there.
+        named += [i for i in versioned if i.startswith(_RESERVABLE)]
+        self.claims = await object_store.claim_owners(
+            self.conn, self.collection.group_id, self.principal.org_id, versioned, named)
+        fresh, staged = await self._judge_held_ids(items, successes)
+        admitted = await self._apply_submission_policy(fresh)
+        staged += self._stage_admitted(admitted)
+        staged = self._drop_refused_marking_refs(staged, items)
+        extra = await self._identities_to_serve(staged)
+        staged += extra
         if staged:
             outcome = await object_store.store_envelope(
                 self.conn, self.collection.id, self.collection.group_id, staged
             )
-            successes += [{"id": i, "version": v} for i, v in outcome.stored + outcome.duplicates]
+            served = {o.stix_id for o in extra}  # Accord's own, not the poster's
+            successes += [{"id": i, "version": v}
+                          for i, v in outcome.stored + outcome.duplicates + outcome.corrected
+                          if i not in served]
+            self.corrected += [i for i, _ in outcome.corrected]
             self.failures.extend(
                 {"id": i, "version": v, "message": "a different object with this id and"
                  " version is already stored; a changed object needs a new 'modified'"}
                 for i, v in outcome.conflicts
             )
             self.refused.extend({"id": i, "reason": "conflict"} for i, _ in outcome.conflicts)
+            stored_now = {i for i, _ in outcome.stored + outcome.corrected}
+            self.stored_markings = {o.stix_id for o in staged if o.stix_type ==
+                                    "marking-definition" and o.stix_id in stored_now}
+        if self.refused:
+            # A refused object claims nothing (unless a version of it is stored in the group).
+            await object_store.release_claims(
+                self.conn, self.collection.group_id, self.principal.org_id,
+                sorted({r["id"] for r in self.refused}))
         return successes
 
-    async def _known_markings(self, items: list[_Checked]) -> list[_Checked]:
-        """Refuse objects referencing marking definitions nobody can resolve.
+    async def _resolve_markings(self, items: list[_Checked]) -> list[_Checked]:
+        """Learn the TLP level every named marking-definition declares; set aside the objects
+        naming one that has not arrived (they wait, shared with nobody).
 
-        Known: the TLP definitions, marking definitions in this envelope, and those stored
-        in this collection (never another, so a failure reveals nothing of other groups).
+        Known: the TLP definitions, marking-definitions anywhere in this envelope, and those
+        stored in this collection (never another, so nothing reveals other groups).
         """
-        in_envelope = {c.facts.id for c in items if c.facts.type == "marking-definition"}
-        wanted = {
+        in_envelope = {c.facts.id: c for c in items if c.facts.type == "marking-definition"}
+        wanted = sorted({
             ref for c in items for ref in c.facts.marking_refs
             if ref not in TLP_LEVELS and ref not in in_envelope
-        }
-        stored = (
-            await object_store.stored_ids(self.conn, self.collection.id, list(wanted))
-            if wanted else set()
-        )
-        accepted = []
+        })
+        stored = (await object_store.stored_markings(self.conn, self.collection.id, wanted)
+                  if wanted else {})
+        bad: set[str] = set()
+        definitions = [(i, c.obj) for i, c in in_envelope.items()]
+        definitions += [(i, orjson.loads(text)) for i, text in stored.items()]
+        for stix_id, definition in definitions:
+            try:
+                level = policy.declared_tlp(definition)
+            except policy.Refusal as exc:
+                if stix_id in in_envelope:
+                    self._refuse(in_envelope[stix_id], exc.message, exc.reason)
+                bad.add(stix_id)
+                continue
+            if level is not None:
+                self.levels[stix_id] = level
+        kept = []
         for c in items:
-            unknown = sorted(set(c.facts.marking_refs) - TLP_LEVELS.keys() - in_envelope - stored)
-            if unknown:
-                self._refuse(c, f"unknown marking definition {unknown[0]}: post it first or in"
-                             " the same envelope", "marking")
+            if c.facts.id in bad:
+                continue
+            missing = [r for r in c.facts.marking_refs if r not in TLP_LEVELS
+                       and r not in in_envelope and r not in stored]
+            refused = [r for r in c.facts.marking_refs if r in bad]
+            if refused:
+                self._refuse(c, f"marking definition {refused[0]} was refused", "marking")
+            elif missing:
+                self.pending.append(c)
+                self.awaiting[c.index] = missing
             else:
-                accepted.append(c)
-        return accepted
+                kept.append(c)
+        return kept
 
-    async def _decide(self, items: list[_Checked]) -> list[tuple[_Checked, policy.Decision]]:
+    async def hold_pending(self, status_id: uuid.UUID, now: datetime) -> None:
+        """Keep the objects still waiting for a marking-definition, under this status."""
+        if self.pending:
+            await pending_store.hold(self.conn, status_id, self.collection.id, [
+                (c.index, c.facts.id, c.facts.version or "", self.awaiting[c.index],
+                 _canonical(c.obj)) for c in self.pending
+            ], orjson.dumps(_poster(self.principal)).decode(), now + PENDING_MARKING_WAIT)
+
+    def _drop_refused_marking_refs(self, staged: list[StagedObject],
+                                   items: list[_Checked]) -> list[StagedObject]:
+        """Refuse the objects naming a marking-definition of this envelope that was refused:
+        no reference is stored dangling."""
+        defined = {c.facts.id for c in items if c.facts.type == "marking-definition"}
+        if not defined:
+            return staged
+        by_id = {c.facts.id: c for c in items}
+        while True:
+            # Refused, not merely unstaged: a duplicate of a stored definition is no refusal.
+            refused = defined & {r["id"] for r in self.refused}
+            keep = []
+            for o in staged:
+                c = by_id.get(o.stix_id)
+                gone = [r for r in (c.facts.marking_refs if c else ()) if r in refused]
+                if gone and c is not None:
+                    self._refuse(c, f"marking definition {gone[0]} was refused", "marking")
+                else:
+                    keep.append(o)
+            if len(keep) == len(staged):
+                return staged
+            staged = keep
+
+    async def _identities_to_serve(self, staged: list[StagedObject]) -> list[StagedObject]:
+        """The identity objects that stored objects point at and Accord holds, stored into the
+        collection once so their created_by_ref resolves for its readers: the poster's own
+        (objects credited to it) and the trust group's (withheld posts)."""
+        wanted: dict[str, tuple[str, uuid.UUID]] = {}
+        me = self.principal.identity_id
+        if me and any(o.producer_org == self.principal.org_id and not o.withheld
+                      and o.facets.created_by_ref == me for o in staged):
+            wanted[self.principal.identity_id] = (self.principal.org_name, self.principal.org_id)
+        if any(o.withheld for o in staged) and self.collection.group_identity:
+            wanted[self.collection.group_identity] = ("Withheld: a member of this trust group",
+                                                      self.principal.org_id)
+        if not wanted:
+            return []
+        have = await object_store.stored_ids(self.conn, self.collection.id, sorted(wanted))
+        if self.collection.group_identity in wanted.keys() - have:
+            # The trust group's identity is the platform's (withheld posts name it).
+            platform = (await platform_org(self.conn)).id
+            wanted[self.collection.group_identity] = (wanted[self.collection.group_identity][0],
+                                                      platform)
+        extra = []
+        for stix_id, (name, owner) in wanted.items():
+            if stix_id in have or any(o.stix_id == stix_id for o in staged):
+                continue
+            body = {"type": "identity", "spec_version": "2.1", "id": stix_id,
+                    "created": _IDENTITY_SINCE, "modified": _IDENTITY_SINCE, "name": name,
+                    "identity_class": "organization" if owner == self.principal.org_id
+                    else "group",
+                    "object_marking_refs": [TLP2_ID_OF[Tlp.CLEAR]]}
+            extra.append(StagedObject(
+                stix_id, "identity", "2.1", parse_timestamp(_IDENTITY_SINCE), _IDENTITY_SINCE,
+                _canonical(body), owner, Tlp.CLEAR.value,
+            ))
+        return extra
+
+    async def _apply_submission_policy(
+        self, items: list[_Checked]
+    ) -> list[tuple[_Checked, policy.Decision]]:
+        """The submission policy's decision on each object; Refusals go to the failures."""
         named = sorted({r for c in items for r in (c.terms.recipients or ())})
         recipients = await orgs_by_identity(self.conn, named) if named else {}
-        decided = []
+        admitted = []
         for n, c in enumerate(items):
             if n % _SLICE == _SLICE - 1:
                 await asyncio.sleep(0)
+            if c.facts.id in self.claims.reserved and not self.sub.platform_admin:
+                self._refuse(c, "this id is reserved: it is the identity of a member"
+                             " organisation, a trust group or the platform, or one of the"
+                             " platform's reference objects", "owner")
+                continue
             try:
-                decided.append((c, policy.decide(self.sub, c.obj, c.terms, recipients)))
+                admitted.append((c, policy.decide(self.sub, c.obj, c.terms, recipients,
+                                                  self.levels, self.claims.reserved)))
             except policy.Refusal as exc:
                 self._refuse(c, exc.message, exc.reason)
-        return decided
+        return admitted
 
-    async def _foreign(self, items: list[_Checked],
-                       successes: list[dict]) -> tuple[list[_Checked], list[StagedObject]]:
-        """Claim ownership of new ids; judge versions of ids others own (re-shares and
-        duplicates of what is stored, never new submissions of the poster's).
+    async def _judge_held_ids(self, items: list[_Checked],
+                              successes: list[dict]) -> tuple[list[_Checked], list[StagedObject]]:
+        """Judge versions of ids another organisation holds in this group, or that the poster
+        may have received from another group (duplicates, re-shares, refusals), on what the
+        poster can read only.
 
         Returns the items left for the submission policy, and the re-shares to store.
         """
-        versioned = sorted({c.facts.id for c in items if c.version is not None})
-        self.owners = await object_store.claim_owners(self.conn, versioned,
-                                                      self.principal.org_id)
-        if not self.owners or self.principal.is_platform_admin:
+        # Reserved ids too: an identical copy of a platform reference object is a re-share.
+        held = (self.claims.in_group.keys() | self.claims.elsewhere
+                | (self.claims.reserved.keys() & {c.facts.id for c in items}))
+        if not held:
             return items, []
         copies = await object_store.stored_copies(self.conn, self.principal,
-                                                  self.collection.id, sorted(self.owners))
+                                                  self.collection.id, sorted(held))
         fresh, staged = [], []
+        transfers: dict[str, uuid.UUID] = {}
         for c in items:
-            owner = self.owners.get(c.facts.id)
-            if owner is None:
+            if c.facts.id not in held:
                 fresh.append(c)
                 continue
-            copy = copies.get((c.facts.id, c.version))
-            if copy is not None and copy.body != _canonical(c.obj):
-                copy = None  # only an identical copy counts
+            stored = copies.get((c.facts.id, c.version))
+            copy = None
+            if stored is not None:
+                copy = policy.Copy(stored.body == _canonical(c.obj), stored.here,
+                                   Tlp(stored.tlp), stored.producer_org)
             try:
-                producer = policy.check_owner(
-                    self.sub, owner, Tlp(copy.tlp) if copy else None,
-                    already_here=copy is not None and copy.here,
-                )
+                producer = policy.check_owner(self.sub, self.claims.in_group.get(c.facts.id),
+                                              copy)
             except policy.Refusal as exc:
                 self._refuse(c, exc.message, exc.reason)
                 continue
-            assert copy is not None  # check_owner admits another's id only for a copy
-            if copy.here:  # a TAXII duplicate: a success, and nothing to write
-                successes.append({"id": c.facts.id, "version": c.facts.version or ""})
-            else:  # a re-share, stored as it is stored, under its producer
-                staged.append(self._stage(c, copy.body, producer, copy.tlp, copy.sectors, [],
-                                          False, facets_of(c.obj)))
+            if producer is None:  # a TAXII duplicate: a success, and nothing to write
+                successes.append(_entry(c))
+            elif stored is not None and copy is not None and copy.identical and (
+                    producer == stored.producer_org != self.principal.org_id):
+                # A re-share, stored as it is stored, under its producer, whose line it is.
+                transfers[c.facts.id] = producer
+                staged.append(self._stage(c, stored.body, producer, stored.tlp,
+                                          stored.sectors, [], stored.withheld,
+                                          facets_of(c.obj)))
+            else:
+                fresh.append(c)
+        await object_store.transfer_claims(self.conn, self.collection.group_id, transfers)
         return fresh, staged
 
-    async def _decided(
-        self, decided: list[tuple[_Checked, policy.Decision]]
+    def _stage_admitted(
+        self, admitted: list[tuple[_Checked, policy.Decision]]
     ) -> list[StagedObject]:
         """Stage what the submission policy admitted, under its producer."""
         staged = []
-        for n, (c, decision) in enumerate(decided):
-            if n % _SLICE == _SLICE - 1:
-                await asyncio.sleep(0)
-            # Only the poster's own ids reach here (or anyone's, for a platform admin).
-            producer = policy.check_owner(self.sub, self.owners.get(c.facts.id), None)
+        for c, decision in admitted:
+            producer = self.claims.in_group.get(c.facts.id) if self.sub.platform_admin else None
             if decision.remarked:
                 self.remarked.append(c.facts.id)
             if decision.withheld:
                 self.withheld.append(c.facts.id)
             staged.append(self._stage(
-                c, _canonical(decision.body), producer, decision.tlp.value,
-                sorted(decision.sectors) if decision.sectors else None,
+                c, _canonical(decision.body), producer or self.principal.org_id,
+                decision.tlp.value, sorted(decision.sectors) if decision.sectors else None,
                 sorted(decision.recipients), decision.withheld, facets_of(decision.body),
             ))
         return staged
@@ -363,4 +609,10 @@ class _Run:
             entries.append(audit.entry(self.principal, "object.withheld", org, ids=self.withheld,
                                        producer_org=str(org),
                                        producer=self.principal.org_name, **where))
+        if self.corrected:
+            entries.append(audit.entry(self.principal, "object.corrected", org,
+                                       ids=self.corrected, **where))
+        if self.pending:
+            entries.append(audit.entry(self.principal, "object.pending", org,
+                                       ids=[c.facts.id for c in self.pending], **where))
         return entries

@@ -40,7 +40,7 @@ async def seed_reference(conn: asyncpg.Connection) -> None:
     collection_id, group_id = await reference_collection(conn)
     async with conn.transaction():
         # New versions of the platform's reference objects may come only from the platform.
-        await object_store.assign_owner(conn, [o["id"] for o in objects], platform.id)
+        await object_store.reserve_ids(conn, [o["id"] for o in objects], platform.id)
         await object_store.store_envelope(
             conn, collection_id, group_id, [_stage(o, platform.id) for o in [*objects, *tlp1]]
         )

@@ -44,7 +44,7 @@ async def create_group(
             raise Conflict(f"a trust group named {name!r} already exists") from exc
         # The group's identity (created_by_ref of withheld posts) is the platform's to post.
         await conn.execute(
-            "INSERT INTO object_owners (stix_id, producer_org)"
+            "INSERT INTO reserved_ids (stix_id, owner_org)"
             " SELECT $1, id FROM organizations WHERE is_platform",
             identity_id,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from schemas.tlp import with_tlp1_marking
 from server.store.feeds import condition as feed_condition
 from server.store.query import Params
 from server.store.records import (
-    BlocklistRow,
     BodyRow,
     BodyTlpRow,
     ManifestRow,
@@ -67,11 +65,13 @@ class StagedObject:
 
 @dataclass(frozen=True, slots=True)
 class StoreOutcome:
-    """What happened to each staged object: stored now, already stored identically, refused."""
+    """What happened to each staged object: stored now, already stored identically, refused
+    (another producer's other content), or its producer's correction of a stored version."""
 
     stored: list[tuple[str, str]]
     duplicates: list[tuple[str, str]]
     conflicts: list[tuple[str, str]]
+    corrected: list[tuple[str, str]] = field(default_factory=list)
 
 
 # Array columns are staged as text in array-literal form and cast in the insert: asyncpg's
@@ -158,6 +158,25 @@ _MAX_SEQ = 2**63 - 1
 _ISO = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 
 
+# Staged rows into objects. An object whose id was withdrawn from the collection is stored
+# withdrawn (DESIGN.md: it stays withdrawn until an admin restores it).
+_INSERT = (
+    f"INSERT INTO objects (collection_id, group_id, stix_id, stix_type, spec_version,"
+    f" version, version_text, versioned, date_added, producer_org, body, tlp, sectors,"
+    f" recipients, withheld, withdrawn, {', '.join(_FACETS)})"
+    f" SELECT $1, $3, s.stix_id, s.stix_type, s.spec_version,"
+    f"  coalesce(s.version, a.added),"
+    f"  coalesce(s.version_text, to_char(a.added AT TIME ZONE 'UTC', {_ISO})),"
+    f"  s.version IS NOT NULL, a.added, s.producer_org, s.body, s.tlp, {_staged('sectors')},"
+    f"  {_staged('recipients')}, s.withheld,"
+    # Uncorrelated, so PostgreSQL builds the (usually empty) set once, not a probe a row.
+    f"  s.stix_id IN (SELECT w.stix_id FROM withdrawn_objects w WHERE w.collection_id = $1),"
+    f"  {', '.join(_staged(f) for f in _FACETS)}"
+    f" FROM ingest_staging_v4 s,"
+    f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
+)
+
+
 async def store_envelope(
     conn: asyncpg.Connection,
     collection_id: uuid.UUID,
@@ -184,26 +203,12 @@ async def store_envelope(
         f" RETURNING last_added - ($1 - 1) * {_US}",
         len(objects),
     )
-    status = await conn.execute(
-        f"INSERT INTO objects (collection_id, group_id, stix_id, stix_type, spec_version,"
-        f" version, version_text, versioned, date_added, producer_org, body, tlp, sectors,"
-        f" recipients, withheld, {', '.join(_FACETS)})"
-        f" SELECT $1, $3, s.stix_id, s.stix_type, s.spec_version,"
-        f"  coalesce(s.version, a.added),"
-        f"  coalesce(s.version_text, to_char(a.added AT TIME ZONE 'UTC', {_ISO})),"
-        f"  s.version IS NOT NULL, a.added, s.producer_org, s.body, s.tlp, {_staged('sectors')},"
-        f"  {_staged('recipients')}, s.withheld, {', '.join(_staged(f) for f in _FACETS)}"
-        f" FROM ingest_staging_v4 s,"
-        f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
-        f" ORDER BY s.ord ON CONFLICT DO NOTHING",
-        collection_id, base, group_id,
-    )
+    status = await conn.execute(_INSERT + " ORDER BY s.ord ON CONFLICT DO NOTHING",
+                                collection_id, base, group_id)
     count = int(status.split()[-1])
-    if count:
-        # Delivered at commit, and only if it commits: nothing is pushed before that.
-        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     if count == len(objects) and all(o.version_text is not None for o in objects):
         # Everything new and versioned (the usual envelope): nothing to read back.
+        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         return StoreOutcome([(o.stix_id, o.version_text) for o in objects], [], [])
     # This envelope's date_added range is its own (handed out under the clock's lock), so
     # the rows in it are exactly those inserted now.
@@ -213,25 +218,46 @@ async def store_envelope(
         collection_id, base, len(objects),
     )
     stored_keys = {(r["stix_id"], r["version_text"] if r["versioned"] else None) for r in inserted}
-    left = [o for o in objects if (o.stix_id, o.version_text) not in stored_keys]
-    existing: dict[tuple[str, datetime | None], tuple[str, str]] = {}
+    left = [(n, o) for n, o in enumerate(objects) if (o.stix_id, o.version_text) not in stored_keys]
+    existing: dict[tuple[str, datetime | None], asyncpg.Record] = {}
     if left:
         rows = await conn.fetch(
-            "SELECT stix_id, version, version_text, versioned, body FROM objects"
-            " WHERE collection_id = $1 AND stix_id = ANY($2::text[])",
-            collection_id, list({o.stix_id for o in left}),
+            "SELECT seq, stix_id, version, version_text, versioned, body, producer_org"
+            " FROM objects WHERE collection_id = $1 AND stix_id = ANY($2::text[])",
+            collection_id, list({o.stix_id for _, o in left}),
         )
         for r in rows:
-            key = (r["stix_id"], r["version"] if r["versioned"] else None)
-            existing[key] = (r["version_text"], r["body"])
+            existing[(r["stix_id"], r["version"] if r["versioned"] else None)] = r
     stored = [(r["stix_id"], r["version_text"]) for r in inserted]
-    duplicates, conflicts = [], []
-    for o in left:
-        version_text, body = existing.get((o.stix_id, o.version), (o.version_text or "", None))
-        # Same id and version: identical content is a success (TAXII 2.1 s5.5), other
-        # content is refused so that a version can never change once stored.
-        (duplicates if body == o.body else conflicts).append((o.stix_id, version_text))
-    return StoreOutcome(stored, duplicates, conflicts)
+    duplicates, conflicts, corrected = [], [], []
+    replace_seqs: list[int] = []
+    replace_ords: list[int] = []
+    for n, o in left:
+        row = existing.get((o.stix_id, o.version))
+        if row is None or row["body"] == o.body:
+            # Same id and version, identical content: a success (TAXII 2.1 s5.5).
+            duplicates.append((o.stix_id, row["version_text"] if row else o.version_text or ""))
+        elif row["producer_org"] == o.producer_org:
+            # The producer's correction of a version it released (publishers edit without
+            # moving `modified`): the new content replaces the old, as a new row with a
+            # new date_added, so pollers, streams and webhooks receive it.
+            corrected.append((o.stix_id, row["version_text"]))
+            replace_seqs.append(row["seq"])
+            replace_ords.append(n)
+        else:
+            # Another producer's other content under a stored version: refused, so that
+            # what readers have is never changed by someone else.
+            conflicts.append((o.stix_id, row["version_text"]))
+    if replace_seqs:
+        await conn.execute("DELETE FROM objects WHERE seq = ANY($1::bigint[])", replace_seqs)
+        status = await conn.execute(
+            _INSERT + " WHERE s.ord = ANY($4::integer[]) ORDER BY s.ord",
+            collection_id, base, group_id, replace_ords,
+        )
+        count += int(status.split()[-1])
+    if count:
+        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    return StoreOutcome(stored, duplicates, conflicts, corrected)
 
 
 class Projection(enum.Enum):
@@ -239,11 +265,14 @@ class Projection(enum.Enum):
 
     BODY = ("o.body", BodyRow)
     BODY_TLP = ("o.body, o.tlp", BodyTlpRow)  # to serve TLP 1.0 ids too (schemas.tlp)
-    MANIFEST = ("o.stix_id, o.version_text", ManifestRow)
+    # The producer (what Accord vouches for), or none for withheld posts: DESIGN.md.
+    MANIFEST = ("o.stix_id, o.version_text,"
+                " (SELECT p.name FROM organizations p WHERE p.id = o.producer_org"
+                " AND NOT o.withheld) AS producer_name,"
+                " (SELECT p.identity_id FROM organizations p WHERE p.id = o.producer_org"
+                " AND NOT o.withheld) AS producer_identity", ManifestRow)
     VERSION = ("o.version_text", VersionTextRow)
     PRODUCER = ("o.producer_org", ProducerRow)
-    BLOCKLIST = ("o.stix_id, o.tlp, o.confidence, o.valid_until, o.ioc_kinds, o.ioc_values",
-                 BlocklistRow)
     POSITION = ("", VersionRow)  # seq and date_added only
 
     def __init__(self, columns: str, record: type[VersionRow]) -> None:
@@ -391,28 +420,97 @@ async def stored_ids(
     return {r["stix_id"] for r in rows}
 
 
-async def claim_owners(
-    conn: asyncpg.Connection, stix_ids: list[str], org_id: uuid.UUID
-) -> dict[str, uuid.UUID]:
-    """Record org_id as owner of the ids nobody owns yet; return the ids owned by others.
+@dataclass(slots=True)
+class Claims:
+    """Who else holds the ids of a post: in its trust group, in other groups, reserved."""
 
-    Run in the ingest transaction: a concurrent claim of the same id waits for ours.
+    in_group: dict[str, uuid.UUID] = field(default_factory=dict)
+    elsewhere: set[str] = field(default_factory=set)
+    reserved: dict[str, uuid.UUID] = field(default_factory=dict)
+
+
+async def claim_owners(
+    conn: asyncpg.Connection, group_id: uuid.UUID, org_id: uuid.UUID, stix_ids: list[str],
+    named: list[str],
+) -> Claims:
+    """Record org_id as owner in this group of the ids nobody there owns yet; report the ids
+    others own in the group, those others own in other groups, and the reserved ids among
+    `named` (the caller passes created_by_ref values and the ids that may be reserved)
+    that are not org_id's.
+
+    Run in the ingest transaction: a concurrent claim of the same id waits for ours. Call
+    `release_claims` for the ids the post did not store, so a refused object claims nothing.
     """
-    if not stix_ids:
-        return {}
-    claimed = await conn.fetch(
-        "INSERT INTO object_owners (stix_id, producer_org)"
-        " SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING RETURNING stix_id",
+    claims = Claims()
+    if not stix_ids and not named:
+        return claims
+    rows = await conn.fetch(
+        "WITH claimed AS (INSERT INTO group_owners (group_id, stix_id, producer_org)"
+        " SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING 1)"
+        " SELECT 0 AS kind, NULL AS stix_id, NULL::uuid AS owner, count(*) AS n FROM claimed"
+        # Only a member of another group can have received the id there: for the rest
+        # (most posters) the look-up is skipped whole, a one-time filter.
+        " UNION ALL SELECT 1, g.stix_id, g.producer_org, 0 FROM group_owners g"
+        "  WHERE EXISTS (SELECT 1 FROM group_members m WHERE m.org_id = $3 AND m.group_id <> $1)"
+        "  AND g.stix_id = ANY($2::text[]) AND g.group_id <> $1 AND g.producer_org <> $3"
+        " UNION ALL SELECT 2, r.stix_id, r.owner_org, 0 FROM reserved_ids r"
+        "  WHERE r.stix_id = ANY($4::text[]) AND r.owner_org <> $3",
+        group_id, stix_ids, org_id, named,
+    )
+    fresh = 0
+    for r in rows:
+        if r["kind"] == 0:
+            fresh = r["n"]
+        elif r["kind"] == 1:
+            claims.elsewhere.add(r["stix_id"])
+        else:
+            claims.reserved[r["stix_id"]] = r["owner"]
+    if fresh < len(stix_ids):  # some were owned in the group already: by whom
+        owned = await conn.fetch(
+            "SELECT stix_id, producer_org FROM group_owners"
+            " WHERE group_id = $1 AND stix_id = ANY($2::text[]) AND producer_org <> $3",
+            group_id, stix_ids, org_id,
+        )
+        claims.in_group = {r["stix_id"]: r["producer_org"] for r in owned}
+    return claims
+
+
+async def release_claims(
+    conn: asyncpg.Connection, group_id: uuid.UUID, org_id: uuid.UUID, stix_ids: list[str]
+) -> None:
+    """Drop org_id's ownership in the group of these ids where no version of them is stored
+    in the group (the claims of refused objects)."""
+    if stix_ids:
+        await conn.execute(
+            "DELETE FROM group_owners w WHERE w.group_id = $1 AND w.producer_org = $2"
+            " AND w.stix_id = ANY($3::text[]) AND NOT EXISTS (SELECT 1 FROM objects o"
+            "  WHERE o.collection_id IN (SELECT c.id FROM collections c WHERE c.group_id = $1)"
+            "  AND o.stix_id = w.stix_id)",
+            group_id, org_id, stix_ids,
+        )
+
+
+async def transfer_claims(
+    conn: asyncpg.Connection, group_id: uuid.UUID, owners: dict[str, uuid.UUID]
+) -> None:
+    """Make these organisations the owners in the group of these ids (re-shared copies stay
+    their producer's line)."""
+    if owners:
+        await conn.execute(
+            "UPDATE group_owners w SET producer_org = v.org FROM"
+            " unnest($2::text[], $3::uuid[]) AS v(stix_id, org)"
+            " WHERE w.group_id = $1 AND w.stix_id = v.stix_id",
+            group_id, list(owners), list(owners.values()),
+        )
+
+
+async def reserve_ids(conn: asyncpg.Connection, stix_ids: list[str], org_id: uuid.UUID) -> None:
+    """Reserve these ids for org_id platform-wide (the platform's reference objects)."""
+    await conn.execute(
+        "INSERT INTO reserved_ids (stix_id, owner_org) SELECT unnest($1::text[]), $2"
+        " ON CONFLICT (stix_id) DO UPDATE SET owner_org = EXCLUDED.owner_org",
         stix_ids, org_id,
     )
-    if len(claimed) == len(stix_ids):  # all new: the common case skips the second look
-        return {}
-    rows = await conn.fetch(
-        "SELECT stix_id, producer_org FROM object_owners"
-        " WHERE stix_id = ANY($1::text[]) AND producer_org <> $2",
-        list(set(stix_ids) - {r["stix_id"] for r in claimed}), org_id,
-    )
-    return {r["stix_id"]: r["producer_org"] for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,15 +521,8 @@ class StoredCopy:
     tlp: str
     sectors: list[str] | None
     here: bool
-
-
-async def assign_owner(conn: asyncpg.Connection, stix_ids: list[str], org_id: uuid.UUID) -> None:
-    """Make org_id the owner of these ids, whoever claimed them before (platform objects)."""
-    await conn.execute(
-        "INSERT INTO object_owners (stix_id, producer_org) SELECT unnest($1::text[]), $2"
-        " ON CONFLICT (stix_id) DO UPDATE SET producer_org = EXCLUDED.producer_org",
-        stix_ids, org_id,
-    )
+    producer_org: uuid.UUID
+    withheld: bool
 
 
 async def stored_copies(
@@ -441,29 +532,44 @@ async def stored_copies(
     """Versions of these ids the principal may see, by (id, version); a copy in
     `collection_id` is preferred.
 
-    Used to recognise an identical re-share or duplicate: one may re-post only what one can
-    see. The search runs over the collections of the principal's groups, on the
-    (collection, id) index, never over the whole table.
+    Used to recognise an identical re-share or duplicate, and a restricted object received
+    in another group: one judges only what one can see. The search runs over the
+    collections of the principal's groups, on the (collection, id) index.
     """
     p = Params()
     org = p(principal.org_id)
     here = p(collection_id)
     sql = (
         f"SELECT DISTINCT ON (o.stix_id, o.version) o.stix_id, o.version, o.body, o.tlp,"
-        f" o.sectors, o.collection_id = {here} AS here FROM objects o"
+        f" o.sectors, o.producer_org, o.withheld, o.collection_id = {here} AS here"
+        f" FROM objects o"
         f" WHERE o.collection_id IN (SELECT c.id FROM collections c"
         f" JOIN group_members m ON m.group_id = c.group_id WHERE m.org_id = {org})"
         f" AND o.stix_id = ANY({p(stix_ids)}::text[]) AND o.versioned"
         f" AND {visible(principal, p, 'o')}"
-        # Only its owner's copy is the object: one stored before its id was given an owner
-        # (an identity posted in another's name, say) is not re-shared under that name.
-        f" AND o.producer_org = (SELECT w.producer_org FROM object_owners w"
-        f" WHERE w.stix_id = o.stix_id)"
+        # Only the owner's copy in its group is the object.
+        f" AND o.producer_org = (SELECT w.producer_org FROM group_owners w"
+        f" WHERE w.group_id = o.group_id AND w.stix_id = o.stix_id)"
         f" ORDER BY o.stix_id, o.version, o.collection_id = {here} DESC"
     )
     rows = await conn.fetch(sql, *p.values)
-    return {(r["stix_id"], r["version"]): StoredCopy(r["body"], r["tlp"], r["sectors"],
-                                                     r["here"]) for r in rows}
+    return {(r["stix_id"], r["version"]): StoredCopy(
+        r["body"], r["tlp"], r["sectors"], r["here"], r["producer_org"], r["withheld"],
+    ) for r in rows}
+
+
+async def stored_markings(
+    conn: asyncpg.Connection, collection_id: uuid.UUID, stix_ids: list[str]
+) -> dict[str, str]:
+    """The stored JSON of the latest version of these marking-definitions in this
+    collection (and only this one), by id."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (stix_id) stix_id, body FROM objects"
+        " WHERE collection_id = $1 AND stix_id = ANY($2::text[])"
+        " ORDER BY stix_id, version DESC",
+        collection_id, stix_ids,
+    )
+    return {r["stix_id"]: r["body"] for r in rows}
 
 
 async def _visible_versions(
@@ -489,7 +595,17 @@ async def withdraw_object(
         "UPDATE objects SET withdrawn = $3 WHERE collection_id = $1 AND stix_id = $2",
         collection_id, stix_id, withdrawn,
     )
-    return int(status.split()[-1])
+    count = int(status.split()[-1])
+    if withdrawn and count:
+        # Later versions and copies posted to the collection are stored withdrawn too.
+        await conn.execute(
+            "INSERT INTO withdrawn_objects (collection_id, stix_id) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING", collection_id, stix_id)
+    elif not withdrawn:
+        await conn.execute(
+            "DELETE FROM withdrawn_objects WHERE collection_id = $1 AND stix_id = $2",
+            collection_id, stix_id)
+    return count
 
 
 async def latest_cursor(conn: asyncpg.Connection) -> Cursor:
@@ -507,22 +623,3 @@ async def bodies_visible(
         rows = await _visible_versions(conn, principal, seqs, Projection.BODY_TLP)
         return [with_tlp1_marking(r.body, r.tlp) for r in rows]
     return [r.body for r in await _visible_versions(conn, principal, seqs, Projection.BODY)]
-
-
-async def export_rows(
-    conn: asyncpg.Connection, principal: Principal, feed: FeedFilter, projection: Projection,
-    *, blocklist: bool,
-) -> tuple[list, str]:
-    """Latest visible, current versions a feed selects (indicators with values if blocklist),
-    with a fingerprint that changes whenever the answer would."""
-    current = feed.model_copy(update={"valid_only": True})
-    if blocklist:
-        current = current.model_copy(update={"types": ["indicator"]})
-    q = ObjectQuery(limit=1)
-    query = _filtered(principal, None, q, projection, feed=current, paged=False)
-    sql = query.sql + (" AND o.ioc_kinds IS NOT NULL" if blocklist else "")
-    rows = await conn.fetch(sql + " ORDER BY o.date_added, o.seq", *query.args,
-                            record_class=projection.record)
-    # Every selected version's sequence: any change in what the reader sees changes it.
-    fingerprint = hashlib.sha256(",".join(str(r.seq) for r in rows).encode()).hexdigest()
-    return rows, fingerprint

@@ -21,12 +21,12 @@ async def create_org(
 ) -> Org:
     """Create an organisation with a fresh STIX identity id, which only it may post."""
     try:
-        # The identity id is claimed like any posted object's, so that no other member
-        # can publish an identity object in this organisation's name.
+        # The identity id is reserved platform-wide, so that no other member can publish
+        # an identity object in this organisation's name or name it as created_by_ref.
         row = await conn.fetchrow(
             f"WITH o AS (INSERT INTO organizations (id, name, sector, identity_id, is_platform)"
             f" VALUES ($1, $2, $3, $4, $5) RETURNING {_COLUMNS}),"
-            f" owned AS (INSERT INTO object_owners (stix_id, producer_org)"
+            f" owned AS (INSERT INTO reserved_ids (stix_id, owner_org)"
             f" SELECT identity_id, id FROM o)"
             f" SELECT * FROM o",
             uuid.uuid4(), name, sector, f"identity--{uuid.uuid4()}", is_platform,

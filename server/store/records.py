@@ -191,6 +191,16 @@ class ManifestRow(VersionRow):
     def version_text(self) -> str:
         return self["version_text"]
 
+    @property
+    def producer_name(self) -> str | None:
+        """The producer organisation's name; None when attribution is withheld."""
+        return self["producer_name"]
+
+    @property
+    def producer_identity(self) -> str | None:
+        """The producer organisation's identity id; None when attribution is withheld."""
+        return self["producer_identity"]
+
 
 class VersionTextRow(VersionRow):
     """A stored version's version timestamp as posted."""
@@ -210,36 +220,6 @@ class ProducerRow(VersionRow):
     @property
     def producer_org(self) -> uuid.UUID:
         return self["producer_org"]
-
-
-class BlocklistRow(VersionRow):
-    """An indicator version with what a blocklist lists of it."""
-
-    __slots__ = ()
-
-    @property
-    def stix_id(self) -> str:
-        return self["stix_id"]
-
-    @property
-    def tlp(self) -> str:
-        return self["tlp"]
-
-    @property
-    def confidence(self) -> int | None:
-        return self["confidence"]
-
-    @property
-    def valid_until(self) -> datetime | None:
-        return self["valid_until"]
-
-    @property
-    def ioc_kinds(self) -> list[str]:
-        return self["ioc_kinds"]
-
-    @property
-    def ioc_values(self) -> list[str]:
-        return self["ioc_values"]
 
 
 R = TypeVar("R", bound=VersionRow)

@@ -9,11 +9,14 @@ from server.store.query import Params
 _REFERENCE_GROUP = "SELECT rg.id FROM trust_groups rg WHERE rg.is_reference"
 
 
-def visible(principal: Principal, p: Params, obj: str = "o") -> str:
+def visible(principal: Principal, p: Params, obj: str = "o", *,
+            but_withdrawn: bool = False) -> str:
     """SQL condition true for rows of `objects` (aliased `obj`) the principal may see.
 
     Clause for clause `policy.can_see`; membership is read live from group_members, so
-    a removed member loses access at once, in the middle of paging too.
+    a removed member loses access at once, in the middle of paging too. `but_withdrawn`
+    drops clause 4 only: rows the principal would see were they not withdrawn (a blocklist
+    delta tells such a reader to remove their values, and nobody else).
     """
     org = p(principal.org_id)
     member = (
@@ -25,8 +28,9 @@ def visible(principal: Principal, p: Params, obj: str = "o") -> str:
         "true" if principal.is_platform_admin
         else f"({obj}.sectors IS NULL OR {p(principal.sector.value)} = ANY({obj}.sectors))"
     )
+    live = "" if but_withdrawn else f"NOT {obj}.withdrawn AND "
     return (
-        f"(NOT {obj}.withdrawn AND ({obj}.producer_org = {org} OR ({member}"
+        f"({live}({obj}.producer_org = {org} OR ({member}"
         f" AND ({obj}.tlp <> 'red' OR {org} = ANY({obj}.recipients)) AND {sector})))"
     )
 

@@ -23,6 +23,7 @@ from server.taxii.manifest import manifest_body
 from server.taxii.objects import envelope_bytes
 from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.params import uuid_segment
 from server.web.taxii import negotiate, taxii_response
 
@@ -83,7 +84,7 @@ async def feed_objects(request: web.Request) -> web.Response:
     """A page of the feed's objects."""
     media = negotiate(request, allow_stix=True)
     page, query, feed = await _read(request, Projection.BODY)
-    body = envelope_bytes(page, query, tlp1=feed.tlp1_markings)
+    body = envelope_bytes(page, query, request.app[CURSORS], tlp1=feed.tlp1_markings)
     return taxii_response(body, media, headers=paging.page_headers(page))
 
 
@@ -92,4 +93,5 @@ async def feed_manifest(request: web.Request) -> web.Response:
     """Manifest records of the feed's objects."""
     media = negotiate(request)
     page, query, _ = await _read(request, Projection.MANIFEST)
-    return taxii_response(manifest_body(page, query), media, headers=paging.page_headers(page))
+    body = manifest_body(page, query, request.app[CURSORS])
+    return taxii_response(body, media, headers=paging.page_headers(page))

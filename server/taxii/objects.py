@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.cursors import CursorCodec
 from schemas.taxii import ObjectQuery
 from schemas.tlp import with_tlp1_marking
 from server import policy
@@ -19,6 +20,7 @@ from server.taxii.deletion import delete_object as delete_versions
 from server.taxii.status import status_resource
 from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.params import stix_id_segment, uuid_segment
 from server.web.taxii import (
     negotiate,
@@ -30,16 +32,18 @@ from server.web.taxii import (
 routes = RouteTable(TAXII_API)
 
 
-def envelope_bytes(page: Page, query: ObjectQuery, *, tlp1: bool = False) -> bytes:
+def envelope_bytes(page: Page, query: ObjectQuery, cursors: CursorCodec, *,
+                   tlp1: bool = False) -> bytes:
     """A TAXII envelope of a page of stored objects (with TLP 1.0 ids too if `tlp1`)."""
     # Stored JSON text goes out as it was stored: no per-object parse or serialise.
+    fields = paging.page_fields(page, query, cursors)
     if not page.rows:
-        return b"{" + paging.page_fields(page, query) + b"}"
+        return b"{" + fields + b"}"
     if tlp1:
         objects = ",".join([with_tlp1_marking(r.body, r.tlp) for r in page.rows]).encode()
     else:
         objects = ",".join([row.body for row in page.rows]).encode()
-    return b"{" + paging.page_fields(page, query) + b',"objects":[' + objects + b"]}"
+    return b"{" + fields + b',"objects":[' + objects + b"]}"
 
 
 @routes.get(COLLECTION + "/objects/")
@@ -48,7 +52,7 @@ async def get_objects(request: web.Request) -> web.Response:
     media = negotiate(request, allow_stix=True)
     query = paging.parse_query(request, paging.FILTERS)
     page, collection = await paging.read(request, query, Projection.BODY)
-    body = envelope_bytes(page, query, tlp1=collection.tlp1_markings)
+    body = envelope_bytes(page, query, request.app[CURSORS], tlp1=collection.tlp1_markings)
     return taxii_response(body, media, headers=paging.page_headers(page))
 
 
@@ -74,7 +78,7 @@ async def get_object(request: web.Request) -> web.Response:
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.ONE_OBJECT_FILTERS)
     page, collection = await paging.read(request, query, Projection.BODY, stix_id=object_id)
-    body = envelope_bytes(page, query, tlp1=collection.tlp1_markings)
+    body = envelope_bytes(page, query, request.app[CURSORS], tlp1=collection.tlp1_markings)
     return taxii_response(body, media, headers=paging.page_headers(page))
 
 
@@ -100,6 +104,6 @@ async def get_versions(request: web.Request) -> web.Response:
     object_id = stix_id_segment(request)
     query = paging.parse_query(request, paging.VERSION_FILTERS, version_default="all")
     page, _ = await paging.read(request, query, Projection.VERSION, stix_id=object_id)
-    versions = [r.version_text for r in page.rows]
-    body = {**paging.paging_members(page, query), "versions": versions}
+    body = {**paging.paging_members(page, query, request.app[CURSORS]),
+            "versions": [r.version_text for r in page.rows]}
     return taxii_response(body, media, headers=paging.page_headers(page))

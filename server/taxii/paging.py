@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.taxii import ObjectQuery, encode_next, parse_object_query
+from schemas.cursors import CursorCodec
+from schemas.taxii import ObjectQuery, next_token, parse_object_query
 from server.config import SETTINGS
 from server.db.pool import POOL
 from server.errors import NotFound
@@ -13,6 +14,7 @@ from server.store.collections import get_collection
 from server.store.objects import Projection
 from server.store.records import CollectionView, Page
 from server.web.auth import principal_of
+from server.web.cursors import CURSORS
 from server.web.params import query_values, uuid_segment
 from server.web.taxii import date_added_headers
 
@@ -37,6 +39,7 @@ def parse_query(
         max_limit=settings.max_page_size,
         allowed=allowed,
         version_default=version_default,
+        cursors=request.app[CURSORS],
     )
 
 
@@ -81,16 +84,17 @@ def page_headers(page: Page) -> dict[str, str]:
     return date_added_headers(page.rows[0].date_added, page.rows[-1].date_added)
 
 
-def paging_members(page: Page, query: ObjectQuery) -> dict:
+def paging_members(page: Page, query: ObjectQuery, cursors: CursorCodec) -> dict:
     """The `more` and (when more follow) `next` members of a paged TAXII resource."""
     if page.next is None:
         return {"more": False}
-    return {"more": True, "next": encode_next(page.next, query.carried)}
+    return {"more": True, "next": next_token(cursors, page.next, query.carried)}
 
 
-def page_fields(page: Page, query: ObjectQuery) -> bytes:
+def page_fields(page: Page, query: ObjectQuery, cursors: CursorCodec) -> bytes:
     """The `more`/`next` members as JSON text, for envelopes assembled from stored text."""
     if page.next is None:
         return b'"more":false'
     # The token is base64url: nothing in it needs JSON escaping.
-    return b'"more":true,"next":"' + encode_next(page.next, query.carried).encode() + b'"'
+    token = next_token(cursors, page.next, query.carried)
+    return b'"more":true,"next":"' + token.encode() + b'"'

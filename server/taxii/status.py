@@ -7,7 +7,8 @@ from aiohttp import web
 from schemas.taxii import format_timestamp
 from server.config import SETTINGS
 from server.db.pool import POOL
-from server.store.statuses import Status, get_status
+from server.ingest.envelope import read_status
+from server.store.statuses import Status
 from server.taxii.discovery import API_ROOT
 from server.web.apis import TAXII_API, RouteTable
 from server.web.auth import principal_of
@@ -29,7 +30,7 @@ def status_resource(status: Status) -> dict:
         "failure_count": len(status.failures),
         "failures": status.failures,
         "pending_count": status.pending,
-        "pendings": [],
+        "pendings": status.pendings,
     }
 
 
@@ -38,9 +39,6 @@ async def status(request: web.Request) -> web.Response:
     """A status of the caller's organisation; 404 for any other."""
     media = negotiate(request)
     status_id = uuid_segment(request, "status_id", "status")
-    async with request.app[POOL].acquire() as conn:
-        found = await get_status(
-            conn, principal_of(request), status_id,
-            request.app[SETTINGS].status_retention_hours,
-        )
+    found = await read_status(request.app[POOL], principal_of(request), status_id,
+                              request.app[SETTINGS].status_retention_hours)
     return taxii_response(status_resource(found), media)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -15,6 +16,9 @@ from server.store.keys import authenticate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _MAX_CREDENTIAL = 512
+# Key ids and secrets are URL-safe ASCII (store.keys); anything else cannot be a key and is
+# refused before it reaches hashing or the database, exactly like an unknown key.
+_TOKEN_PART = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Set on each request that passed the auth middleware.
 PRINCIPAL = web.RequestKey("principal", Principal)
 
@@ -31,6 +35,13 @@ def public(handler: Handler) -> Handler:
 
 
 def _credentials(header: str) -> tuple[str, str] | None:
+    creds = _parse_credentials(header)
+    if creds is None or not all(_TOKEN_PART.fullmatch(part) for part in creds):
+        return None
+    return creds
+
+
+def _parse_credentials(header: str) -> tuple[str, str] | None:
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if not value or len(value) > _MAX_CREDENTIAL:

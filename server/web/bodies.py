@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from server.config import SETTINGS
-from server.errors import PayloadTooLarge, RequestTimeout
+from server.errors import BadRequest, PayloadTooLarge, RequestTimeout
 
 
 async def read_bounded(request: web.Request, limit: int) -> bytes:
@@ -30,4 +32,7 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
                 chunks.append(chunk)
     except TimeoutError:
         raise RequestTimeout(f"the body did not arrive within {timeout_s:g} s") from None
+    except (HttpProcessingError, RequestPayloadError):
+        # A body its Content-Encoding cannot decode (garbage deflate, a cut-off gzip stream).
+        raise BadRequest("the body could not be decoded as its Content-Encoding says") from None
     return b"".join(chunks)

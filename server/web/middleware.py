@@ -48,13 +48,29 @@ def error_response(
     }
     if details:
         body["details"] = details
+    try:
+        encoded = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # A message quoting a header or query value aiohttp decoded with surrogate escapes
+        # (bytes that are not UTF-8): say it with replacement characters, never a 500.
+        encoded = orjson.dumps(_printable(body))
     return web.Response(
         status=status,
-        body=orjson.dumps(body),
+        body=encoded,
         # The route's API says: TAXII errors for TAXII, plain JSON for the JSON API and the
         # operations endpoints.
         headers={"Content-Type": api_of(request).error_media_type, **(headers or {})},
     )
+
+
+def _printable(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
 
 
 @web.middleware

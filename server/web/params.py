@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from aiohttp import web
@@ -15,6 +16,17 @@ def stix_id_segment(request: web.Request, name: str = "object_id") -> str:
     value = request.match_info[name]
     if not is_stix_id(value):
         raise NotFound("no such object")
+    return value
+
+
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def key_id_segment(request: web.Request, name: str = "key_id") -> str:
+    """An API key id path segment; one that cannot be a key id is as absent as unknown (404)."""
+    value = request.match_info[name]
+    if not _KEY_ID.fullmatch(value):
+        raise NotFound(f"no API key {value[:64]!r}")
     return value
 
 

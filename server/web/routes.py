@@ -32,6 +32,8 @@ class Operation:
     status: int
     public: bool
     errors: tuple[int, ...]
+    # Path parameters that take one of a few values (e.g. an export format).
+    path_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class JsonApiRoutes:
@@ -53,6 +55,7 @@ class JsonApiRoutes:
         status: int = 200,
         is_public: bool = False,
         errors: tuple[int, ...] = (401, 403, 404),
+        path_values: dict[str, tuple[str, ...]] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler at PREFIX + path and record it for the OpenAPI document."""
 
@@ -65,6 +68,7 @@ class JsonApiRoutes:
                 response, status, is_public,
                 tuple(sorted({*errors, *((400, 413, 415) if request else ()),
                               *((400,) if query else ())})),
+                tuple((path_values or {}).items()),
             ))
             self.table.route(method, PREFIX + path)(handler)
             return handler

@@ -146,9 +146,15 @@ async def test_invitation_flow(api, club, factory):
     await api("PATCH", f"/groups/{gid}", alice.admin,
               {"policy": {"allowed_sectors": ["private", "government"]}})
     academic = await factory.member("uni", "academic")
-    refused = await api("POST", f"/groups/{gid}/invitations", alice.admin, {"org": academic.name})
+    # The inviter learns nothing of the invitee's sector: the invitation is sent as any
+    # other, and the invitee (who knows its sector) is refused when it accepts.
+    sent_academic = await api("POST", f"/groups/{gid}/invitations", alice.admin,
+                              {"org": academic.name})
+    assert sent_academic.status == 201 and "academic" not in str(sent_academic.body)
+    refused = await api("POST", f"/invitations/{gid}/accept", academic.admin)
     assert_error(refused, 409, "sectors")
     assert refused.body["details"]["sector"] == "academic"
+    assert (await api("POST", f"/invitations/{gid}/decline", academic.admin)).status == 200
     assert_error(await api("POST", f"/groups/{gid}/invitations", alice.admin,
                            {"org": "no-such-org"}), 404)
     assert_error(await api("POST", f"/groups/{gid}/invitations", alice.admin,
@@ -178,7 +184,7 @@ async def test_invitation_flow(api, club, factory):
     assert (await api("GET", "/invitations", carol.admin)).body["invitations"] == []
     assert_error(await api("POST", f"/invitations/{gid}/decline", carol.admin), 404)
     history = await api("GET", f"/groups/{gid}/invitations", alice.admin)
-    assert [i["state"] for i in history.body["invitations"]] == ["accepted"]
+    assert [i["state"] for i in history.body["invitations"]] == ["declined", "accepted"]
 
     # Declining, and inviting again after a decline.
     erin = await factory.member("erin", "private")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import lzma
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from bench.common import MedallionServer
 from tests.federation.conftest import admin_call, room, served, until
+from tests.federation.test_crash import _all_versions
 from tests.helpers import TLP_AMBER, TLP_GREEN, indicator, post
 
 ICS = Path(__file__).parent.parent / "fixtures" / "attack" / "ics-attack-releases.json.xz"
@@ -44,7 +46,7 @@ def _basic(m: MedallionServer) -> dict[str, str]:
 async def _load(http: aiohttp.ClientSession, m: MedallionServer, objects: list[dict]) -> None:
     for start in range(0, len(objects), 500):
         async with http.post(f"{m.api_root}/collections/{m.collection_id}/objects/",
-                             data=orjson.dumps({"objects": objects[start:start + 500]}),
+                             data=io.BytesIO(orjson.dumps({"objects": objects[start:start + 500]})),
                              headers=_basic(m)) as resp:
             assert resp.status == 202, await resp.text()
 
@@ -94,19 +96,21 @@ async def test_pull_pages_through_medallion(http, west, medallion):
     assert posted[-1]["id"] not in {o["id"] for o in got}  # AMBER was not agreed
 
 
-@pytest.mark.xfail(strict=True, reason="needs i9core: created_by_ref kept as posted")
 async def test_pull_the_ics_attack_bundle_from_medallion(http, west, medallion):
     bundle = ics_release("18.1")
     await _load(http, medallion, bundle)
     name = await _medallion_peer(http, west, medallion)
     # ATT&CK declares no TLP: it takes the local collection's default, GREEN here.
-    local = await room(west, "attack-ics", default_tlp="green")
+    local = await room(west, "attack-ics")
+    await admin_call(http, west, "PATCH", f"/collections/{local.collection_id}",
+                     {"default_tlp": "green"})
     await admin_call(http, west, "POST", f"/peers/{name}/pulls", {
         "remote_collection": medallion.collection_id, "into": str(local.collection_id)}, 201)
     want = {o["id"] for o in bundle}
 
-    async def arrived():
-        objects = await served(http, west, local)
+    async def arrived():  # more than one page: follow `next`
+        objects = await _all_versions(http, west.base, local.member.reader.token,
+                                      str(local.collection_id))
         return objects if want <= {o["id"] for o in objects} else None
 
     await until(arrived, "the ICS ATT&CK bundle")

@@ -4,7 +4,6 @@ database: what flows, what never does, and what stops it."""
 from __future__ import annotations
 
 import orjson
-import pytest
 
 from tests.federation.conftest import (
     admin_call,
@@ -64,10 +63,6 @@ async def _have(http, ex, r, wanted: set[str]) -> list | None:
     return objects if wanted <= _ids(objects) else None
 
 
-# The served copy names the remote group's identity as author; main still refuses a
-# created_by_ref other than the poster's own. i9core keeps created_by_ref as posted (DESIGN.md
-# "Author and producer"): once merged this passes, and strict xfail says so.
-@pytest.mark.xfail(strict=True, reason="needs i9core: created_by_ref kept as posted")
 async def test_withheld_stays_withheld_across_the_border(http, east, west):
     cert = await room(east, "cert-withheld")
     isac = await room(west, "isac-withheld")
@@ -110,7 +105,6 @@ async def test_push_sends_green_not_amber_nor_red_and_withholds_authors(http, ea
     assert detail["deliveries"][0]["state"] == "delivered"
 
 
-@pytest.mark.xfail(strict=True, reason="needs i9core: created_by_ref kept as posted")
 async def test_push_under_exchange_attribution_names_the_exchange(http, east, west):
     cert = await room(east, "cert-via")
     isac = await room(west, "isac-via")
