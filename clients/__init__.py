@@ -17,6 +17,7 @@ from clients.client import (
 )
 from clients.errors import (
     AccordClientError,
+    AmbiguousName,
     ApiError,
     AuthenticationFailed,
     NotAnAccordServer,
@@ -30,7 +31,8 @@ from clients.errors import (
 from clients.sync import SyncAccordClient
 
 __all__ = [
-    "AccordClient", "AccordClientError", "ApiError", "AuthenticationFailed", "ChunkResult",
+    "AccordClient", "AccordClientError", "AmbiguousName", "ApiError", "AuthenticationFailed",
+    "ChunkResult",
     "Event", "Export", "Failure", "NotAnAccordServer", "NotFound", "Page", "PermissionDenied",
     "PostResult", "RateLimited", "RequestRefused", "ServerError", "ServerUnreachable",
     "SyncAccordClient",

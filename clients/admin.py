@@ -131,6 +131,14 @@ class AdminClient:
         """PATCH /groups/{id}."""
         return await self._call("PATCH", f"/groups/{group}", api.GroupDetail, req)
 
+    async def delete_group(self, group: uuid.UUID) -> None:
+        """DELETE /groups/{id} (a group without collections)."""
+        await self._call("DELETE", f"/groups/{group}", None)
+
+    async def archive_group(self, group: uuid.UUID) -> api.GroupDetail:
+        """POST /groups/{id}/archive."""
+        return await self._call("POST", f"/groups/{group}/archive", api.GroupDetail)
+
     async def members(self, group: uuid.UUID) -> api.MemberList:
         """GET /groups/{id}/members."""
         return await self._call("GET", f"/groups/{group}/members", api.MemberList)

@@ -11,11 +11,11 @@ import argparse
 import asyncio
 import hashlib
 import os
+import signal
 import sys
 import tempfile
-import time
 import tomllib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import orjson
 
 from clients import iocs
-from clients.client import AccordClient, ChunkResult, Failure, Page
+from clients.client import AccordClient, ChunkResult, Failure, Page, server_base
 from clients.errors import AccordClientError, NotFound
 
 _PULL_STATE = ".accord-pull.json"
@@ -58,7 +58,7 @@ def connection(args: argparse.Namespace) -> tuple[str, str]:
     if not key:
         raise UsageError("no API key: give --key, set ACCORD_KEY, or put key = \"...\" in"
                          " the profile file")
-    return str(url), str(key)
+    return server_base(str(url)), str(key)
 
 
 def _profile(ref: str | None) -> dict[str, Any]:
@@ -142,6 +142,16 @@ def _now() -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    """What an interrupted command can do next: resume only where state was kept."""
+    if args.command == "follow" and not (args.out or args.state):
+        return ("nothing was kept to resume from (give --out FILE, or --state FILE, to resume"
+                " after the last object written)")
+    if args.command in ("push", "import", "pull", "follow"):
+        return "run the same command again to resume"
+    return ""
+
+
 def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, int]]
          ) -> Callable[[argparse.Namespace, Any], int]:
     """A command: connect with the resolved URL and key, run, map interrupts to exit 130."""
@@ -150,6 +160,9 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
         url, key = connection(args)
 
         async def main() -> int:
+            # Ctrl-C raises at once, wherever the command is: asyncio's own handler only
+            # cancels the task at its next await, which a CPU-bound step may not reach soon.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             chunk = getattr(args, "chunk_objects", 1000)
             async with AccordClient(url, key, max_chunk_objects=chunk) as client:
                 return await body(client, args)
@@ -157,8 +170,8 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
         try:
             return asyncio.run(main())
         except KeyboardInterrupt:
-            print("accord: interrupted; run the same command again to resume",
-                  file=sys.stderr)
+            hint = _resume_hint(args)
+            print(f"accord: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
             return 130
 
     return run
@@ -167,20 +180,44 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
 # --- push --------------------------------------------------------------------------------------
 
 
+def _where(data: bytes, pos: int) -> str:
+    """`line L, column C` of a byte offset, as an editor counts them (from 1)."""
+    line = data.count(b"\n", 0, pos) + 1
+    column = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _not_json(data: bytes, name: str, exc: orjson.JSONDecodeError, offset: int = 0) -> UsageError:
+    reason = str(exc).split(": line ", 1)[0]
+    hint = ""
+    first = data.lstrip()[:1]
+    if first not in (b"{", b"["):
+        hint = (" (not STIX JSON: is it a CSV list? use --csv; one value a line? use --txt)")
+    return UsageError(f"{name}: not JSON at {_where(data, offset + exc.pos)}: {reason}{hint}")
+
+
 def read_objects(data: bytes, name: str) -> list[dict[str, Any]]:
     """STIX objects of a bundle, a TAXII envelope, a JSON array, one object, or JSON lines."""
     try:
         doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        doc = None
+    except orjson.JSONDecodeError as whole:
+        lines = data.splitlines(keepends=True)
+        first = next((line for line in lines if line.strip()), b"")
+        try:
+            orjson.loads(first)
+        except orjson.JSONDecodeError:
+            # Not JSON lines either: the error is where the whole document broke.
+            raise _not_json(data, name, whole) from None
         objects = []
-        for number, line in enumerate(data.splitlines(), 1):
+        offset = 0
+        for number, line in enumerate(lines, 1):
             if line.strip():
                 try:
                     item = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    raise UsageError(f"{name}: line {number} is not JSON ({exc})") from None
+                    raise _not_json(data, name, exc, offset) from None
                 objects.extend(_objects_of(item, f"{name}:{number}"))
+            offset += len(line)
         return objects
     return _objects_of(doc, name)
 
@@ -234,6 +271,15 @@ class PushState:
             self.save()
         return self.data["created"]
 
+    def acked_prefix(self, chunking: list[int]) -> tuple[int, int]:
+        """(chunks, objects) acknowledged from the start under these limits: a resumed run
+        builds nothing of them, and its first chunk has the next index."""
+        acked, chunks = self.acked(chunking), self.data.get("chunks", {})
+        count = 0
+        while count in acked:
+            count += 1
+        return count, sum(chunks[str(i)]["count"] for i in range(count))
+
     def acked(self, chunking: list[int]) -> set[int]:
         """Chunks already acknowledged under these limits (other limits: start over)."""
         if self.data.get("chunking") != chunking:
@@ -263,12 +309,19 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 
 async def _push_objects(client: AccordClient, args: argparse.Namespace, label: str,
-                        state: PushState, objects: list[dict[str, Any]],
-                        local_failures: list[Failure]) -> int:
-    """Post objects resumably; print failures; 1 if any object was refused."""
+                        state: PushState, objects: Iterable[dict[str, Any]],
+                        local_failures: list[Failure], unit: str = "object",
+                        repeated: int = 0, *, total: int | None = None,
+                        first_index: int = 0) -> int:
+    """Post objects resumably; print failures; 1 if any object was refused.
+
+    `objects` is a list, or (with `total` and `first_index`) a lazy iterable of what the
+    first `first_index` acknowledged chunks did not hold."""
     limit = await client.max_content_length()
     acked = state.acked([limit, client.max_chunk_objects])
-    progress = Progress(f"push {label}", len(objects), not args.quiet)
+    count = len(objects) if total is None else total  # type: ignore[arg-type]
+    local_before = len(local_failures)  # later ones: values the builder refused meanwhile
+    progress = Progress(f"push {label}", count, not args.quiet)
     done_before = sum(c["count"] for c in state.data.get("chunks", {}).values())
     if acked and not args.quiet:
         print(f"{label}: resuming; {len(acked)} chunk(s), {done_before} object(s) were already"
@@ -280,7 +333,8 @@ async def _push_objects(client: AccordClient, args: argparse.Namespace, label: s
         state.record(chunk)
         progress.add(chunk.count)
 
-    result = await client.post_objects(args.collection, objects, skip=acked, on_chunk=on_chunk)
+    result = await client.post_objects(args.collection, objects, skip=acked,
+                                       first_index=first_index, on_chunk=on_chunk)
     state.data["complete"] = True
     state.save()
     # Server refusals of every run are in the state; objects too large to send are not.
@@ -290,14 +344,19 @@ async def _push_objects(client: AccordClient, args: argparse.Namespace, label: s
     for f in failures:
         version = f" (version {f.version})" if f.version else ""
         print(f"refused {f.id}{version}: {f.message}", file=sys.stderr)
-    accepted = len(objects) - len(too_large) - len(state.failures())
-    print(f"{label}: {len(objects)} object(s), {accepted} accepted, {len(failures)} refused"
+    accepted = count - len(too_large) - len(state.failures()) - (
+        len(local_failures) - local_before)
+    # Every item read is counted once: accepted + refused (+ repeated) = the total.
+    total = count + local_before + repeated
+    again = f", {repeated} repeated (sent once)" if repeated else ""
+    print(f"{label}: {total} {unit}(s), {accepted} accepted, {len(failures)} refused{again}"
           f" -> collection {args.collection}")
     return 1 if failures else 0
 
 
 async def push(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord push FILE...`."""
+    args.collection = await client.find_collection(args.collection)
     await client.collection(args.collection)  # a clear 404/401 before any work
     options = iocs.IndicatorOptions(tlp=args.tlp, confidence=args.confidence,
                                     labels=tuple(args.label or ()),
@@ -318,7 +377,6 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
                              ).hexdigest()[:32]
         state = PushState(_state_dir(args) / f"{key}.json", args.restart)
         state.data.setdefault("file", str(path.resolve()))
-        local: list[Failure] = []
         if mode == "stix":
             objects = apply_terms(read_objects(data, name), args.tlp,
                                   args.withhold_attribution, args.label or [], args.confidence)
@@ -326,56 +384,63 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
             text = data.decode("utf-8-sig", errors="replace")
             parsed = iocs.parse_csv(text) if mode == "csv" else iocs.parse_text(text)
             local = [Failure(f"{name}:{line}", "", message) for line, message in parsed.rejected]
-            ns = iocs.namespace(_key_id(client.key), digest)
-            started = time.monotonic()
-            objects = list(iocs.indicators(parsed, ns, state.created, options))
-            if not args.quiet and len(objects) > 1000:
-                print(f"{name}: {len(objects)} indicators built in"
-                      f" {time.monotonic() - started:.1f}s", file=sys.stderr)
-        if not objects and not local:
+            if not parsed.iocs and not local:
+                print(f"{name}: no values", file=sys.stderr)
+                continue
+            code = max(code, await _push_list(client, args, name, state, parsed, digest,
+                                              options, local))
+            continue
+        if not objects:
             print(f"{name}: no objects", file=sys.stderr)
             continue
-        code = max(code, await _push_objects(client, args, name, state, objects, local))
+        code = max(code, await _push_objects(client, args, name, state, objects, []))
     return code
+
+
+async def _push_list(client: AccordClient, args: argparse.Namespace, name: str,
+                     state: PushState, parsed: iocs.Parsed, digest: str,
+                     options: iocs.IndicatorOptions, local: list[Failure]) -> int:
+    """Push an IOC list, building its indicators as the envelopes go out: none of an
+    acknowledged chunk is built again on resume, and Ctrl-C is never far from an await."""
+    limit = await client.max_content_length()
+    chunks, done = state.acked_prefix([limit, client.max_chunk_objects])
+    if done and not args.quiet:
+        print(f"{name}: skipping the {done} acknowledged indicator(s) without building them",
+              file=sys.stderr)
+    builder = iocs.Builder(iocs.namespace(_key_id(client.key), digest), state.created, options)
+
+    def build() -> Iterator[dict[str, Any]]:
+        for number, ioc in enumerate(parsed.iocs[done:], done):
+            try:
+                yield builder.build(ioc)
+            except iocs.IocError as exc:
+                local.append(Failure(f"{name}: value {number + 1}", "", str(exc)))
+
+    return await _push_objects(client, args, name, state, build(), local, "value",
+                               parsed.repeated, total=len(parsed.iocs), first_index=chunks)
 
 
 # --- import misp -------------------------------------------------------------------------------
 
 
-def misp_to_stix(data: bytes, name: str) -> list[dict[str, Any]]:
-    """STIX 2.1 objects of MISP event JSON, converted by misp-stix (MISPtoSTIX21Parser)."""
+def misp_to_stix(data: bytes, name: str, withhold: bool = False) -> list[dict[str, Any]]:
+    """STIX 2.1 objects of MISP event JSON, converted by misp-stix (clients.misp)."""
     try:
-        from misp_stix_converter import MISPtoSTIX21Parser
-    except ImportError as exc:  # an optional heavy dependency, imported only when used
+        import misp_stix_converter  # noqa: F401 - an optional heavy dependency, checked here
+    except ImportError as exc:
         raise UsageError("accord import misp needs the misp-stix package:"
                          " pip install 'accord[misp]'") from exc
+    from clients import misp
+
     try:
-        content = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{name} is not JSON: {exc}") from exc
-    events = content if isinstance(content, list) else content.get("response", [content]) \
-        if isinstance(content, dict) else None
-    if not events:
-        raise UsageError(f"{name}: no MISP event")
-    objects: list[dict[str, Any]] = []
-    for event in events:
-        if not isinstance(event, dict) or not isinstance(event.get("Event", event), dict):
-            raise UsageError(f"{name}: not a MISP event")
-        parser = MISPtoSTIX21Parser()
-        try:
-            parser.parse_misp_event(event if "Event" in event else {"Event": event})
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"{name}: misp-stix could not convert the event: {exc!r}") from exc
-        objects.extend(orjson.loads(parser.bundle.serialize())["objects"])
-    for obj in objects:
-        # MISP names the creating organisation; Accord credits the poster (or the group, if
-        # attribution is withheld) and refuses a created_by_ref naming someone else.
-        obj.pop("created_by_ref", None)
-    return objects
+        return misp.misp_to_stix(data, withhold=withhold)
+    except misp.MispError as exc:
+        raise UsageError(f"{name}: {exc}") from exc
 
 
 async def import_misp(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord import misp EVENT.json...`."""
+    args.collection = await client.find_collection(args.collection)
     await client.collection(args.collection)
     code = 0
     for name in args.files:
@@ -383,8 +448,8 @@ async def import_misp(client: AccordClient, args: argparse.Namespace) -> int:
             data = Path(name).read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror}") from exc
-        objects = apply_terms(misp_to_stix(data, name), args.tlp, args.withhold_attribution,
-                              [], None)
+        withhold = args.withhold_attribution
+        objects = apply_terms(misp_to_stix(data, name, withhold), args.tlp, withhold, [], None)
         key = hashlib.sha256("|".join([client.url, str(args.collection), _key_id(client.key),
                                        hashlib.sha256(data).hexdigest(), "misp",
                                        str(args.tlp), str(args.withhold_attribution)]).encode()
@@ -522,6 +587,100 @@ async def follow(client: AccordClient, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- browsing: collections, objects, statuses, exports ----------------------------------
+
+
+async def collections_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord collections`: what this key may read and post to."""
+    found = await client.collections()
+    if not found:
+        print("no collections visible to this key (its organisation is in no trust group"
+              " with a collection yet)")
+    for c in found:
+        rights = ("read+write" if c.get("can_write") else "read") if c.get("can_read") else "-"
+        print(f"{c['id']}  {rights:<10}  {c.get('title', '')}")
+    return 0
+
+
+async def ls_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord ls COLLECTION [--type T] [--since TIME]`: one line per object (last version)."""
+    collection = await client.find_collection(args.collection)
+    params = {"match[type]": ",".join(args.type)} if args.type else None
+    shown = 0
+    async for page in client.pages(collection, added_after=args.since, params=params):
+        for obj in page.objects:
+            label = obj.get("name") or obj.get("value") or obj.get("pattern") or ""
+            print(f"{obj.get('id')}  {obj.get('modified') or obj.get('created') or '-'}  {label}")
+            shown += 1
+            if args.limit and shown >= args.limit:
+                return 0
+    if not shown:
+        what = f" of type {', '.join(args.type)}" if args.type else ""
+        since = f" added after {args.since}" if args.since else ""
+        print(f"no objects{what}{since} in collection {collection}")
+    return 0
+
+
+async def get_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord get ID`: the object's last version, its versions, who produced it."""
+    if args.collection:
+        places = [await client.find_collection(args.collection)]
+    else:
+        places = [str(c["id"]) for c in await client.collections() if c.get("can_read")]
+    for collection in places:
+        try:
+            versions = await client.object_versions(collection, args.stix_id)
+        except NotFound:
+            continue
+        if not versions:
+            continue
+        last = versions[-1]
+        print(orjson.dumps(last, option=orjson.OPT_INDENT_2).decode())
+        print(f"# collection {collection}; {len(versions)} version(s):"
+              f" {', '.join(str(v.get('modified') or v.get('created')) for v in versions)}",
+              file=sys.stderr)
+        producer = last.get("created_by_ref")
+        print(f"# producer: {producer or 'not stated (no created_by_ref)'}", file=sys.stderr)
+        return 0
+    raise NotFound(404, "Not found", f"no object {args.stix_id} in any collection this key"
+                   " may read")
+
+
+async def status_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord status ID`: a status resource of a post of this key's organisation."""
+    found = await client.status(args.status_id)
+    print(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+    return 0 if not found.get("failure_count") else 1
+
+
+async def _feed_id(client: AccordClient, ref: str) -> str:
+    """A feed's id from its id or its name (unambiguous among the organisation's feeds)."""
+    feeds = await client.feeds()
+    if any(str(f.id) == ref for f in feeds):
+        return ref
+    named = [f for f in feeds if f.name == ref]
+    if len(named) == 1:
+        return str(named[0].id)
+    if named:
+        raise UsageError(f"{len(named)} feeds are named {ref!r}: "
+                         + ", ".join(str(f.id) for f in named) + "; give the id")
+    return ref  # the server answers for an unknown id
+
+
+async def feed_export(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord feed export FEED --format txt|csv|stix`: the feed's export on stdout."""
+    found = await client.export(await _feed_id(client, args.feed), args.format,
+                                kinds=args.kind or ())
+    body = found.body or b""
+    if args.out:
+        Path(args.out).write_bytes(body)
+        print(f"wrote {len(body)} bytes to {args.out} (ETag {found.etag})", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0
+
+
 # --- argument parsing --------------------------------------------------------------------------
 
 
@@ -534,7 +693,8 @@ def _connection_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _push_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--collection", required=True, help="collection id to post to")
+    p.add_argument("--collection", required=True,
+                   help="collection to post to: its id, or its title if no other has it")
     p.add_argument("--tlp", choices=list(iocs.TLP_MARKINGS),
                    help="TLP 2.0 marking for objects without one")
     p.add_argument("--withhold-attribution", action="store_true",
@@ -607,6 +767,47 @@ def add_commands(commands: Any) -> None:
     _connection_flags(p)
     p.set_defaults(run=_run(follow))
 
+    p = commands.add_parser(
+        "collections", help="the collections this key may read (and post to)",
+        description="List the TAXII collections this key sees: id, rights, title.",
+        epilog="example: accord collections --url http://127.0.0.1:8000 --key \"$READER\"")
+    _connection_flags(p)
+    p.set_defaults(run=_run(collections_command))
+
+    p = commands.add_parser(
+        "ls", help="list a collection's objects, one line each",
+        description="One line per object version served (id, modified, name or pattern),"
+                    " in the order they were added.",
+        epilog="example: accord ls \"Finance IOCs\" --type indicator --since"
+               " 2026-11-01T00:00:00Z")
+    p.add_argument("collection", metavar="COLLECTION", help="collection id or title")
+    p.add_argument("--type", action="append", help="only this STIX type (repeatable)")
+    p.add_argument("--since", metavar="TIME",
+                   help="only objects added after this time (TAXII added_after)")
+    p.add_argument("--limit", type=int, help="stop after this many lines")
+    _connection_flags(p)
+    p.set_defaults(run=_run(ls_command))
+
+    p = commands.add_parser(
+        "get", help="one object: its last version, its versions and producer",
+        description="Print an object's last version as JSON on stdout; its collection,"
+                    " versions and producer (created_by_ref) on stderr. Looks in every"
+                    " collection the key reads unless --collection names one.",
+        epilog="example: accord get indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+    p.add_argument("stix_id", metavar="ID", help="STIX id, e.g. indicator--<uuid>")
+    p.add_argument("--collection", help="look only in this collection (id or title)")
+    _connection_flags(p)
+    p.set_defaults(run=_run(get_command))
+
+    p = commands.add_parser(
+        "status", help="a post's status resource (successes, failures)",
+        description="Print a TAXII status resource of your organisation's post; exit 1 if"
+                    " it lists failures.",
+        epilog="example: accord status 2d1c3e0a-...  (the id a POST answered with)")
+    p.add_argument("status_id", metavar="ID", help="status id")
+    _connection_flags(p)
+    p.set_defaults(run=_run(status_command))
+
     imports = commands.add_parser("import", help="convert and post other formats") \
         .add_subparsers(dest="format", required=True)
     p = imports.add_parser("misp", help="MISP event JSON, converted to STIX 2.1 by misp-stix")
@@ -643,10 +844,19 @@ async def feed_command(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord feed create|list|show|update|delete|deliveries`."""
     if args.action == "create":
         webhook = {"url": args.webhook} if args.webhook else None
-        _print_model(await client.create_feed(args.name, _feed_filter(args), webhook,
-                                              tlp1_markings=bool(args.tlp1_markings)))
+        same = [f for f in await client.feeds() if f.name == args.name]
+        made = await client.create_feed(args.name, _feed_filter(args), webhook,
+                                        tlp1_markings=bool(args.tlp1_markings))
+        if same:
+            print(f"accord: warning: your organisation already has {len(same)} feed(s) named"
+                  f" {args.name!r} ({', '.join(str(f.id) for f in same)}); names are not"
+                  " unique, ids are", file=sys.stderr)
+        _print_model(made)
     elif args.action == "list":
-        for feed in await client.feeds():
+        feeds = await client.feeds()
+        if not feeds:
+            print("no feeds yet (accord feed create NAME ...)")
+        for feed in feeds:
             print(f"{feed.id}  {feed.name}")
     elif args.action == "show":
         _print_model(await client.feed(args.feed))
@@ -664,7 +874,10 @@ async def feed_command(client: AccordClient, args: argparse.Namespace) -> int:
         await client.delete_feed(args.feed)
         print(f"deleted feed {args.feed}")
     else:
-        for delivery in await client.deliveries(args.feed):
+        deliveries = await client.deliveries(args.feed)
+        if not deliveries:
+            print(f"no webhook deliveries for feed {args.feed}")
+        for delivery in deliveries:
             print(f"{delivery.created.isoformat()}  {delivery.state:9}  {delivery.objects:5}"
                   f" objects  {delivery.attempts} attempt(s)  {delivery.last_error or ''}")
     return 0
@@ -682,7 +895,9 @@ def add_feed_commands(commands: Any) -> None:
         p.add_argument("--kind", action="append", help="observable kind: ipv4, ipv6, domain,"
                        " url, email, md5, sha1, sha256 (repeatable)")
         p.add_argument("--label", action="append", help="label (repeatable)")
-        p.add_argument("--tlp-max", help="most restrictive TLP delivered")
+        p.add_argument("--tlp-max", choices=list(iocs.TLP_MARKINGS),
+                       help="most restrictive TLP delivered: clear, green, amber,"
+                            " amber+strict or red")
         p.add_argument("--min-confidence", type=_confidence)
         p.add_argument("--valid-only", action="store_true",
                        help="drop revoked and expired objects")
@@ -708,3 +923,15 @@ def add_feed_commands(commands: Any) -> None:
         _connection_flags(p)
     for parser in feeds.choices.values():
         parser.set_defaults(run=_run(feed_command))
+    p = feeds.add_parser(
+        "export", help="a feed's values (txt, csv) or objects (stix) on stdout",
+        description="The feed's export: txt (one value a line), csv (kind, value, indicator,"
+                    " tlp, confidence, valid_until) or stix (a bundle).",
+        epilog="example: accord feed export \"C2 for the SIEM\" --format csv --kind ipv4")
+    p.add_argument("feed", metavar="FEED", help="feed id or name")
+    p.add_argument("--format", choices=["txt", "csv", "stix"], default="txt",
+                   help="txt (default), csv or stix")
+    p.add_argument("--kind", action="append", help="only this observable kind (repeatable)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    _connection_flags(p)
+    p.set_defaults(run=_run(feed_export))

@@ -20,8 +20,10 @@ import orjson
 from clients.admin import AdminClient
 from clients.errors import (
     AccordClientError,
+    AmbiguousName,
     ApiError,
     NotAnAccordServer,
+    NotFound,
     RateLimited,
     ServerUnreachable,
     api_error,
@@ -183,13 +185,28 @@ async def parse_sse(content: aiohttp.StreamReader) -> AsyncIterator[SseEvent]:
             retry = int(value)
 
 
+def server_base(url: str) -> str:
+    """The server's base URL from what a user gives: a scheme is required; the TAXII
+    discovery (`/taxii2/`) or admin API (`/api/v1`) URL of the server is cut back to it."""
+    url = url.strip()
+    if "://" not in url:
+        raise AccordClientError(f"the server URL {url!r} has no scheme: give http://{url}"
+                                f" (or https://{url}) (check --url / ACCORD_URL)")
+    base = url.rstrip("/")
+    for suffix in ("/taxii2", "/api/v1"):
+        at = (base + "/").find(suffix + "/")
+        if at != -1:
+            return base[:at]
+    return base
+
+
 class AccordClient:
     """Async client of one Accord server; use as `async with AccordClient(url, key) as c:`."""
 
     def __init__(self, url: str, key: str, *, session: aiohttp.ClientSession | None = None,
                  timeout_s: float = 120.0, max_chunk_objects: int = 1000,
                  retries: int = 5) -> None:
-        self.url = url.rstrip("/")
+        self.url = server_base(url)
         self.key = key
         self.max_chunk_objects = max_chunk_objects
         self.retries = retries
@@ -313,11 +330,41 @@ class AccordClient:
         """The collections this key may see."""
         return (await self._json("/taxii2/root/collections/")).get("collections", [])
 
+    async def find_collection(self, ref: str | uuid.UUID) -> str:
+        """A collection's id from its id or its title (unambiguous among those this key
+        sees; otherwise NotFound or AmbiguousName listing the matches)."""
+        text = str(ref)
+        try:
+            uuid.UUID(text)
+            return text
+        except ValueError:
+            pass
+        found = await self.collections()
+        for same in (lambda c: c.get("title") == text,
+                     lambda c: str(c.get("title", "")).casefold() == text.casefold()):
+            matches = [c for c in found if same(c)]
+            if len(matches) == 1:
+                return str(matches[0]["id"])
+            if matches:
+                listed = "; ".join(f"{c['id']} ({c.get('title')})" for c in matches)
+                raise AmbiguousName(f"{len(matches)} collections are titled {text!r}: {listed};"
+                                    " give the id")
+        titles = ", ".join(repr(c.get("title")) for c in found) or "none"
+        raise NotFound(404, "Not found", f"no collection with the id or title {text!r} visible"
+                       f" to this key (it sees: {titles})")
+
     async def collection(self, collection: str | uuid.UUID) -> dict[str, Any]:
         """One collection resource; NotFound if this key may not see it."""
         return await self._json(f"/taxii2/root/collections/{collection}/")
 
     # --- posting -----------------------------------------------------------------------------
+
+    async def object_versions(self, collection: str | uuid.UUID,
+                              stix_id: str) -> list[dict[str, Any]]:
+        """Every version of one object in a collection this key sees, oldest first."""
+        found = await self._json(f"/taxii2/root/collections/{collection}/objects/{stix_id}/",
+                                 params={"match[version]": "all"})
+        return list(found.get("objects", []))
 
     async def status(self, status_id: str) -> dict[str, Any]:
         """GET a status resource of this key's organisation."""
@@ -340,18 +387,19 @@ class AccordClient:
 
     async def post_objects(self, collection: str | uuid.UUID,
                            objects: Iterable[dict[str, Any]], *,
-                           skip: Iterable[int] = (),
+                           skip: Iterable[int] = (), first_index: int = 0,
                            on_chunk: Callable[[ChunkResult], Any] | None = None) -> PostResult:
         """Post objects in envelopes that fit max_content_length; per-object failures.
 
-        `skip` names chunk indexes already acknowledged (a resumed run); `on_chunk` is
-        called after every acknowledged chunk, e.g. to record progress.
+        `skip` names chunk indexes already acknowledged (a resumed run); `first_index` is
+        the index of the first chunk of `objects` (a run resumed after that many chunks,
+        whose objects it left out); `on_chunk` is called after every acknowledged chunk.
         """
         limit = await self.max_content_length()
         skipped = set(skip)
         result = PostResult()
         for index, (batch, too_large) in enumerate(
-                chunk_objects(objects, limit, self.max_chunk_objects)):
+                chunk_objects(objects, limit, self.max_chunk_objects), first_index):
             result.total += len(batch) + len(too_large)
             result.failures.extend(too_large)
             if index in skipped or not batch:

@@ -25,6 +25,10 @@ class NotAnAccordServer(AccordClientError):
     """Something answered at the URL, but not a TAXII 2.1 server."""
 
 
+class AmbiguousName(AccordClientError):
+    """A name (a collection's title) that matches more than one thing."""
+
+
 class ApiError(AccordClientError):
     """The server answered with an error resource (title, description, http_status)."""
 

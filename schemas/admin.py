@@ -212,8 +212,9 @@ class GroupCreate(Request):
 
 
 class GroupPatch(Request):
-    """Change a group's description and policy (managers or platform admins)."""
+    """Change a group's name, description and policy (managers or platform admins)."""
 
+    name: Name | None = Field(None, description="New unique name of the group.")
     description: Description | None = Field(None, description="New description.")
     policy: GroupPolicyPatch | None = Field(None, description="Policy fields to change.")
 
@@ -240,6 +241,8 @@ class Group(Response):
     created: datetime = Field(description="When the group was created.")
     is_member: bool = Field(description="Whether the caller's organisation is a member.")
     is_manager: bool = Field(description="Whether the caller's organisation manages it.")
+    archived: bool = Field(False, description="Archived with its collections: readable, closed"
+                                              " to posts, new collections and new members.")
 
 
 class GroupDetail(Group):
@@ -420,6 +423,9 @@ class AuditEntry(Response):
                     " an org-admin of another organisation."
     )
     actor_key: str | None = Field(description="Key that acted (same visibility as actor_org).")
+    actor: str = Field("", description="Who acted, in words: `your organisation`, `another"
+                                       " organisation` (hidden from an org-admin), `the"
+                                       " platform's CLI`, or the acting organisation's id.")
     details: dict = Field(description="Action-specific facts.")
 
 

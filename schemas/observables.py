@@ -52,6 +52,11 @@ def domain(value: str) -> str | None:
 
 
 def _host(value: str) -> str | None:
+    if _DOTTED_QUAD.fullmatch(value):
+        return value
+    lower = value.lower()
+    if len(lower) <= 253 and _ASCII_NAME.fullmatch(lower) and "xn--" not in lower:
+        return lower
     if value.startswith("[") and value.endswith("]"):
         inner = _network(value[1:-1], 6)
         return f"[{inner}]" if inner and "/" not in inner else None
@@ -61,9 +66,12 @@ def _host(value: str) -> str | None:
 
 
 def _url(value: str) -> str | None:
-    if (len(value) > _MAX_URL or not value.isascii()
-            or any(c <= " " or c == "\x7f" for c in value)):
+    if len(value) > _MAX_URL or not _PRINTABLE.fullmatch(value):
         return None
+    fast = _SIMPLE_URL.fullmatch(value)
+    if fast and (not fast.group(2) or int(fast.group(2)) <= 65535) and (
+            _DOTTED_QUAD.fullmatch(fast.group(1)) or "xn--" not in fast.group(1)):
+        return value
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -85,15 +93,30 @@ def _email(value: str) -> str | None:
     return f"{local}@{name}" if name else None
 
 
+# Fast paths for the common forms (about 1 us instead of 3-10): a dotted quad without
+# leading zeros, and a lower-case ASCII host name; anything else takes the full parse.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+_SIMPLE_URL = re.compile(
+    r"(?:https?|ftp)://((?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*(?!-)[a-z0-9_-]{1,63}(?<!-))"
+    r"(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?")
+_PRINTABLE = re.compile(r"[!-~]+")  # ASCII without white space or control characters
+_ASCII_NAME = re.compile(r"(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
 def canonical(kind: str, value: str) -> str | None:
     """`value` written as a canonical value of `kind`, or None if it is not one."""
     if not isinstance(value, str):
         return None
     if kind == "ipv4":
+        if _DOTTED_QUAD.fullmatch(value):
+            return value
         return _network(value, 4)
     if kind == "ipv6":
         return _network(value, 6)
     if kind == "domain":
+        if len(value) <= 253 and _ASCII_NAME.fullmatch(value) and "xn--" not in value:
+            return value
         return domain(value)
     if kind == "url":
         return _url(value)

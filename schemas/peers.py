@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, StringConstraints
+from pydantic import AnyHttpUrl, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.admin import Name, Request, Response
 from schemas.principal import Sector
@@ -19,10 +19,26 @@ Secret = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 FilePath = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
-class PeerCreate(Request):
-    """Register a peer exchange; it appears locally as an organisation of its own."""
+# A client certificate is its file and its key: both given (as strings) or neither. Said in
+# the document too, so that a request it calls valid is one the server accepts.
+_CERT_WITH_KEY = {"anyOf": [
+    {"properties": {"client_cert": {"type": "null"}, "client_key": {"type": "null"}}},
+    {"required": ["client_cert", "client_key"],
+     "properties": {"client_cert": {"type": "string"}, "client_key": {"type": "string"}}},
+]}
 
-    name: Name = Field(description="Local name of the peer; also its organisation's name.")
+
+class PeerCreate(Request):
+    """Register a peer exchange; it appears locally as an organisation of its own.
+
+    `client_cert` and `client_key` go together (both or neither, else 400). The name must be
+    unused by any peer or organisation (409 otherwise).
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_CERT_WITH_KEY)
+
+    name: Name = Field(description="Local name of the peer; also its organisation's name:"
+                       " unique among peers and organisations (409 if taken).")
     url: AnyHttpUrl = Field(description="The peer's TAXII 2.1 API root URL.")
     auth: AuthScheme = Field("bearer", description="How the key is sent: `Authorization:"
                              " Bearer`, `Basic` (key is user:password) or `Token`.")
@@ -35,6 +51,12 @@ class PeerCreate(Request):
                            " borders are neither pulled from nor pushed to this peer.")
     onward: bool = Field(False, description="Whether objects from this peer may be"
                          " re-published to other peers.")
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> PeerCreate:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("a client certificate needs both client_cert and client_key")
+        return self
 
 
 class PeerPatch(Request):

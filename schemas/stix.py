@@ -276,12 +276,20 @@ def _object(prop: str, value: object) -> None:
         raise _fail(prop, f"'{prop}' must be a JSON object", "type")
 
 
+_PASSED_MAX = 1024
+
+
 def _ref(*types: str, exclude: frozenset[str] = frozenset()) -> Check:
     """An identifier (s2.5) of one of `types` (any type if none), never of `exclude`."""
     allowed = frozenset(types)
     wanted = " or ".join(sorted(allowed)) if allowed else "an object"
+    # Identifiers this check has passed: exports repeat a few on every object (the author's
+    # identity, a marking). Bounded, as posters choose them.
+    passed: set[str] = set()
 
     def check(prop: str, value: object) -> None:
+        if type(value) is str and value in passed:
+            return
         # Type names never contain "--", so the first one ends the type part.
         if type(value) is not str or (cut := value.find("--")) < 0 or (
                 _LOWER_UUID_RE.fullmatch(value, cut + 2) is None):
@@ -297,6 +305,9 @@ def _ref(*types: str, exclude: frozenset[str] = frozenset()) -> Check:
             raise _fail(prop, f"'{prop}' has an invalid object type {ref_type!r}", "reference")
         elif ref_type in exclude:
             raise _fail(prop, f"'{prop}' must refer to {wanted}, not {ref_type}", "reference")
+        if len(passed) >= _PASSED_MAX:
+            passed.clear()
+        passed.add(value)
     return check
 
 
@@ -864,23 +875,36 @@ _CUSTOM_SCO = _Spec("11.2", "sco", _SCO_REQUIRED, {}, (), dict(_SCO_COMMON))
 _MODIFIED_AFTER_CREATED = _later("modified", "created", strict=False)
 
 
+# Custom property names already found well-formed (with custom properties allowed), and
+# which value rule their suffix adds: real exports repeat a handful of names (x_mitre_*) on
+# every object. Bounded, as posters choose the names.
+_CUSTOM_NAMES: dict[str, Check | None] = {}
+_CUSTOM_NAMES_MAX = 4096
+
+
 def _check_custom_property(name: str, value: object, allow_custom: bool) -> None:
     """s11.1 custom properties: allowed only with allow_custom, and then well-formed."""
-    if name in _RESERVED:
-        raise _fail(name, f"'{name}' is a reserved property name and must not be used",
-                    "reserved")
-    if not allow_custom:
-        raise _fail(name, f"'{name}' is not a STIX 2.1 property of this type and custom "
-                    "properties are not accepted here", "custom")
-    if _PROPERTY_NAME.fullmatch(name) is None:
-        raise _fail(name, f"custom property name {name!r} must be 3-250 characters of a-z, 0-9 "
-                    "and _, starting with a letter", "format")
+    if allow_custom and name in _CUSTOM_NAMES:
+        suffix_rule = _CUSTOM_NAMES[name]
+    else:
+        if name in _RESERVED:
+            raise _fail(name, f"'{name}' is a reserved property name and must not be used",
+                        "reserved")
+        if not allow_custom:
+            raise _fail(name, f"'{name}' is not a STIX 2.1 property of this type and custom "
+                        "properties are not accepted here", "custom")
+        if _PROPERTY_NAME.fullmatch(name) is None:
+            raise _fail(name, f"custom property name {name!r} must be 3-250 characters of a-z, "
+                        "0-9 and _, starting with a letter", "format")
+        suffix_rule = _binary if name.endswith("_bin") else _hex if name.endswith("_hex") \
+            else None
+        if len(_CUSTOM_NAMES) >= _CUSTOM_NAMES_MAX:
+            _CUSTOM_NAMES.clear()
+        _CUSTOM_NAMES[name] = suffix_rule
     if value is None or value == []:
         raise _fail(name, f"'{name}' must not be null or an empty list", "type")
-    if name.endswith("_bin"):
-        _binary(name, value)
-    elif name.endswith("_hex"):
-        _hex(name, value)
+    if suffix_rule is not None:
+        suffix_rule(name, value)
 
 
 def validate_object(obj: object, *, allow_custom: bool = True) -> StixFacts:

@@ -18,6 +18,7 @@ from server.admin import openapi
 from server.admin import orgs as admin_orgs
 from server.admin.openapi import DOCUMENTED
 from server.config import SETTINGS, Settings
+from server.console import routes as console
 from server.db.migrate import migrate
 from server.db.pool import DSN, POOL, create_pool, resolve_dsn
 from server.federation import http as federation_api
@@ -102,7 +103,7 @@ TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.r
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
                    admin_collections.admin, admin_audit.admin, feeds_api.admin,
                    federation_api.admin, openapi.admin)
-OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes)
+OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes, *console.ROUTES)
 CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 
 
@@ -142,6 +143,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     limiter = RateLimiter.from_settings(settings)
     if limiter is not None:
         app[RATE_LIMITER] = limiter
+    console.setup(app)
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
     app.cleanup_ctx.append(_listen)

@@ -1,6 +1,7 @@
 """`accord serve | migrate | admin ...`: the server and the admin commands on its database.
 
-The member and analyst commands (`push`, `pull`, `follow`, `import`) live in clients/cli.py.
+The member and analyst commands (`push`, `pull`, `follow`, `import`, `feed`, `ls`, ...) are
+registered from clients/cli.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from clients import cli as member_cli
 from clients.admin import AdminApiError, AdminClient
+from clients.client import server_base
 from clients.errors import AccordClientError
 from schemas import admin as api
 from schemas.principal import Role, Sector
@@ -31,15 +34,50 @@ from server.admin.bootstrap import bootstrap
 from server.admin.local import LocalAdmin
 from server.app import create_app, server_options
 from server.config import Settings
-from server.db.migrate import migrate
+from server.db.embedded import start_embedded
+from server.db.migrate import is_set_up, migrate
 from server.db.pool import resolve_dsn
 from server.errors import AccordError
 from server.federation import cli as peer_cli
 
 
-async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+class NoDatabase(AccordError):
+    """A command that acts on the database found none to act on."""
+
+    title = "No database"
+
+
+def where_to_point() -> str:
+    """How to point a command that acts on the database at the server's."""
+    return ("Run it in the directory where `accord serve` runs, or point it at the server's"
+            " data: ACCORD_DATA_DIR=<the server's .accord directory>, or"
+            " ACCORD_DATABASE_URL=postgresql://... as the server has it, or use the server's"
+            " admin API with --url URL --key TOKEN (or ACCORD_URL, ACCORD_KEY)")
+
+
+def existing_dsn(settings: Settings) -> str:
+    """The server's database for a command that must not create one (only `serve` does)."""
+    if settings.database_url:
+        return settings.database_url
+    pgdata = Path(settings.data_dir).resolve() / "pgdata"
+    if not (pgdata / "PG_VERSION").is_file():
+        raise NoDatabase(
+            f"no Accord database here: looked for the embedded PostgreSQL in {pgdata}"
+            " (ACCORD_DATA_DIR, default ./.accord) and ACCORD_DATABASE_URL is not set."
+            f" {where_to_point()}. Only `accord serve` creates a database.",
+            details={"looked_in": str(pgdata)})
+    return start_embedded(settings.data_dir)
+
+
+async def _on_database(dsn: str, action: Callable[[asyncpg.Connection], Awaitable[Any]], *,
+                       create: bool = True) -> Any:
     conn = await asyncpg.connect(dsn)
     try:
+        if not create and not await is_set_up(conn):
+            raise NoDatabase("ACCORD_DATABASE_URL names a database Accord has not set up (no"
+                             " schema_migrations table): is it the server's? Only `accord"
+                             " serve` (or `accord migrate`, on purpose) sets one up. "
+                             + where_to_point())
         await migrate(conn)
         return await action(conn)
     finally:
@@ -55,15 +93,25 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def _own_url(settings: Settings) -> str:
+    """The base URL a client on this machine (or behind the proxy) reaches the server at."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     logs.configure(settings.log_level)
     dsn = resolve_dsn(settings)
     first_key = asyncio.run(_on_database(dsn, bootstrap))
     if first_key is not None:
-        print("Created the platform organisation and its first admin API key.")
-        print("Store it now; it is not shown again:")
-        print(f"  key id: {first_key.key.id}")
-        print(f"  token:  {first_key.token}", flush=True)
+        print("Created the platform organisation and its first admin API key"
+              f" (key id {first_key.key.id}).")
+        print("Store the token now; it is not shown again (lost it? README: 'A lost"
+              " platform-admin key'). In another terminal:")
+        print(f"  export ACCORD_URL={_own_url(settings)}")
+        print(f"  export ACCORD_KEY={first_key.token}", flush=True)
     workers = []
     if args.workers > 1:
         # Every worker listens on the same port (SO_REUSEPORT) and shares the database;
@@ -88,7 +136,8 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     async def run(conn: asyncpg.Connection) -> None:
         pass
 
-    asyncio.run(_on_database(resolve_dsn(settings), run))
+    # Sets up an ACCORD_DATABASE_URL database on purpose; never creates an embedded one.
+    asyncio.run(_on_database(existing_dsn(settings), run))
     print("database is up to date")
 
 
@@ -103,7 +152,7 @@ def _remote(args: argparse.Namespace) -> tuple[str, str] | None:
         return None
     if not token:
         raise AccordError("--url needs an API key: --key TOKEN or ACCORD_KEY")
-    return url, token
+    return server_base(url), token  # the TAXII discovery URL works too; a scheme is needed
 
 
 def _admin(action: Callable[[Admin, argparse.Namespace], Awaitable[None]]):
@@ -115,7 +164,7 @@ def _admin(action: Callable[[Admin, argparse.Namespace], Awaitable[None]]):
             async def local(conn: asyncpg.Connection) -> None:
                 await action(await LocalAdmin.open(conn, getattr(args, "as_org", None)), args)
 
-            asyncio.run(_on_database(resolve_dsn(settings), local))
+            asyncio.run(_on_database(existing_dsn(settings), local, create=False))
             return
         if getattr(args, "as_org", None):
             raise AccordError("--org is for the database mode; remotely, the key's own"
@@ -154,6 +203,19 @@ async def _key_create(admin: Admin, args: argparse.Namespace) -> None:
         return
     print(f"created {new.role.value} key {new.id} for {args.org!r}")
     print(f"token (shown once): {new.token}")
+
+
+async def _key_recover(admin: Admin, args: argparse.Namespace) -> None:
+    if not isinstance(admin, LocalAdmin):
+        raise AccordError("key recover acts on the server's database, for when no key is left"
+                          " to call the API with: run it without --url/ACCORD_URL where the"
+                          " server's data is (ACCORD_DATA_DIR or ACCORD_DATABASE_URL)")
+    platform = admin.principal.org_id
+    new = await admin.create_key(platform, api.KeyCreate(role=Role.PLATFORM_ADMIN))
+    print(f"created platform-admin key {new.id}; revoke the lost one with `accord admin key"
+          f" list --org {admin.principal.org_name!r}` and `accord admin key revoke KEY_ID`."
+          " In your shell:")
+    print(f"  export ACCORD_KEY={new.token}")
 
 
 async def _key_list(admin: Admin, args: argparse.Namespace) -> None:
@@ -200,7 +262,7 @@ async def _group_create(admin: Admin, args: argparse.Namespace) -> None:
 async def _group_list(admin: Admin, args: argparse.Namespace) -> None:
     for group in (await admin.list_groups()).groups:
         role = "manager" if group.is_manager else "member" if group.is_member else "-"
-        print(f"{group.id}  {role:<7}  {group.name}")
+        print(f"{group.id}  {role:<7}  {group.name}{' (archived)' if group.archived else ''}")
 
 
 async def _group_show(admin: Admin, args: argparse.Namespace) -> None:
@@ -211,6 +273,22 @@ async def _group_policy(admin: Admin, args: argparse.Namespace) -> None:
     req = api.GroupPatch(description=args.description, policy=_policy(args))
     group = await admin.change_group(await admin.group_id(args.group), req)
     _show(group.policy)
+
+
+async def _group_rename(admin: Admin, args: argparse.Namespace) -> None:
+    group = await admin.change_group(await admin.group_id(args.group),
+                                     api.GroupPatch(name=args.new_name))
+    print(f"renamed trust group {args.group!r} to {group.name!r}")
+
+
+async def _group_delete(admin: Admin, args: argparse.Namespace) -> None:
+    group_id = await admin.group_id(args.group)
+    if args.archive:
+        group = await admin.archive_group(group_id)
+        print(f"archived trust group {group.name!r} with its collections (readable, closed)")
+        return
+    await admin.delete_group(group_id)
+    print(f"deleted trust group {args.group!r}")
 
 
 async def _group_members(admin: Admin, args: argparse.Namespace) -> None:
@@ -247,7 +325,10 @@ async def _group_invite(admin: Admin, args: argparse.Namespace) -> None:
 
 
 async def _group_invitations(admin: Admin, args: argparse.Namespace) -> None:
-    for i in (await admin.group_invitations(await admin.group_id(args.group))).invitations:
+    found = (await admin.group_invitations(await admin.group_id(args.group))).invitations
+    if not found:
+        print(f"no invitations into {args.group!r}")
+    for i in found:
         print(f"{i.org_id}  {i.state:<8}  {i.org_name}")
 
 
@@ -265,7 +346,10 @@ async def _group_leave(admin: Admin, args: argparse.Namespace) -> None:
 
 
 async def _invitation_list(admin: Admin, args: argparse.Namespace) -> None:
-    for i in (await admin.invitations()).invitations:
+    found = (await admin.invitations()).invitations
+    if not found:
+        print("no pending invitations")
+    for i in found:
         print(f"{i.group_id}  {i.org_name}  invited to {i.group_name!r}"
               f" on {i.created:%Y-%m-%d}")
 
@@ -336,7 +420,11 @@ async def _audit(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accord", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="accord",
+        description="Accord: a TAXII 2.1 / STIX 2.1 threat-intelligence exchange. `serve` runs"
+                    " the server; `admin` manages it; the other commands are a member's"
+                    " (`COMMAND --help` for each).")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the TAXII server")
@@ -376,14 +464,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--confidential", action=argparse.BooleanOptionalAction,
                        help="hide the member list from members who do not manage the group")
 
-    org = things.add_parser("org").add_subparsers(dest="action", required=True)
+    org = things.add_parser("org", help=_GROUP_LINES["org"]) \
+        .add_subparsers(dest="action", required=True)
     p = org.add_parser("create", help="create an organisation")
     p.add_argument("name")
     p.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     p.set_defaults(run=_admin(_org_create))
     org.add_parser("list", help="list organisations").set_defaults(run=_admin(_org_list))
 
-    key = things.add_parser("key").add_subparsers(dest="action", required=True)
+    key = things.add_parser("key", help=_GROUP_LINES["key"]) \
+        .add_subparsers(dest="action", required=True)
     p = key.add_parser("create", help="create an API key (the secret is printed once)")
     p.add_argument("--org", required=True)
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -391,6 +481,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--default-attribution", choices=attributions)
     p.add_argument("--quiet", action="store_true", help="print only the token")
     p.set_defaults(run=_admin(_key_create))
+    p = key.add_parser(
+        "recover", help="make a new platform-admin key on the server's database (a lost key)",
+        description="For a lost platform-admin key: acts on the server's database directly"
+                    " (as `accord serve` finds it: ACCORD_DATA_DIR or ACCORD_DATABASE_URL),"
+                    " so whoever can read that database can run it, and nobody else.",
+        epilog="example: ACCORD_DATA_DIR=/srv/accord/.accord accord admin key recover")
+    p.set_defaults(run=_admin(_key_recover))
     p = key.add_parser("list", help="list an organisation's API keys")
     p.add_argument("--org", required=True)
     p.set_defaults(run=_admin(_key_list))
@@ -399,7 +496,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--org", help="the key's organisation (remote mode, if not your own)")
     p.set_defaults(run=_admin(_key_revoke))
 
-    group = things.add_parser("group").add_subparsers(dest="action", required=True)
+    group = things.add_parser("group", help=_GROUP_LINES["group"]) \
+        .add_subparsers(dest="action", required=True)
     p = group.add_parser("create", help="create a trust group")
     p.add_argument("name")
     p.add_argument("--member", action="append", help="member organisation (repeatable)")
@@ -427,12 +525,24 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("group")
         p.add_argument("org")
         p.set_defaults(run=_admin(run))
+    p = group.add_parser("rename", help="give a trust group a new name")
+    p.add_argument("group")
+    p.add_argument("new_name")
+    p.set_defaults(run=_admin(_group_rename))
+    p = group.add_parser("delete", help="delete a trust group without collections (or"
+                         " --archive it with them)")
+    p.add_argument("group")
+    p.add_argument("--archive", action="store_true",
+                   help="archive the group and its collections instead: what they hold stays"
+                        " readable to members, nothing new goes in")
+    p.set_defaults(run=_admin(_group_delete))
     p = group.add_parser("leave", help="your organisation leaves a trust group")
     p.add_argument("group")
     as_org(p)
     p.set_defaults(run=_admin(_group_leave))
 
-    invitation = things.add_parser("invitation").add_subparsers(dest="action", required=True)
+    invitation = things.add_parser("invitation", help=_GROUP_LINES["invitation"]) \
+        .add_subparsers(dest="action", required=True)
     p = invitation.add_parser("list", help="pending invitations of your organisation")
     as_org(p)
     p.set_defaults(run=_admin(_invitation_list))
@@ -442,7 +552,8 @@ def _parser() -> argparse.ArgumentParser:
         as_org(p)
         p.set_defaults(run=_admin(_answer(accept)))
 
-    coll = things.add_parser("collection").add_subparsers(dest="action", required=True)
+    coll = things.add_parser("collection", help=_GROUP_LINES["collection"]) \
+        .add_subparsers(dest="action", required=True)
     p = coll.add_parser("create", help="create a collection of a trust group")
     p.add_argument("title")
     p.add_argument("--group", required=True)
@@ -491,7 +602,73 @@ def _parser() -> argparse.ArgumentParser:
     peer_cli.add_commands(things, _admin)
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
+    _fill_help(parser)
     return parser
+
+
+# One line for the arguments many commands share, by their name; a command's own wording,
+# where it has one, wins.
+_SHARED_HELP = {
+    "name": "the name (unique on the server)",
+    "new_name": "the group's new name (unique on the server)",
+    "title": "the collection's title",
+    "sector": "the organisation's sector",
+    "org": "organisation name or id",
+    "role": "what the key may do: reader < contributor < org-admin < platform-admin",
+    "group": "trust group name or id",
+    "collection": "collection id",
+    "key_id": "the key's id (the part of the token before the dot)",
+    "description": "free text shown to members",
+    "default_tlp": "TLP of unmarked posts (never clear)",
+    "default_attribution": "credited (the producer) or withheld (the group) by default",
+    "until": "ISO timestamp with zone: entries before it",
+    "limit": "at most this many entries",
+    "files": "input files (STIX JSON, JSON lines; IOC lists with --csv/--txt)",
+    "out": "where to write",
+    "feed": "feed id",
+    "min_confidence": "least confidence 0-100 delivered",
+    "remove_webhook": "stop the feed's webhook deliveries",
+}
+_EXAMPLES = {
+    (): "examples:\n  accord serve\n  accord admin org create CERT-EU --sector government\n"
+        "  accord push report.json --collection 'Finance IOCs'\n  accord collections",
+    ("admin",): "example: accord admin --url http://127.0.0.1:8000 --key \"$ACCORD_KEY\""
+                " group list",
+    ("admin", "org"): "example: accord admin org create \"Example Bank\" --sector private",
+    ("admin", "key"): "example: accord admin key create --org \"Example Bank\" --role reader"
+                      " --quiet",
+    ("admin", "group"): "example: accord admin group create finance-isac --member CERT-EU"
+                        " --default-tlp green",
+    ("admin", "invitation"): "example: accord admin invitation accept finance-isac",
+    ("admin", "collection"): "example: accord admin collection create \"Finance IOCs\""
+                             " --group finance-isac",
+    ("admin", "object"): "example: accord admin object withdraw COLLECTION_ID"
+                         " indicator--<uuid>",
+    ("import",): "example: accord import misp event-1234.json --collection \"Finance IOCs\"",
+    ("feed",): "example: accord feed create \"C2 for the SIEM\" --type indicator --kind ipv4"
+               " --tlp-max amber",
+}
+_GROUP_LINES = {
+    "org": "create and list organisations",
+    "key": "create, list, revoke and recover API keys",
+    "group": "trust groups: policy, members, managers, invitations, rename, delete",
+    "invitation": "your organisation's invitations: list, accept, decline",
+    "collection": "a trust group's collections: create, list, change, archive",
+}
+
+
+def _fill_help(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Give every argument without help its shared line, every group its example."""
+    if path in _EXAMPLES and not parser.epilog:
+        parser.epilog = _EXAMPLES[path]
+        if "\n" in parser.epilog:
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                _fill_help(sub, (*path, name))
+        elif action.help is None:
+            action.help = _SHARED_HELP.get(action.dest)
 
 
 def main(argv: list[str] | None = None) -> int:

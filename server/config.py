@@ -80,6 +80,22 @@ class Settings(BaseModel):
         None, description="Bearer token that may read /metrics (platform-admin keys always may)."
     )
 
+    # The web console (server/console): sessions, sign-in lockout, cookie flags.
+    console_session_hours: int = Field(12, ge=1, description="Longest life of a console session.")
+    console_idle_minutes: int = Field(60, ge=1, description="A session idle this long ends.")
+    console_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins in a row that lock an account for a while."
+    )
+    console_lock_minutes: int = Field(15, ge=1, description="How long a locked account waits.")
+    console_secure_cookie: str = Field(
+        "auto", pattern="^(auto|always|never)$",
+        description="Secure flag of console cookies: always, never, or auto (when the request"
+        " came over TLS, or X-Forwarded-Proto says so and console_trust_proxy is set).",
+    )
+    console_trust_proxy: bool = Field(
+        False, description="Believe X-Forwarded-Proto (only behind a proxy that sets it)."
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_level(cls, value: object) -> object:

@@ -82,9 +82,21 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(event, default=str).decode()
 
 
+def _embedded_to_debug(record: logging.LogRecord) -> bool:
+    """pgserver narrates every start at INFO (initdb's "you can now start the database
+    server using pg_ctl ...", port 5432 of no use here): that is DEBUG for Accord's users."""
+    if record.levelno <= logging.INFO:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger("accord").isEnabledFor(logging.DEBUG)
+    return True
+
+
 def set_level(level: str) -> None:
-    """Apply ACCORD_LOG_LEVEL to Accord's own loggers (`accord.*`)."""
+    """Apply ACCORD_LOG_LEVEL to Accord's own loggers (`accord.*`) and the embedded database's."""
     logging.getLogger("accord").setLevel(level)
+    embedded = logging.getLogger("pgserver")
+    if _embedded_to_debug not in embedded.filters:
+        embedded.addFilter(_embedded_to_debug)
 
 
 def configure(level: str | None = None) -> None:

@@ -27,6 +27,14 @@ from tests.helpers import indicator, post
      [("md5", "cd34"), ("sha256", "ab12"), ("url", "http://a/")]),
     ("[url:value = 'it\\'s' OR domain-name:value = 'b.example']",
      [("url", "it's"), ("domain", "b.example")]),
+    # MISP ip-src / ip-dst as misp-stix writes them, and the value-only form.
+    ("[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value ="
+     " '203.0.113.45']", [("ipv4", "203.0.113.45")]),
+    ("[network-traffic:src_ref.type = 'ipv6-addr' AND network-traffic:src_ref.value ="
+     " '2001:db8::7']", [("ipv6", "2001:db8::7")]),
+    ("[network-traffic:src_ref.value = '198.51.100.0/24' AND network-traffic:src_ref.type ="
+     " 'ipv4-addr']", [("ipv4", "198.51.100.0/24")]),
+    ("[network-traffic:dst_ref.value = '192.0.2.9']", [("ipv4", "192.0.2.9")]),
 ])
 def test_equality_patterns_give_their_values(pattern, expected):
     assert iocs(pattern) == expected
@@ -41,6 +49,15 @@ def test_equality_patterns_give_their_values(pattern, expected):
     "[process:pid = 4]",
     "[ipv4-addr:value = '192.0.2.1'] AND [ipv4-addr:value = '192.0.2.2']",
     "[file:hashes.'SSDEEP' = 'x']",
+    # Traffic patterns that do not name one address alone.
+    "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value ="
+    " '192.0.2.1' AND network-traffic:dst_port = 443]",
+    "[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value ="
+    " '192.0.2.1']",
+    "[network-traffic:dst_ref.type = 'ipv6-addr' AND network-traffic:dst_ref.value ="
+    " '192.0.2.1']",
+    "[network-traffic:dst_ref.value = 'evil.example']",
+    "[network-traffic:dst_ref.value != '192.0.2.1']",
     "",
 ])
 def test_anything_else_gives_nothing(pattern):
@@ -90,8 +107,10 @@ async def test_facets_are_stored_exactly_whatever_their_characters(
             " FROM objects WHERE stix_id = $1", obj["id"])
     assert row["labels"] == awkward
     assert row["indicator_types"] == ["malicious-activity", 'q"uote']
-    assert row["ioc_kinds"] == ["md5", "domain"]
-    assert row["ioc_values"] == ["e8262b46d0fe259bf4d6a51b4524f733", "odd\\name.example"]
+    # A domain with a backslash is no domain: it never becomes a blocklist value (SECURITY.md),
+    # while the indicator itself is stored as posted.
+    assert row["ioc_kinds"] == ["md5"]
+    assert row["ioc_values"] == ["e8262b46d0fe259bf4d6a51b4524f733"]
     assert row["recipients"] == [] and row["sectors"] is None
 
 

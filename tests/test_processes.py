@@ -6,11 +6,8 @@ import asyncio
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import aiohttp
 import asyncpg
@@ -19,6 +16,7 @@ import orjson
 from tests.conftest import fresh_database
 from tests.crash_cluster import CrashCluster
 from tests.helpers import TAXII, as_served, indicator
+from tests.served import Served
 
 
 def _accord(dsn: str, *args: str) -> str:
@@ -31,65 +29,9 @@ def _accord(dsn: str, *args: str) -> str:
     return done.stdout.strip()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Served:
-    """An `accord serve` child process on a loopback port."""
-
-    def __init__(self, dsn: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "ACCORD_DATABASE_URL": dsn, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-
-    def first_lines(self, count: int) -> list[str]:
-        assert self.proc.stdout is not None
-        return [self.proc.stdout.readline() for _ in range(count)]
-
-    async def ready(self, token: str) -> None:
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                try:
-                    async with http.get(f"{self.url}/taxii2/",
-                                        headers={"Authorization": f"Bearer {token}"}) as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("server did not start within 30 s")
-
-    def _rest(self) -> str:
-        assert self.proc.stdout is not None
-        with self.proc.stdout:
-            return self.proc.stdout.read()
-
-    def kill(self) -> str:
-        """SIGKILL, as a crash; return what it printed since first_lines."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        return self._rest()
-
-    def stop(self) -> str:
-        """SIGINT, as an operator; return what it printed since first_lines."""
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            return self.kill()
-        return self._rest()
-
-
 async def _setup_exchange(dsn: str) -> tuple[str, str]:
     """Two organisations, a group, a collection, via the admin commands; return (token, id)."""
+    assert _accord(dsn, "migrate") == "database is up to date"  # sets the empty database up
     assert "created organisation 'CERT-A'" in _accord(
         dsn, "admin", "org", "create", "CERT-A", "--sector", "government")
     _accord(dsn, "admin", "org", "create", "Bank-B", "--sector", "private")
@@ -109,8 +51,7 @@ async def test_serve_bootstraps_admin_key_and_admin_commands_work(admin_dsn):
         token, collection_id = await _setup_exchange(dsn)
         served = Served(dsn)
         try:
-            lines = served.first_lines(4)
-            admin_token = lines[3].split("token:")[1].strip()
+            admin_token = served.admin_token()
             await served.ready(admin_token)
             url = f"{served.url}/taxii2/root/collections/{collection_id}/objects/"
             obj = indicator()
@@ -204,7 +145,7 @@ async def _crash_and_recover(*, synchronous_commit: bool) -> tuple[dict[str, dic
         token, collection_id = await _setup_exchange(dsn)
         served = Served(dsn)
         try:
-            admin_token = served.first_lines(4)[3].split("token:")[1].strip()
+            admin_token = served.admin_token()
             await served.ready(admin_token)
             acknowledged = await _post_until_crash(served, cluster, token, collection_id)
         finally:
@@ -252,7 +193,7 @@ async def test_object_posted_to_one_process_reaches_a_stream_on_another(admin_ds
         first = Served(dsn)
         second = None
         try:
-            admin_token = first.first_lines(4)[3].split("token:")[1].strip()
+            admin_token = first.admin_token()
             await first.ready(admin_token)
             second = Served(dsn)
             await second.ready(admin_token)

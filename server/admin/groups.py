@@ -49,13 +49,31 @@ async def get_group(request: web.Request) -> web.Response:
 
 
 @admin.route("PATCH", "/groups/{group_id}", role=_MANAGER, request=api.GroupPatch,
-             response=api.GroupDetail)
+             response=api.GroupDetail, errors=(401, 403, 404, 409))
 async def change_group(request: web.Request) -> web.Response:
-    """Change a trust group's description and policy."""
+    """Change a trust group's name, description and policy (409: another group has the name)."""
     group_id = _group_id(request)
     req = await body(request, api.GroupPatch)
     return respond(await service.change_group(request.app[POOL], principal_of(request),
                                               group_id, req))
+
+
+@admin.route("DELETE", "/groups/{group_id}", role=_MANAGER, response=None, status=204,
+             errors=(401, 403, 404, 409))
+async def delete_group(request: web.Request) -> web.Response:
+    """Delete a trust group that has no collections (409 names the archive call otherwise)."""
+    await service.delete_group(request.app[POOL], principal_of(request), _group_id(request))
+    return respond(None)
+
+
+@admin.route("POST", "/groups/{group_id}/archive", role=_MANAGER, request=api.Empty,
+             response=api.GroupDetail)
+async def archive_group(request: web.Request) -> web.Response:
+    """Archive a trust group with its collections: readable, closed to posts and members."""
+    group_id = _group_id(request)
+    await body(request, api.Empty, optional=True)
+    return respond(await service.archive_group(request.app[POOL], principal_of(request),
+                                               group_id))
 
 
 @admin.route("GET", "/groups/{group_id}/members", role=_MEMBER, response=api.MemberList)

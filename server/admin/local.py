@@ -87,6 +87,12 @@ class LocalAdmin:
     async def change_group(self, group: uuid.UUID, req: api.GroupPatch) -> api.GroupDetail:
         return await service.change_group(self.conn, self.principal, group, req)
 
+    async def delete_group(self, group: uuid.UUID) -> None:
+        await service.delete_group(self.conn, self.principal, group)
+
+    async def archive_group(self, group: uuid.UUID) -> api.GroupDetail:
+        return await service.archive_group(self.conn, self.principal, group)
+
     async def members(self, group: uuid.UUID) -> api.MemberList:
         return await service.list_members(self.conn, self.principal, group)
 

@@ -90,7 +90,7 @@ def _policy(g: GroupInfo) -> api.GroupPolicy:
 def _group_fields(g: GroupInfo) -> dict:
     return {"id": g.id, "name": g.name, "description": g.description,
             "identity_id": g.identity_id, "policy": _policy(g), "created": g.created,
-            "is_member": g.is_member, "is_manager": g.is_manager}
+            "is_member": g.is_member, "is_manager": g.is_manager, "archived": g.archived}
 
 
 def _member(m: GroupMember) -> api.Membership:
@@ -299,8 +299,49 @@ async def change_group(
         if changes:
             await audit.record(conn, [_entry(principal, "group.policy_changed", principal.org_id,
                                              group.id, group_name=group.name, changes=changes)])
+        if req.name is not None and req.name != group.name:
+            await groups.rename_group(conn, group.id, req.name)
+            await audit.record(conn, [_entry(principal, "group.renamed", principal.org_id,
+                                             group.id, group_name=req.name,
+                                             old_name=group.name)])
         return await _detail(conn, principal, await groups.get_group(conn, group.id,
                                                                       principal.org_id))
+
+
+async def delete_group(pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID) -> None:
+    """Delete a trust group without collections (managers, platform admins)."""
+    async with _atomic(pool) as conn:
+        group = await _group(conn, principal, group_id, manage=True)
+        count = await groups.collection_count(conn, group.id)
+        if count:
+            raise Conflict(
+                f"the trust group {group.name!r} has {count} collection(s), whose objects are"
+                " kept: archive the group with them instead (accord admin group delete"
+                " GROUP --archive, POST /api/v1/groups/{id}/archive)",
+                details={"collections": count})
+        await groups.delete_group(conn, group.id)
+        await audit.record(conn, [_entry(principal, "group.deleted", principal.org_id, group.id,
+                                         group_name=group.name)])
+
+
+async def archive_group(
+    pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID
+) -> api.GroupDetail:
+    """Archive a group and its collections: readable, closed (managers, platform admins)."""
+    async with _atomic(pool) as conn:
+        group = await _group(conn, principal, group_id, manage=True)
+        if not group.archived:
+            closed = await groups.archive_group(conn, group.id)
+            await audit.record(conn, [_entry(principal, "group.archived", principal.org_id,
+                                             group.id, group_name=group.name,
+                                             collections_archived=closed)])
+        return await _detail(conn, principal, await groups.get_group(conn, group.id,
+                                                                      principal.org_id))
+
+
+def _open(group: GroupInfo, doing: str) -> None:
+    if group.archived:
+        raise Conflict(f"the trust group {group.name!r} is archived: {doing} is closed")
 
 
 async def list_members(
@@ -327,6 +368,7 @@ async def add_member(
     async with _atomic(pool) as conn:
         group = await _group(conn, principal, group_id)
         need_platform_admin(principal, "adding a member without an invitation")
+        _open(group, "adding members")
         org = await orgs.resolve_org(conn, req.org)
         _admits(group.allowed_sectors, org)
         if await groups.add_member(conn, group.id, org.id):
@@ -398,6 +440,7 @@ async def invite(
     """
     async with _atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
+        _open(group, "inviting")
         org = await orgs.resolve_org(conn, req.org)
         if await groups.members(conn, group.id, org.id):
             raise Conflict(f"{org.name!r} is already a member of this trust group")
@@ -441,6 +484,7 @@ async def answer_invitation(
         entries = [_entry(principal, "invitation.accepted" if accept else "invitation.declined",
                           org.id, group_id, group_id=group_id, group_name=answered.group.name)]
         if accept:
+            _open(answered.group, "joining")
             # The policy may have changed since the invitation was sent.
             _admits(answered.group.allowed_sectors, org)
             await groups.add_member(conn, group_id, org.id)
@@ -469,6 +513,7 @@ async def create_collection(
     """Create a collection in the group (managers, platform admins)."""
     async with _atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
+        _open(group, "creating collections")
         made = await collections.create_collection(conn, group.id, req.title, req.description,
                                                    allow_custom=req.allow_custom)
         defaults = req.model_dump(include={"default_tlp", "default_attribution"},
@@ -587,11 +632,17 @@ async def audit_query(
         # An org-admin learns what happened to its organisation, not which other
         # organisation did it (that could name a confidential group's managers).
         own = principal.is_platform_admin or e.actor_org == principal.org_id
+        if e.actor_org is None:
+            actor = "the platform's CLI"
+        elif e.actor_org == principal.org_id:
+            actor = "your organisation"
+        else:
+            actor = str(e.actor_org) if own else "another organisation"
         entries.append(api.AuditEntry(
             seq=e.seq if principal.is_platform_admin else None, at=e.at, action=e.action,
             org_id=e.org_id, subject=e.subject,
             actor_org=e.actor_org if own else None, actor_key=e.actor_key if own else None,
-            details=e.details,
+            actor=actor, details=e.details,
         ))
     last = found[-1] if more and found else None
     return api.AuditPage(entries=entries, next=cursors.encode(Cursor(last.at, last.seq))

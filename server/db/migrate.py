@@ -47,6 +47,11 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     return applied_now
 
 
+async def is_set_up(conn: asyncpg.Connection) -> bool:
+    """Whether migrations were ever applied to this database (by `accord serve`)."""
+    return await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+
+
 async def pending(conn: asyncpg.Connection) -> list[str]:
     """Names of shipped migrations not applied to this database."""
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")

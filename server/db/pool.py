@@ -20,7 +20,7 @@ DSN = web.AppKey("dsn", str)
 
 
 def resolve_dsn(settings: Settings) -> str:
-    """The configured database, or the embedded one started on demand."""
+    """The configured database, or the embedded one started (created if new) on demand."""
     return settings.database_url or start_embedded(settings.data_dir)
 
 

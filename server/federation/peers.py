@@ -67,8 +67,6 @@ async def add_peer(pool: asyncpg.Pool | asyncpg.Connection, principal: Principal
                    req: api.PeerCreate) -> api.Peer:
     """Register a peer and create its organisation."""
     need_platform_admin(principal, "registering a peer")
-    if (req.client_cert is None) != (req.client_key is None):
-        raise Conflict("a client certificate needs both client_cert and client_key")
     async with _atomic(pool) as conn:
         org = await orgs.create_org(conn, req.name, req.sector.value)
         peer = await store.create_peer(

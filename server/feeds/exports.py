@@ -4,21 +4,17 @@ gzip when asked."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from schemas.observables import canonical, spreadsheet_safe
+from schemas.observables import canonical
 from server.db.pool import POOL
 from server.errors import BadRequest
 from server.feeds.api import ANY_ROLE, feed_id
 from server.feeds.channels import DeliveryChannel
-from server.ops.metrics import METRICS
 from server.store import exports as store
 from server.store.feeds import get_feed
 from server.web.auth import principal_of
@@ -41,17 +37,6 @@ def _etag_list(header: str) -> set[str]:
     return {t.strip().removeprefix("W/").strip('"') for t in header.split(",") if t.strip()}
 
 
-def _unescape(field: bytes) -> str | None:
-    """A field of PostgreSQL's COPY text format (None for NULL)."""
-    if field == b"\\N":
-        return None
-    text = field.decode()
-    if "\\" not in text:
-        return text
-    return (text.replace("\\\\", "\x00").replace("\\t", "\t").replace("\\n", "\n")
-            .replace("\\r", "\r").replace("\x00", "\\"))
-
-
 _KINDS = ("ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256")
 
 
@@ -64,48 +49,6 @@ def _clean(values: list[str]) -> list[str]:
         if clean is not None:
             out.append(clean)
     return out
-
-
-class _Canonical:
-    """Re-parses every exported value as a value of its kind before it is written out
-    (SECURITY.md): COPY text rows `kind<TAB>value[<TAB>...]` in, txt or CSV lines out.
-    Anything that is not a canonical value of its kind is left out and counted."""
-
-    def __init__(self, sink: Callable[[bytes], Awaitable[None]], fmt: str) -> None:
-        self.sink, self.csv, self.rest, self.omitted = sink, fmt == "csv", b"", 0
-        if self.csv:
-            self.buffer = io.StringIO()
-            self.writer = csv.writer(self.buffer, lineterminator="\n")
-            self.writer.writerow(["kind", "value", "indicator", "tlp", "confidence",
-                                  "valid_until", "producer"])
-
-    async def __call__(self, data: bytes) -> None:
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        await self.sink(self._render(lines))
-
-    def _render(self, lines: list[bytes]) -> bytes:
-        out = []
-        for line in lines:
-            kind, _, rest = line.partition(b"\t")
-            value, _, extra = rest.partition(b"\t")
-            # COPY escapes tabs, newlines and backslashes: no canonical value has them.
-            clean = None if b"\\" in value else canonical(kind.decode(), value.decode())
-            if clean is None:
-                self.omitted += 1
-            elif self.csv:
-                cells = [kind.decode(), clean, *(_unescape(f) or "" for f in extra.split(b"\t"))]
-                self.writer.writerow([spreadsheet_safe(c) for c in cells])
-            else:
-                out.append(clean)
-        if self.csv:
-            text, _ = self.buffer.getvalue(), self.buffer.seek(0)
-            self.buffer.truncate()
-            return text.encode()
-        return "".join(f"{v}\n" for v in out).encode()
-
-    async def close(self) -> None:
-        await self.sink(self._render([self.rest] if self.rest else []))
 
 
 class _Sink:
@@ -126,7 +69,8 @@ class _Sink:
             await self.resp.write(data)
 
 
-@admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE)
+@admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE,
+             errors=(400, 401, 403, 404), path_values={"fmt": tuple(FORMATS)})
 async def export_feed(request: web.Request) -> web.StreamResponse:
     """Blocklist (txt, csv) or STIX bundle (stix) of current indicators; honours
     If-None-Match; `export.txt?since=<etag>` answers the change since that ETag."""
@@ -172,12 +116,10 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
                 omitted = len(change.added) + len(change.removed) - len(added) - len(removed)
                 await sink(b"".join([*(f"+{v}\n".encode() for v in added),
                                      *(f"-{v}\n".encode() for v in removed)]))
-            elif fmt in ("txt", "csv"):
-                lines = _Canonical(sink, fmt)
-                await store.copy_values(conn, principal, feed.filter, kinds, lines,
-                                        with_details=fmt == "csv")
-                await lines.close()
-                omitted = lines.omitted
+            elif fmt == "txt":
+                await store.copy_text(conn, principal, feed.filter, kinds, sink)
+            elif fmt == "csv":
+                await store.copy_csv(conn, principal, feed.filter, kinds, sink)
             else:
                 await sink(f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['
                            .encode())
@@ -188,8 +130,7 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
                 await sink(b"]}")
             await sink.flush()
     if omitted:
-        # Counted, never written: the values themselves stay out of logs and labels.
-        request.app[METRICS].export_values_omitted.inc(omitted)
+        # Counted, never quoted: the values themselves stay out of logs.
         log.info("export omitted values", extra={"feed": str(feed.id), "omitted": omitted})
     await resp.write_eof()
     return resp

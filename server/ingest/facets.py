@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import re
 from datetime import datetime
 
+from schemas.observables import canonical
 from schemas.stix import parse_timestamp
 from server.store.objects import Facets
+
+log = logging.getLogger("accord.ingest")
 
 _VALUE = r"'((?:[^'\\]|\\.)*)'"
 _PATHS = {
@@ -31,6 +36,16 @@ _TERM = r"([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+))) = '([
 _OR_CHAIN = re.compile(r"\[" + _TERM + r"(?: OR " + _TERM + r")*\]")
 _TERMS = re.compile(_TERM)
 _JOIN = re.compile(r"\s*(OR)\s*|\s*\]\s*OR\s*\[\s*", re.IGNORECASE)
+# An address as the source or destination of network traffic, the form MISP's ip-src and
+# ip-dst attributes take in misp-stix: the value alone, or with the address type beside it
+# (either order). The traffic's other end is unconstrained, so the address alone stands for
+# the whole indicator.
+_NT = r"network-traffic:(src|dst)_ref\."
+_NT_VALUE = re.compile(r"\[" + _NT + r"value = '([^'\\]*)'\]")
+_NT_TYPED = re.compile(
+    r"\[" + _NT + r"type = '(ipv4-addr|ipv6-addr)' AND " + _NT + r"value = '([^'\\]*)'\]")
+_NT_TYPED_AFTER = re.compile(
+    r"\[" + _NT + r"value = '([^'\\]*)' AND " + _NT + r"type = '(ipv4-addr|ipv6-addr)'\]")
 
 
 def _kind(path: str) -> str | None:
@@ -39,6 +54,29 @@ def _kind(path: str) -> str | None:
     if path.startswith("file:hashes."):
         return _HASHES.get(path.removeprefix("file:hashes.").strip("'").upper())
     return None
+
+
+def _traffic_address(pattern: str) -> list[tuple[str, str]]:
+    """(kind, value) of a network-traffic pattern naming one end's address, else []."""
+    typed = _NT_TYPED.fullmatch(pattern)
+    if typed:
+        same_end, address_type, value = typed.group(1) == typed.group(3), typed.group(2), \
+            typed.group(4)
+    elif typed := _NT_TYPED_AFTER.fullmatch(pattern):
+        same_end, value, address_type = typed.group(1) == typed.group(3), typed.group(2), \
+            typed.group(4)
+    elif plain := _NT_VALUE.fullmatch(pattern):  # the ref may be a domain-name too
+        same_end, value, address_type = True, plain.group(2), None
+    else:
+        return []
+    try:
+        version = ipaddress.ip_network(value, strict=False).version
+    except ValueError:
+        return []
+    kind = "ipv4" if version == 4 else "ipv6"
+    if not same_end or address_type not in (None, f"{kind}-addr"):
+        return []
+    return [(kind, value)]
 
 
 def iocs(pattern: str) -> list[tuple[str, str]]:
@@ -51,6 +89,8 @@ def iocs(pattern: str) -> list[tuple[str, str]]:
     if single:
         kind = _kind(single.group(1))
         return [(kind, single.group(2))] if kind else []
+    if pattern.startswith("[network-traffic:"):
+        return _traffic_address(pattern)
     if _OR_CHAIN.fullmatch(pattern):
         found = []
         for path, value in _TERMS.findall(pattern):
@@ -110,6 +150,15 @@ def facets_of(body: dict) -> Facets:
     if get("pattern_type") == "stix" and get("type") == "indicator":
         pairs = iocs(get("pattern", ""))
         if pairs:
-            facets.ioc_kinds = [k for k, _ in pairs]
-            facets.ioc_values = [v for _, v in pairs]
+            # Only canonical values of their kind become blocklist values (SECURITY.md:
+            # `203.0.113.6; allow all` must never reach a firewall's configuration). The
+            # indicator itself is valid STIX and is stored and served as posted.
+            clean = [(k, c) for k, v in pairs if (c := canonical(k, v)) is not None]
+            if len(clean) < len(pairs):
+                # Counted, never quoted: posted values stay out of logs.
+                log.info("pattern values not exported", extra={
+                    "object": get("id"), "omitted": len(pairs) - len(clean)})
+            if clean:
+                facets.ioc_kinds = [k for k, _ in clean]
+                facets.ioc_values = [v for _, v in clean]
     return facets

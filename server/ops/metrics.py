@@ -67,10 +67,6 @@ class Metrics:
         self.ingest_latency = Histogram(
             "accord_ingest_duration_seconds", "Time to accept one POSTed envelope (202 only).",
             buckets=_LATENCY_BUCKETS, registry=r)
-        self.export_values_omitted = Counter(
-            "accord_export_values_omitted",
-            "Blocklist values left out of exports: not a canonical value of their kind.",
-            registry=r)
         self.stream_subscribers = Gauge(
             "accord_feed_stream_subscribers", "Event streams open on this process.",
             registry=r)

@@ -164,36 +164,59 @@ def _kinds(kinds: list[str] | None, p: Params) -> str:
 Output = Callable[[bytes], Awaitable[None]]
 
 
+# Defence in depth behind ingest, where only canonical values become blocklist values
+# (server.ingest.facets): whatever is stored, nothing with white space, a control character,
+# a quote or a separator leaves in a blocklist line.
+_SAFE_VALUE = (
+    " AND CASE u.k WHEN 'ipv4' THEN u.v ~ '^[0-9./]+$'"
+    " WHEN 'ipv6' THEN u.v ~ '^[0-9a-f:./]+$'"
+    " WHEN 'domain' THEN u.v ~ '^[a-z0-9._-]+$'"
+    " WHEN 'url' THEN u.v ~ '^[!-~]+$' WHEN 'email' THEN u.v ~ '^[!-~]+$'"
+    " ELSE u.v ~ '^[0-9a-f]+$' END"
+)
+
+
 def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Params,
             columns: str = "") -> str:
     """(kind, value) of each current indicator's values, as a set-returning projection (one
     pass, no per-row function scan), in storage order, plus `columns` of the indicator."""
     inner = _current_rows(principal, f, p,
                           f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}")
-    return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}"
+    return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}{_SAFE_VALUE}"
 
 
-async def copy_values(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
-                      kinds: list[str] | None, output: Output, *,
-                      with_details: bool = False) -> None:
-    """COPY text rows `kind<TAB>value` of each current indicator's values, in storage order
-    (with indicator, tlp, confidence, valid_until and producer if `with_details`).
+async def copy_text(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
+                    kinds: list[str] | None, output: Output) -> None:
+    """One value a line, in storage order, written by PostgreSQL (COPY) to output.
 
     Not sorted nor de-duplicated: a value two indicators carry comes twice. Sorting a
     million values cost more than the scan itself; a blocklist is a set either way.
     """
     p = Params()
-    extra = ""
-    if with_details:
-        # The producer is what Accord vouches for (DESIGN.md), or "withheld".
-        extra = (", o.stix_id AS indicator, o.tlp, o.confidence, to_char(o.valid_until AT"
-                 " TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS valid_until,"
-                 " (SELECT CASE WHEN o.withheld THEN 'withheld' ELSE pr.name END"
-                 " FROM organizations pr WHERE pr.id = o.producer_org) AS producer")
-    columns = "k, v, indicator, tlp, confidence, valid_until, producer" if with_details \
-        else "k, v"
-    sql = f"SELECT {columns} FROM ({_values(principal, f, kinds, p, extra)}) x"
+    sql = f"SELECT v FROM ({_values(principal, f, kinds, p)}) x"
     await conn.copy_from_query(sql, *p.values, output=output)
+
+
+def _cell(column: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP: prefix with a quote)."""
+    return (f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
+            f" THEN chr(39) || {column} ELSE {column} END")
+
+
+async def copy_csv(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
+                   kinds: list[str] | None, output: Output) -> None:
+    """One CSV line per (value, indicator), with a header, in storage order (COPY)."""
+    p = Params()
+    # The producer is what Accord vouches for (DESIGN.md), or "withheld"; an organisation's
+    # name and an e-mail address (`=x@evil.example`) are text a spreadsheet could run.
+    extra = (", o.stix_id AS indicator, o.tlp, o.confidence, to_char(o.valid_until AT TIME"
+             " ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS valid_until,"
+             " (SELECT CASE WHEN o.withheld THEN 'withheld' ELSE pr.name END"
+             " FROM organizations pr WHERE pr.id = o.producer_org) AS producer")
+    sql = (f"SELECT k AS kind, {_cell('v')} AS value, indicator, tlp, confidence,"
+           f" valid_until, {_cell('producer')} AS producer"
+           f" FROM ({_values(principal, f, kinds, p, extra)}) x")
+    await conn.copy_from_query(sql, *p.values, output=output, format="csv", header=True)
 
 
 async def bodies(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,

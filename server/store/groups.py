@@ -16,7 +16,8 @@ _POLICY = ("default_tlp", "default_attribution", "allow_anonymous", "allowed_sec
 _GROUP = (
     "SELECT g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
-    " m.org_id IS NOT NULL AS is_member, coalesce(m.is_manager, false) AS is_manager"
+    " m.org_id IS NOT NULL AS is_member, coalesce(m.is_manager, false) AS is_manager,"
+    " g.archived"
     " FROM trust_groups g LEFT JOIN group_members m ON m.group_id = g.id AND m.org_id = $1"
     " WHERE NOT g.is_reference"
 )
@@ -124,6 +125,38 @@ async def set_group(
     await conn.execute(f"UPDATE trust_groups SET {sets} WHERE id = {p(group_id)}", *p.values)
 
 
+async def rename_group(conn: asyncpg.Connection, group_id: uuid.UUID, name: str) -> None:
+    """Give a trust group a new name; Conflict if another group has it."""
+    try:
+        await conn.execute("UPDATE trust_groups SET name = $2 WHERE id = $1", group_id, name)
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"a trust group named {name!r} already exists") from exc
+
+
+async def collection_count(conn: asyncpg.Connection, group_id: uuid.UUID) -> int:
+    """How many collections (archived ones included) a trust group has."""
+    return await conn.fetchval("SELECT count(*) FROM collections WHERE group_id = $1", group_id)
+
+
+async def delete_group(conn: asyncpg.Connection, group_id: uuid.UUID) -> None:
+    """Delete a trust group that has no collections, with its memberships and invitations."""
+    # Locked first, so a collection created meanwhile cannot slip in between check and delete.
+    await conn.execute("SELECT 1 FROM trust_groups WHERE id = $1 FOR UPDATE", group_id)
+    if await collection_count(conn, group_id):
+        raise Conflict("the trust group has collections; archive it instead")
+    await conn.execute("DELETE FROM group_invitations WHERE group_id = $1", group_id)
+    await conn.execute("DELETE FROM group_members WHERE group_id = $1", group_id)
+    await conn.execute("DELETE FROM trust_groups WHERE id = $1", group_id)
+
+
+async def archive_group(conn: asyncpg.Connection, group_id: uuid.UUID) -> int:
+    """Archive a trust group and every collection of it; how many collections were open."""
+    await conn.execute("UPDATE trust_groups SET archived = true WHERE id = $1", group_id)
+    status = await conn.execute(
+        "UPDATE collections SET archived = true WHERE group_id = $1 AND NOT archived", group_id)
+    return int(status.rsplit(" ", 1)[1])
+
+
 async def members(
     conn: asyncpg.Connection, group_id: uuid.UUID, only_org: uuid.UUID | None = None
 ) -> list[GroupMember]:
@@ -170,7 +203,7 @@ _INVITATION = (
     "SELECT i.org_id, o.name AS org_name, i.state, i.created AS invited, i.decided,"
     " g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
-    " false AS is_member, false AS is_manager"
+    " false AS is_member, false AS is_manager, g.archived"
     " FROM group_invitations i JOIN trust_groups g ON g.id = i.group_id"
     " JOIN organizations o ON o.id = i.org_id"
 )

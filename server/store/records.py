@@ -71,6 +71,7 @@ class GroupInfo:
     created: datetime
     is_member: bool
     is_manager: bool
+    archived: bool
 
 
 @dataclass(frozen=True, slots=True)

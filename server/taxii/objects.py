@@ -64,7 +64,13 @@ async def add_objects(request: web.Request) -> web.Response:
     collection = await readable_collection(request)
     if not policy.can_write_collection(principal_of(request), collection.is_member,
                                        collection.archived):
-        raise Forbidden("posting to this collection needs the contributor role")
+        if collection.archived:
+            # Say what is wrong: the collection, not the key's role.
+            raise Forbidden(f"the collection {collection.title!r} is read-only (archived, or"
+                            " the platform's reference collection): it takes no posts",
+                            details={"read_only": True})
+        raise Forbidden("posting to this collection needs the contributor role",
+                        details={"needed_role": "contributor"})
     body = await read_body(request)
     status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body)
     request[INGESTED] = (len(status.successes), len(status.failures))

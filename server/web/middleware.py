@@ -104,6 +104,19 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         request_id_var.reset(token)
 
 
+async def _with_slash(request: web.Request) -> str | None:
+    """The path with a trailing slash (and the query), if that names a TAXII resource."""
+    path = request.rel_url.raw_path
+    if path.endswith("/") or not path.startswith("/taxii2"):
+        return None
+    target = request.rel_url.with_path(path + "/", encoded=True)
+    match = await request.app.router.resolve(request.clone(rel_url=target))
+    if match.http_exception is not None and match.http_exception.status == 404:
+        return None
+    query = request.rel_url.raw_query_string
+    return str(target) + (f"?{query}" if query else "")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into a TAXII error resource; never let a stack trace out."""
@@ -115,6 +128,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(request, status, exc.title, exc.description, exc.details, headers)
     except QueryError as exc:
         return error_response(request, 400, "Bad request", str(exc))
+    except web.HTTPNotFound as exc:
+        if (slashed := await _with_slash(request)) is not None:
+            # TAXII paths end with a slash; 308 keeps the method and body of a POST.
+            return error_response(
+                request, 308, "Permanent redirect",
+                f"TAXII paths end with a slash: {slashed}", {"location": slashed},
+                headers={"Location": slashed})
+        return error_response(request, 404, exc.reason, exc.text or exc.reason)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -85,6 +85,8 @@ async def test_org_admin_sees_only_its_own_entries(api, club):
     # Bob was added by the platform admin: the entry is his, the actor hidden.
     added = next(e for e in mine if e["action"] == "group.member_added")
     assert added["actor_org"] is None and added["actor_key"] is None
+    assert added["actor"] == "another organisation"
+    assert {e["actor"] for e in mine if e["action"] == "key.created"} == {"your organisation"}
     assert_error(await api("GET", "/audit", bob.admin, params={"org": str(alice.org_id)}),
                  403, "platform-admin")
     assert_error(await api("GET", "/audit", bob.contributor), 403, "org-admin", bob.name)

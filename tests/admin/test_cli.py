@@ -94,3 +94,29 @@ async def test_remote_cli_withdraws_and_restores_an_object(base_url, factory, wo
         base_url, platform, "object", "restore", *args)
     err = await _accord(base_url, world.alice.admin.token, "object", "withdraw", *args, ok=False)
     assert "403" in err or "platform" in err
+
+
+async def test_remote_cli_takes_the_taxii_url_and_wants_a_scheme(base_url, factory):
+    platform = (await factory.platform_key()).token
+    assert "Accord" in await _accord(f"{base_url}/taxii2/", platform, "org", "list")
+    err = await _accord(base_url.removeprefix("http://"), platform, "org", "list", ok=False)
+    assert "has no scheme: give http://" in err
+
+
+async def test_remote_cli_renames_and_deletes_groups(base_url, factory):
+    platform = (await factory.platform_key()).token
+    suffix = uuid.uuid4().hex[:6]
+    org = f"Org-{suffix}"
+    await _accord(base_url, platform, "org", "create", org, "--sector", "government")
+    await _accord(base_url, platform, "group", "create", f"old-{suffix}", "--member", org)
+    assert f"renamed trust group 'old-{suffix}' to 'new-{suffix}'" in await _accord(
+        base_url, platform, "group", "rename", f"old-{suffix}", f"new-{suffix}")
+    await _accord(base_url, platform, "collection", "create", "c", "--group", f"new-{suffix}")
+    err = await _accord(base_url, platform, "group", "delete", f"new-{suffix}", ok=False)
+    assert "1 collection(s)" in err and "--archive" in err
+    assert "archived trust group" in await _accord(base_url, platform, "group", "delete",
+                                                   f"new-{suffix}", "--archive")
+    await _accord(base_url, platform, "group", "create", f"empty-{suffix}")
+    assert f"deleted trust group 'empty-{suffix}'" in await _accord(
+        base_url, platform, "group", "delete", f"empty-{suffix}")
+    assert f"empty-{suffix}" not in await _accord(base_url, platform, "group", "list")

@@ -194,3 +194,55 @@ async def test_invitation_flow(api, club, factory):
     assert_error(await api("GET", f"/groups/{gid}", erin.reader), 404)
     again = await api("POST", f"/groups/{gid}/invitations", alice.admin, {"org": erin.name})
     assert again.status == 201 and again.body["state"] == "pending"
+
+
+async def test_rename_and_delete_an_empty_group_are_audited(api, factory):
+    platform = await factory.platform_key()
+    cert = await factory.member("cert", "government")
+    bank = await factory.member("bank", "private")
+    name, other = f"g-{uuid.uuid4().hex[:6]}", f"h-{uuid.uuid4().hex[:6]}"
+    made = (await api("POST", "/groups", cert.admin, {"name": name})).body
+    taken = (await api("POST", "/groups", cert.admin, {"name": other})).body
+    gid = made["id"]
+    assert_error(await api("PATCH", f"/groups/{gid}", cert.admin, {"name": other}), 409,
+                 "already exists")
+    renamed = await api("PATCH", f"/groups/{gid}", cert.admin, {"name": name + "-new"})
+    assert renamed.status == 200 and renamed.body["name"] == name + "-new"
+    # The old name is free again; a plain member may neither rename nor delete.
+    assert (await api("POST", "/groups", cert.admin, {"name": name})).status == 201
+    await api("POST", f"/groups/{gid}/members", platform, {"org": bank.name})
+    assert_error(await api("DELETE", f"/groups/{gid}", bank.admin), 403, "manager")
+    assert_error(await api("PATCH", f"/groups/{gid}", bank.admin, {"name": "x"}), 403)
+    await api("POST", f"/groups/{gid}/invitations", cert.admin,
+              {"org": (await factory.member("telco", "private")).name})
+    deleted = await api("DELETE", f"/groups/{gid}", cert.admin)
+    assert deleted.status == 204, deleted.body
+    assert_error(await api("GET", f"/groups/{gid}", cert.admin), 404)
+    assert gid not in [g["id"] for g in (await api("GET", "/groups", bank.admin)).body["groups"]]
+    audit = (await api("GET", "/audit", platform, params={"limit": "1000"})).body["entries"]
+    mine = [(e["action"], e["details"]) for e in audit if e["subject"] == gid]
+    assert ("group.renamed", {"group_name": name + "-new", "old_name": name}) in mine
+    assert ("group.deleted", {"group_name": name + "-new"}) in mine
+    assert taken["id"] != gid
+
+
+async def test_a_group_with_collections_is_archived_with_them_not_deleted(api, club, factory):
+    gid = club.group_id
+    coll = (await api("POST", f"/groups/{gid}/collections", club.alice.admin,
+                      {"title": "kept"})).body["id"]
+    refused = await api("DELETE", f"/groups/{gid}", club.alice.admin)
+    assert_error(refused, 409, "1 collection(s)", "--archive", "/archive")
+    assert refused.body["details"]["collections"] == 1
+    archived = await api("POST", f"/groups/{gid}/archive", club.alice.admin)
+    assert archived.status == 200 and archived.body["archived"] is True
+    info = (await api("GET", f"/groups/{gid}/collections", club.bob.reader)).body
+    assert [c["archived"] for c in info["collections"] if c["id"] == coll] == [True]
+    for method, path, body in (("POST", f"/groups/{gid}/collections", {"title": "new"}),
+                               ("POST", f"/groups/{gid}/invitations", {"org": club.carol.name})):
+        assert_error(await api(method, path, club.alice.admin, body), 409, "archived")
+    # Archiving again changes nothing and records nothing new.
+    assert (await api("POST", f"/groups/{gid}/archive", club.alice.admin)).status == 200
+    platform = await factory.platform_key()
+    audit = (await api("GET", "/audit", platform, params={"limit": "1000"})).body["entries"]
+    entries = [e for e in audit if e["action"] == "group.archived" and e["subject"] == str(gid)]
+    assert [e["details"]["collections_archived"] for e in entries] == [1]

@@ -70,7 +70,7 @@ async def test_push_csv_and_bundle_then_pull_incrementally(cli: Cli, world, tmp_
                      "--collection", coll, "--tlp", "green", "--confidence", "80",
                      "--label", "phishing", "--label", "q3")
     assert done.code == 0, done.err
-    assert "10000 object(s), 10000 accepted, 0 refused" in done.out
+    assert "10000 value(s), 10000 accepted, 0 refused" in done.out
     assert "(100%)" in done.err  # the progress bar reached the end
     done = await cli(world.alice.contributor.token, "push", str(stix_file), "--collection", coll)
     assert done.code == 0, done.err
@@ -125,7 +125,7 @@ async def test_pull_a_feed_into_a_directory(cli: Cli, world, http, base_url, tmp
     done = await cli(world.alice.contributor.token, "push", "--txt", str(src),
                      "--collection", str(world.collection_id))
     assert done.code == 0, done.err
-    assert "4 object(s), 4 accepted" in done.out  # two IPs, a domain, a refanged URL
+    assert "4 value(s), 4 accepted" in done.out  # two IPs, a domain, a refanged URL
     out = tmp_path / "feed-dir"
     done = await cli(world.bob.reader.token, "pull", feed["id"], "--out", f"{out}/")
     assert done.code == 0, done.err
@@ -218,7 +218,7 @@ async def test_interrupted_push_resumes_without_double_posting(cli: Cli, world, 
     done = await cli(key, *args)
     assert done.code == 0, done.err
     assert f"resuming; {acked} chunk(s)" in done.err
-    assert "2000 object(s), 2000 accepted" in done.out
+    assert "2000 value(s), 2000 accepted" in done.out
     stored = await versions(http, base_url, world.bob.reader, coll)
     # Exactly one version per object: the resumed run rebuilt byte-identical indicators.
     assert len(stored) == 2000 and len({o["id"] for o in stored}) == 2000
@@ -305,3 +305,54 @@ async def test_profile_file(cli: Cli, world, tmp_path, base_url):
     done = await cli(None, "pull", str(world.collection_id), "--out", str(out), "--url",
                      base_url, "--key", world.bob.reader.token, url="")
     assert done.code == 0 and "nothing new" in done.out
+
+
+async def test_ctrl_c_stops_a_large_list_push_and_the_rerun_builds_only_the_rest(
+        cli: Cli, world, http, base_url, tmp_path):
+    coll = str(world.collection_id)
+    src = tmp_path / "big.txt"
+    src.write_text("".join(f"100.{64 + i // 65536}.{(i // 256) % 256}.{i % 256}\n"
+                           for i in range(30_000)))
+    args = ("push", "--txt", str(src), "--collection", coll, "--chunk-objects", "500")
+    key = world.alice.contributor.token
+    proc = await cli.start(key, *args)
+    states = cli.home / "state" / "accord" / "push"
+    for _ in range(4000):
+        found = list(states.glob("*.json")) if states.exists() else []
+        if found and orjson.loads(found[0].read_bytes()).get("chunks"):
+            break
+        await asyncio.sleep(0.005)
+    proc.send_signal(signal.SIGINT)  # as Ctrl-C in a terminal
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 130, err
+    assert b"interrupted; run the same command again to resume" in err
+    state = orjson.loads(found[0].read_bytes())
+    acked = len(state["chunks"])
+    assert 1 <= acked < 60 and not state.get("complete"), "it ran on after Ctrl-C"
+
+    done = await cli(key, *args)
+    assert done.code == 0, done.err
+    assert f"skipping the {acked * 500} acknowledged indicator(s) without building them" \
+        in done.err
+    assert "30000 value(s), 30000 accepted, 0 refused" in done.out
+    stored = await versions(http, base_url, world.bob.reader, coll)
+    assert len(stored) == 30_000 and len({o["id"] for o in stored}) == 30_000
+
+
+async def test_follow_without_out_does_not_promise_a_resume(cli: Cli, world, http, base_url):
+    feed = await create_feed(http, base_url, world.bob.reader, name="interrupted")
+    proc = await cli.start(world.bob.reader.token, "follow", feed["id"], "--from-beginning")
+    obj = indicator("192.0.2.99")
+    async with http.post(f"{base_url}/taxii2/root/collections/{world.collection_id}/objects/",
+                         data=orjson.dumps({"objects": [obj]}),
+                         headers=auth(world.alice.contributor)) as resp:
+        assert resp.status == 202
+    assert proc.stdout is not None
+    for _ in range(1000):  # running and streaming: the object (or an earlier one) arrives
+        if (await asyncio.wait_for(proc.stdout.readline(), 30)).strip():
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 130
+    assert b"nothing was kept to resume from (give --out FILE" in err
+    assert b"run the same command again" not in err

@@ -33,4 +33,9 @@ async def test_feed_create_list_update_show_delete(cli, world):
 async def test_bad_filter_is_a_clear_error(cli, world):
     bad = await cli(world.bob.reader.token, "feed", "create", "x", "--tlp-max", "purple")
     assert bad.code != 0
+    assert "--tlp-max: invalid choice: 'purple'" in bad.err and "amber+strict" in bad.err
+    # A bad filter that only the server can judge: its answer names the field.
+    bad = await cli(world.bob.reader.token, "feed", "create", "x", "--filter",
+                    '{"tlp_max": "purple"}')
+    assert bad.code != 0
     assert "tlp_max" in bad.err + bad.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -162,14 +163,23 @@ async def served(http: aiohttp.ClientSession, ex: Exchange, r: Room, **params: s
     return body.get("objects", [])
 
 
-async def until(probe: Callable[[], object], what: str) -> object:
-    """Poll `probe` until it returns something truthy; fail after WAIT_S."""
-    for _ in range(int(WAIT_S / 0.1)):
+async def until(probe: Callable[[], object], what: str, wait_s: float = WAIT_S,
+                progress: Callable[[], str] | None = None) -> object:
+    """Poll `probe` until it returns something truthy; fail after `wait_s` probes' worth.
+
+    The bound counts polls of 0.1 s (as before), and also stops at four times `wait_s` of
+    wall time, so a slow probe on a loaded machine cannot stretch it without end.
+    """
+    deadline = time.monotonic() + 4 * wait_s
+    for _ in range(int(wait_s / 0.1)):
         found = await probe()
         if found:
             return found
+        if time.monotonic() > deadline:
+            break
         await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    seen = f" ({progress()})" if progress else ""
+    raise AssertionError(f"timed out after {wait_s:.0f} s of polls waiting for {what}{seen}")
 
 
 def terms(**values: object) -> dict:

@@ -15,7 +15,7 @@ import aiohttp
 from tests.conftest import fresh_database
 from tests.federation.conftest import admit, room
 from tests.helpers import TLP_GREEN, envelope, indicator
-from tests.test_processes import Served
+from tests.served import Served
 
 TOTAL = 3000
 
@@ -80,8 +80,7 @@ async def test_kill_9_mid_sync_loses_and_duplicates_nothing(http, admin_dsn, eas
     async with fresh_database(admin_dsn) as dsn:
         pulling = _Puller(dsn)
         served = pulling.start()
-        token_line = [line for line in served.first_lines(4) if "token:" in line]
-        token = token_line[0].split("token:")[1].strip()
+        token = served.admin_token()
         await served.ready(token)
         env = pulling.env
         _accord(env, "admin", "group", "create", "inbound")

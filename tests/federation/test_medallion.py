@@ -107,13 +107,19 @@ async def test_pull_the_ics_attack_bundle_from_medallion(http, west, medallion):
     await admin_call(http, west, "POST", f"/peers/{name}/pulls", {
         "remote_collection": medallion.collection_id, "into": str(local.collection_id)}, 201)
     want = {o["id"] for o in bundle}
+    have: set[str] = set()
 
     async def arrived():  # more than one page: follow `next`
         objects = await _all_versions(http, west.base, local.member.reader.token,
                                       str(local.collection_id))
-        return objects if want <= {o["id"] for o in objects} else None
+        have.clear()
+        have.update(o["id"] for o in objects)
+        return objects if want <= have else None
 
-    await until(arrived, "the ICS ATT&CK bundle")
+    # A whole ATT&CK release (hundreds of objects, several pages each way) is about 30 s on
+    # an idle machine; give it four times the usual wait, still bounded.
+    await until(arrived, f"the {len(want)} objects of the ICS ATT&CK bundle", wait_s=120,
+                progress=lambda: f"{len(want & have)} of {len(want)} arrived")
 
 
 async def test_push_to_medallion_withholds_the_author(http, west, medallion):

@@ -156,3 +156,24 @@ def test_parse_timestamp() -> None:
                 "2024-01-01", "2024-01-01T00:00:60Z", "\uff12\uff10\uff12\uff14-01-01T00:00:00Z"):
         with pytest.raises(ValueError):
             parse_timestamp(bad)
+
+
+def test_what_validation_remembers_never_admits_what_it_would_refuse() -> None:
+    """Custom property names and identifiers that passed once skip their format checks
+    later; every other rule (the collection's custom setting, the value, the referenced
+    type) still applies to each object."""
+    base = VALID["malware"]
+    validate_object({**base, "x_acme_sample_bin": "aGVsbG8="}, allow_custom=True)
+    with pytest.raises(StixError) as exc:
+        validate_object({**base, "x_acme_sample_bin": "aGVsbG8="}, allow_custom=False)
+    assert exc.value.reason == "custom"
+    for bad in ("not base64!", None, []):
+        with pytest.raises(StixError):
+            validate_object({**base, "x_acme_sample_bin": bad}, allow_custom=True)
+    for _ in range(2):  # the second time from memory
+        validate_object({**base, "created_by_ref": IDENTITY})
+    with pytest.raises(StixError) as exc:  # an identity is no marking definition
+        validate_object({**base, "object_marking_refs": [IDENTITY]})
+    assert exc.value.reason == "reference"
+    with pytest.raises(StixError):
+        validate_object({**base, "created_by_ref": [IDENTITY]})  # unhashable: no memory
