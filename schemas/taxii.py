@@ -15,9 +15,6 @@ from schemas import stix
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MIN_CURSOR_TIME = datetime(1, 1, 2, tzinfo=UTC)
-_MAX_CURSOR_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 _STIX_ID = re.compile(
     r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )

@@ -4,13 +4,11 @@ gzip when asked."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from aiohttp import web
 from aiohttp.web import ContentCoding
 
-from schemas.observables import canonical
 from server.db.pool import POOL
 from server.errors import BadRequest
 from server.feeds.api import ANY_ROLE, feed_id
@@ -19,8 +17,6 @@ from server.store import exports as store
 from server.store.feeds import get_feed
 from server.web.auth import principal_of
 from server.web.routes import JsonApiRoutes
-
-log = logging.getLogger("accord.exports")
 
 admin = JsonApiRoutes()
 CHANNEL = DeliveryChannel("export", documented=(admin,))
@@ -35,20 +31,6 @@ _CHUNK = 1 << 18  # bytes written to the client at a time
 
 def _etag_list(header: str) -> set[str]:
     return {t.strip().removeprefix("W/").strip('"') for t in header.split(",") if t.strip()}
-
-
-_KINDS = ("ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256")
-
-
-def _clean(values: list[str]) -> list[str]:
-    """Delta values that are canonical values of some kind, in that form (the delta's
-    candidates carry no kind; a value canonical for none is left out)."""
-    out = []
-    for v in values:
-        clean = next((c for k in _KINDS if (c := canonical(k, v)) is not None), None)
-        if clean is not None:
-            out.append(clean)
-    return out
 
 
 class _Sink:
@@ -110,12 +92,9 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
                 resp.enable_compression(ContentCoding.gzip)
             await resp.prepare(request)
             sink = _Sink(resp)
-            omitted = 0
             if change is not None:
-                added, removed = _clean(change.added), _clean(change.removed)
-                omitted = len(change.added) + len(change.removed) - len(added) - len(removed)
-                await sink(b"".join([*(f"+{v}\n".encode() for v in added),
-                                     *(f"-{v}\n".encode() for v in removed)]))
+                await sink(b"".join([*(f"+{v}\n".encode() for v in change.added),
+                                     *(f"-{v}\n".encode() for v in change.removed)]))
             elif fmt == "txt":
                 await store.copy_text(conn, principal, feed.filter, kinds, sink)
             elif fmt == "csv":
@@ -129,9 +108,6 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
                     first = False
                 await sink(b"]}")
             await sink.flush()
-    if omitted:
-        # Counted, never quoted: the values themselves stay out of logs.
-        log.info("export omitted values", extra={"feed": str(feed.id), "omitted": omitted})
     await resp.write_eof()
     return resp
 

@@ -264,9 +264,11 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
         f" o.date_added <= {at} AS old FROM objects o WHERE o.collection_id = t.collection_id"
         f" AND o.stix_id = t.stix_id AND {cond} OFFSET 0) x,"
         f" unnest(x.ioc_kinds, x.ioc_values) AS u(k, v) WHERE true{_kinds(kinds, p)}"
+        f"{_SAFE_VALUE}"
         f" UNION SELECT u.v COLLATE \"C\", true FROM objects_deleted o,"
         f" unnest(o.ioc_kinds, o.ioc_values) AS u(k, v) WHERE o.group_id IN ({groups})"
         f" AND o.deleted_at > {at} AND o.date_added <= {at} AND {cond}{_kinds(kinds, p)}"
+        f"{_SAFE_VALUE}"
         f" LIMIT {MAX_DELTA_VALUES + 1}"
     )
     rows = await conn.fetch(candidates_sql, *p.values)
