@@ -21,6 +21,8 @@ from server.config import SETTINGS, Settings
 from server.console import routes as console
 from server.db.migrate import migrate
 from server.db.pool import DSN, POOL, create_pool, resolve_dsn
+from server.federation import http as federation_api
+from server.federation import runner as federation
 from server.feeds import api as feeds_api
 from server.feeds import exports, webhooks
 from server.feeds import stream as feed_stream
@@ -99,7 +101,8 @@ async def _listen(app: web.Application) -> AsyncIterator[None]:
 TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.routes,
                 status.routes)
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
-                   admin_collections.admin, admin_audit.admin, feeds_api.admin, openapi.admin)
+                   admin_collections.admin, admin_audit.admin, feeds_api.admin,
+                   federation_api.admin, openapi.admin)
 OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes, *console.ROUTES)
 CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 
@@ -144,6 +147,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
     app.cleanup_ctx.append(_listen)
+    app.cleanup_ctx.append(federation.lifetime)
     for channel in CHANNELS:
         if channel.lifetime is not None:
             app.cleanup_ctx.append(channel.lifetime)

@@ -38,6 +38,7 @@ from server.db.embedded import start_embedded
 from server.db.migrate import is_set_up, migrate
 from server.db.pool import resolve_dsn
 from server.errors import AccordError
+from server.federation import cli as peer_cli
 
 
 class NoDatabase(AccordError):
@@ -598,6 +599,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--after", help="resume after a page: the `next` it printed")
     p.add_argument("--limit", type=int)
     p.set_defaults(run=_admin(_audit))
+    peer_cli.add_commands(things, _admin)
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
     _fill_help(parser)

@@ -51,6 +51,10 @@ class Settings(BaseModel):
         False, description="Allow webhook targets on loopback/private/link-local addresses."
     )
     webhook_batch: int = Field(500, ge=1, le=5000, description="Objects per webhook batch.")
+    federation_poll_s: float = Field(
+        5.0, gt=0, description="Seconds between polls of each federation pull agreement.")
+    federation_batch: int = Field(
+        500, ge=1, le=5000, description="Objects per federation page pulled or batch pushed.")
     gzip_level: int = Field(
         1, ge=0, le=9, description="gzip level of TAXII and JSON responses to clients that"
         " send Accept-Encoding: gzip (1 fastest, 9 smallest); 0 never compresses.",

@@ -31,11 +31,14 @@ ALLOWED: dict[str, set[str]] = {
     "admin": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "feeds": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "taxii": {"feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
+    # Federation pulls through ingest and pushes through the store's visibility predicate,
+    # with the webhook channel's target checks; only the app and the CLI use it.
+    "federation": {"admin", "feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     # The web console: pages over the same services, store reads and ingest as the APIs.
     "console": {"admin", "feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
-    "app": {"console", "admin", "feeds", "taxii", "ingest", "policy", "store", "db", "web",
-            "ops"} | _BASE,
-    "cli": {"app", "admin", "ingest", "store", "db"} | _BASE,
+    "app": {"console", "admin", "feeds", "federation", "taxii", "ingest", "policy", "store",
+            "db", "web", "ops"} | _BASE,
+    "cli": {"app", "admin", "federation", "ingest", "store", "db"} | _BASE,
     "config": set(),
     "errors": set(),
     "logs": set(),

@@ -34,9 +34,9 @@ async def list_collections(request: web.Request) -> web.Response:
 
 @admin.route("POST", "/groups/{group_id}/collections", role=_MANAGER,
              request=api.CollectionCreate, response=api.CollectionInfo, status=201,
-             errors=(401, 403, 404, 409))  # 409: the group is archived
+             errors=(401, 403, 404, 409))
 async def create_collection(request: web.Request) -> web.Response:
-    """Create a collection in a trust group."""
+    """Create a collection in a trust group (409 if the group is archived)."""
     group_id = uuid_segment(request, "group_id", "trust group")
     req = await body(request, api.CollectionCreate)
     made = await service.create_collection(request.app[POOL], principal_of(request), group_id,

@@ -49,9 +49,9 @@ async def get_group(request: web.Request) -> web.Response:
 
 
 @admin.route("PATCH", "/groups/{group_id}", role=_MANAGER, request=api.GroupPatch,
-             response=api.GroupDetail, errors=(401, 403, 404, 409))  # 409: the name is taken
+             response=api.GroupDetail, errors=(401, 403, 404, 409))
 async def change_group(request: web.Request) -> web.Response:
-    """Change a trust group's name, description and policy."""
+    """Change a trust group's name, description and policy (409: another group has the name)."""
     group_id = _group_id(request)
     req = await body(request, api.GroupPatch)
     return respond(await service.change_group(request.app[POOL], principal_of(request),

@@ -166,16 +166,33 @@ async def _write_envelope(
 ) -> statuses.Status:
     """The envelope's one transaction: decisions, rows, audit, status, releases."""
     async with pool.acquire() as conn, conn.transaction():
-        write = _IngestTransaction(conn, principal, collection, failures)
-        successes = await write.store(checked)
-        _report_repeats(repeats, successes, failures, write.pending)
-        await audit.record(conn, write.audit_entries())
-        status = await statuses.save_status(conn, principal, collection.id, successes,
-                                            failures, [_entry(c) for c in write.pending])
-        await write.hold_pending(status.id, now)
-        if write.stored_markings:
-            await release_pending(conn, collection, write.stored_markings)
-        return status
+        return await _write(conn, principal, collection, checked, repeats, failures, now)
+
+
+async def ingest_objects(
+    conn: asyncpg.Connection, principal: Principal, collection: CollectionView, objects: list
+) -> statuses.Status:
+    """`ingest_envelope` for objects already parsed, inside the caller's transaction (a
+    federation pull stores its cursor in the transaction that stores the objects)."""
+    now = datetime.now(UTC)
+    failures: list[dict] = []
+    checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
+    return await _write(conn, principal, collection, checked, repeats, failures, now)
+
+
+async def _write(conn: asyncpg.Connection, principal: Principal, collection: CollectionView,
+                 checked: list[_Checked], repeats: list[tuple[_Checked, _Checked]],
+                 failures: list[dict], now: datetime) -> statuses.Status:
+    write = _IngestTransaction(conn, principal, collection, failures)
+    successes = await write.store(checked)
+    _report_repeats(repeats, successes, failures, write.pending)
+    await audit.record(conn, write.audit_entries())
+    status = await statuses.save_status(conn, principal, collection.id, successes,
+                                        failures, [_entry(c) for c in write.pending])
+    await write.hold_pending(status.id, now)
+    if write.stored_markings:
+        await release_pending(conn, collection, write.stored_markings)
+    return status
 
 
 async def _checked_objects(

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.db.migrate import pending
 from server.db.pool import POOL
+from server.store.peers import peer_stats
 from server.web.apis import OPERATIONS_API, RouteTable
 from server.web.auth import public
 from server.web.middleware import error_response
@@ -58,4 +59,21 @@ async def readyz(request: web.Request) -> web.Response:
             request, 503, "Not ready", "; ".join(f"{name} not ready" for name in problems),
             details={"checks": problems}, headers={"Cache-Control": "no-store"},
         )
-    return _json({"status": "ready", "checks": {"database": "ok", "migrations": "current"}})
+    return _json({"status": "ready", "checks": {"database": "ok", "migrations": "current"},
+                  **await _peer_health(request.app[POOL])})
+
+
+async def _peer_health(pool: asyncpg.Pool) -> dict[str, object]:
+    """One line on federation peers, for information: a peer down never makes this
+    exchange unready. Counts only: the probe is public, and the list of peers is not."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S), pool.acquire() as conn:
+            stats = await peer_stats(conn)
+    except (TimeoutError, OSError, asyncpg.PostgresError):
+        return {}
+    if not stats:
+        return {}
+    failing = sum(1 for s in stats if not s.paused and (s.pull_errors or s.push_errors))
+    paused = sum(1 for s in stats if s.paused)
+    return {"details": {"peers": f"{len(stats) - failing - paused} healthy, {failing} failing,"
+                                 f" {paused} paused"}}

@@ -30,6 +30,7 @@ from prometheus_client import (
 from server.config import SETTINGS
 from server.db.pool import POOL
 from server.errors import Forbidden
+from server.store.peers import PeerStats, peer_stats
 from server.store.webhook_outcomes import webhook_outcomes
 from server.web.apis import OPERATIONS_API, RouteTable
 from server.web.auth import Handler, principal_for, public
@@ -89,6 +90,19 @@ class Metrics:
         self.webhook_oldest_pending = Gauge(
             "accord_webhook_oldest_pending_seconds",
             "How long the oldest pending webhook batch has waited.", registry=r)
+        # Federation, per peer (whole deployment; read from the agreements at each scrape).
+        self.peer_objects = Gauge(
+            "accord_peer_objects", "Objects stored from (in) or delivered to (out) a peer.",
+            ["peer", "direction"], registry=r)
+        self.peer_errors = Gauge(
+            "accord_peer_errors", "Consecutive failed polls (pull) and failed pending batches"
+            " (push) of a peer.", ["peer", "direction"], registry=r)
+        self.peer_lag = Gauge(
+            "accord_peer_lag_seconds", "Time since a peer was last polled successfully.",
+            ["peer"], registry=r)
+        self.peer_pending = Gauge(
+            "accord_peer_pending_batches", "Push batches waiting for a peer.", ["peer"],
+            registry=r)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float,
                         streamed: bool) -> None:
@@ -102,6 +116,19 @@ class Metrics:
         self.ingest_objects.labels("success").inc(successes)
         self.ingest_objects.labels("failure").inc(failures)
         self.ingest_latency.observe(seconds)
+
+    def _peers(self, stats: list[PeerStats]) -> None:
+        for gauge in (self.peer_objects, self.peer_errors, self.peer_lag, self.peer_pending):
+            gauge.clear()  # a removed peer's series end with it
+        now = datetime.now(UTC)
+        for peer in stats:
+            self.peer_objects.labels(peer.name, "in").set(peer.objects_in)
+            self.peer_objects.labels(peer.name, "out").set(peer.objects_out)
+            self.peer_errors.labels(peer.name, "pull").set(peer.pull_errors)
+            self.peer_errors.labels(peer.name, "push").set(peer.push_errors)
+            self.peer_pending.labels(peer.name).set(peer.pending)
+            if peer.last_success is not None:
+                self.peer_lag.labels(peer.name).set((now - peer.last_success).total_seconds())
 
     def stream_opened(self) -> None:
         """An event stream started."""
@@ -122,10 +149,12 @@ class Metrics:
         self.pool_max.set(pool.get_max_size())
         async with pool.acquire() as conn:
             outcomes = await webhook_outcomes(conn)
+            stats = await peer_stats(conn)
         for state, count in outcomes.deliveries.items():
             self.webhook_deliveries.labels(state).set(count)
             self.webhook_attempts.labels(state).set(outcomes.attempts[state])
         self.webhook_oldest_pending.set(outcomes.oldest_pending_s)
+        self._peers(stats)
         return generate_latest(self.registry)
 
 

@@ -1,0 +1,1 @@
+"""Federation: other exchanges as peers, pulled from and pushed to over plain TAXII 2.1."""
