@@ -644,6 +644,8 @@ _EXAMPLES = {
                              " --group finance-isac",
     ("admin", "object"): "example: accord admin object withdraw COLLECTION_ID"
                          " indicator--<uuid>",
+    ("admin", "peer"): "example: accord admin peer add sector-isac --url"
+                       " https://isac.example/taxii2/root/ --key \"$ISAC_TOKEN\" --sector private",
     ("import",): "example: accord import misp event-1234.json --collection \"Finance IOCs\"",
     ("feed",): "example: accord feed create \"C2 for the SIEM\" --type indicator --kind ipv4"
                " --tlp-max amber",

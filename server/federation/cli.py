@@ -108,26 +108,29 @@ def add_commands(things: argparse._SubParsersAction, admin: _AdminRunner) -> Non
     auths = ["bearer", "basic", "token"]
 
     p = peer.add_parser("add", help="register a peer exchange (it becomes an organisation)")
-    p.add_argument("name")
+    p.add_argument("name", help="the peer's name")
     p.add_argument("--url", dest="peer_url", required=True, help="the peer's TAXII API root")
     p.add_argument("--key", dest="peer_key", required=True,
                    help="the credential it issued us (user:password for --auth basic)")
-    p.add_argument("--auth", choices=auths, default="bearer")
+    p.add_argument("--auth", choices=auths, default="bearer",
+                   help="how the credential is sent (default bearer)")
     p.add_argument("--sector", choices=[s.value for s in Sector], default="nonprofit")
     p.add_argument("--client-cert", help="PEM client certificate file")
     p.add_argument("--client-key", help="PEM key of the client certificate")
-    p.add_argument("--hop-limit", type=int, default=2)
+    p.add_argument("--hop-limit", type=int, default=2,
+                   help="most exchanges an object may cross to reach this peer (default 2)")
     p.add_argument("--onward", action="store_true",
                    help="its objects may be re-published to other peers")
     p.set_defaults(run=admin(_add))
 
     p = peer.add_parser("set", help="change a peer's URL, credential, hop limit, onward")
-    p.add_argument("name")
-    p.add_argument("--url", dest="peer_url")
-    p.add_argument("--key", dest="peer_key")
-    p.add_argument("--auth", choices=auths)
-    p.add_argument("--hop-limit", type=int)
-    p.add_argument("--onward", action=argparse.BooleanOptionalAction)
+    p.add_argument("name", help="the peer's name")
+    p.add_argument("--url", dest="peer_url", help="a new TAXII API root")
+    p.add_argument("--key", dest="peer_key", help="a new credential")
+    p.add_argument("--auth", choices=auths, help="how the credential is sent")
+    p.add_argument("--hop-limit", type=int, help="a new hop limit")
+    p.add_argument("--onward", action=argparse.BooleanOptionalAction,
+                   help="whether its objects may be re-published to other peers")
     p.set_defaults(run=admin(_set))
 
     peer.add_parser("list", help="list peers").set_defaults(run=admin(_list))
@@ -136,28 +139,29 @@ def add_commands(things: argparse._SubParsersAction, admin: _AdminRunner) -> Non
                             ("resume", _pause(False), "resume a paused peer"),
                             ("remove", _remove, "remove a peer; its agreements end at once")):
         p = peer.add_parser(name, help=text)
-        p.add_argument("name")
+        p.add_argument("name", help="the peer's name")
         p.set_defaults(run=admin(run))
 
     p = peer.add_parser("pull", help="pull a remote collection into a local one")
-    p.add_argument("name")
-    p.add_argument("remote_collection")
+    p.add_argument("name", help="the peer's name")
+    p.add_argument("remote_collection", help="the remote collection id")
     p.add_argument("--into", type=uuid.UUID, required=True, help="local collection id")
     p.add_argument("--amber-group", help="pull AMBER too: the local collection's trust group")
     p.set_defaults(run=admin(_pull))
 
     p = peer.add_parser("push", help="push a local collection to a remote one")
-    p.add_argument("name")
-    p.add_argument("collection", type=uuid.UUID)
+    p.add_argument("name", help="the peer's name")
+    p.add_argument("collection", type=uuid.UUID, help="the local collection id")
     p.add_argument("--to", required=True, help="remote collection id")
-    p.add_argument("--tlp-max", choices=["clear", "green", "amber"], default="green")
+    p.add_argument("--tlp-max", choices=["clear", "green", "amber"], default="green",
+                   help="the highest TLP that crosses (default green; RED never)")
     p.add_argument("--sector", action="append", choices=[s.value for s in Sector],
                    help="a sector of the remote audience (repeatable)")
     p.add_argument("--attribution", choices=["producer", "exchange", "withheld"],
-                   default="exchange")
+                   default="exchange", help="whose identity the peer sees (default exchange)")
     p.set_defaults(run=admin(_push))
 
     p = peer.add_parser("end", help="end one pull or push agreement")
-    p.add_argument("name")
-    p.add_argument("agreement", type=uuid.UUID)
+    p.add_argument("name", help="the peer's name")
+    p.add_argument("agreement", type=uuid.UUID, help="the agreement id (peer show)")
     p.set_defaults(run=admin(_end))
