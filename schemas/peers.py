@@ -79,10 +79,29 @@ class PullCreate(Request):
         " Without it only CLEAR and GREEN are pulled. RED never is.")
 
 
-class PushCreate(Request):
-    """Push a local collection to a remote one."""
+# A push publishes a collection or a feed: exactly one of the two. Said in the document too,
+# so that a request it calls valid is one the server accepts.
+_ONE_SOURCE = {"anyOf": [
+    {"required": ["collection"],
+     "properties": {"collection": {"type": "string"}, "feed": {"type": "null"}}},
+    {"required": ["feed"],
+     "properties": {"feed": {"type": "string"}, "collection": {"type": "null"}}},
+]}
 
-    collection: uuid.UUID
+
+class PushCreate(Request):
+    """Push a local collection, or a feed, to a remote collection.
+
+    Exactly one of `collection` and `feed` (else 400). A feed must name its collections or
+    trust groups (409 otherwise): the peer joins their groups and is judged as a member.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_SOURCE)
+
+    collection: uuid.UUID | None = Field(None, description="The local collection pushed.")
+    feed: uuid.UUID | None = Field(
+        None, description="A feed pushed instead: what its filter selects among what its"
+        " organisation may see, read afresh at every enqueue (the peer must see it too).")
     to: RemoteId = Field(description="The remote collection id.")
     tlp_max: PushTlp = Field("green", description="Most restrictive TLP pushed; RED never.")
     sectors: list[Sector] | None = Field(
@@ -91,6 +110,12 @@ class PushCreate(Request):
     attribution: Attribution = Field(
         "exchange", description="`producer`: as stored; `exchange`: member authors replaced"
         " by this exchange's identity; `withheld`: member authors removed.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PushCreate:
+        if (self.collection is None) == (self.feed is None):
+            raise ValueError("a push names exactly one of collection and feed")
+        return self
 
 
 class Pull(Response):
@@ -108,7 +133,8 @@ class Pull(Response):
 
 class Push(Response):
     id: uuid.UUID
-    collection: uuid.UUID
+    collection: uuid.UUID | None = Field(description="The collection pushed, or null.")
+    feed: uuid.UUID | None = Field(description="The feed pushed, or null.")
     to: str
     tlp_max: PushTlp
     sectors: list[Sector] | None

@@ -55,6 +55,9 @@ class Settings(BaseModel):
         5.0, gt=0, description="Seconds between polls of each federation pull agreement.")
     federation_batch: int = Field(
         500, ge=1, le=5000, description="Objects per federation page pulled or batch pushed.")
+    federation_ca_file: Path | None = Field(
+        None, description="PEM file of certificate authorities trusted for peers' TLS"
+        " certificates, besides the system's (a peer whose certificate a private CA issued).")
     gzip_level: int = Field(
         1, ge=0, le=9, description="gzip level of TAXII and JSON responses to clients that"
         " send Accept-Encoding: gzip (1 fastest, 9 smallest); 0 never compresses.",

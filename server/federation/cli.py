@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from schemas import peers as api
 from schemas.principal import Sector
+from server.errors import BadRequest
 from server.federation import peers as service
 
 _AdminRunner = Callable[[Callable[[Any, argparse.Namespace], Awaitable[None]]], Any]
@@ -86,11 +87,15 @@ async def _pull(admin: Any, args: argparse.Namespace) -> None:
 
 
 async def _push(admin: Any, args: argparse.Namespace) -> None:
-    req = api.PushCreate(collection=args.collection, to=args.to, tlp_max=args.tlp_max,
-                         sectors=args.sector, attribution=args.attribution)
+    if (args.collection is None) == (args.feed is None):
+        raise BadRequest("name a local collection or --feed FEED_ID (exactly one)")
+    req = api.PushCreate(collection=args.collection, feed=args.feed, to=args.to,
+                         tlp_max=args.tlp_max, sectors=args.sector,
+                         attribution=args.attribution)
     push = await _call(admin, service.add_push, "POST", f"/peers/{args.name}/pushes",
                        api.Push, args.name, body=req)
-    print(f"push agreement {push.id}: {push.collection} -> {push.to} (up to"
+    source = f"feed {push.feed}" if push.feed else str(push.collection)
+    print(f"push agreement {push.id}: {source} -> {push.to} (up to"
           f" {push.tlp_max.upper()}, attribution {push.attribution})")
 
 
@@ -149,9 +154,12 @@ def add_commands(things: argparse._SubParsersAction, admin: _AdminRunner) -> Non
     p.add_argument("--amber-group", help="pull AMBER too: the local collection's trust group")
     p.set_defaults(run=admin(_pull))
 
-    p = peer.add_parser("push", help="push a local collection to a remote one")
+    p = peer.add_parser("push", help="push a local collection, or a feed, to a remote one")
     p.add_argument("name", help="the peer's name")
-    p.add_argument("collection", type=uuid.UUID, help="the local collection id")
+    p.add_argument("collection", type=uuid.UUID, nargs="?",
+                   help="the local collection id (or give --feed instead)")
+    p.add_argument("--feed", type=uuid.UUID,
+                   help="push what this feed selects instead of a collection (its id)")
     p.add_argument("--to", required=True, help="remote collection id")
     p.add_argument("--tlp-max", choices=["clear", "green", "amber"], default="green",
                    help="the highest TLP that crosses (default green; RED never)")

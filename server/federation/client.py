@@ -12,6 +12,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
@@ -48,11 +49,16 @@ def _authorization(peer: Peer) -> str:
     return ("Token " if peer.auth_scheme == "token" else "Bearer ") + peer.secret
 
 
-def _ssl(peer: Peer) -> ssl.SSLContext | bool:
-    if peer.client_cert is None:
+def _ssl(peer: Peer, ca_file: Path | None) -> ssl.SSLContext | bool:
+    if peer.client_cert is None and ca_file is None:
         return True
+    # Verification stays on: a deployment's own CA is trusted beside the system's, never
+    # instead of checking the peer's certificate.
     context = ssl.create_default_context()
-    context.load_cert_chain(peer.client_cert, peer.client_key)
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    if peer.client_cert is not None:
+        context.load_cert_chain(peer.client_cert, peer.client_key)
     return context
 
 
@@ -73,10 +79,13 @@ def retry_after(value: str | None) -> float | None:
 class PeerClient:
     """TAXII calls to one peer's API root."""
 
-    def __init__(self, http: aiohttp.ClientSession, peer: Peer, allow_private: bool) -> None:
+    def __init__(self, http: aiohttp.ClientSession, peer: Peer, allow_private: bool,
+                 ca_file: Path | None = None) -> None:
         self.http = http
         self.peer = peer
         self.allow_private = allow_private
+        self.ca_file = ca_file
+        self._tls: ssl.SSLContext | bool | None = None
         self.headers = {"Accept": TAXII, "Authorization": _authorization(peer)}
 
     def _url(self, collection: str) -> str:
@@ -85,7 +94,9 @@ class PeerClient:
     async def _request(self, method: str, url: str, **kwargs: object) -> tuple[int, dict, bytes]:
         try:
             await check_target(url, self.allow_private)
-            async with self.http.request(method, url, allow_redirects=False, ssl=_ssl(self.peer),
+            if self._tls is None:  # here, so an unreadable certificate file is a PeerError
+                self._tls = _ssl(self.peer, self.ca_file)
+            async with self.http.request(method, url, allow_redirects=False, ssl=self._tls,
                                          timeout=TIMEOUT, **kwargs) as resp:
                 raw = await resp.read()
                 headers = dict(resp.headers)

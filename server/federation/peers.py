@@ -19,6 +19,7 @@ from schemas.principal import Principal
 from server.admin.access import need_platform_admin
 from server.errors import Conflict, NotFound
 from server.store import audit, collections, groups, orgs
+from server.store import feeds as feed_store
 from server.store import peers as store
 from server.store.peers import Peer, Pull, Push
 
@@ -53,7 +54,7 @@ def _pull(p: Pull) -> api.Pull:
 
 
 def _push(p: Push) -> api.Push:
-    return api.Push(id=p.id, collection=p.collection_id, to=p.remote_collection,
+    return api.Push(id=p.id, collection=p.collection_id, feed=p.feed_id, to=p.remote_collection,
                     tlp_max=p.tlp_max, sectors=p.sectors, attribution=p.attribution,
                     objects_out=p.objects_out, pending_batches=p.pending,
                     dead_batches=p.dead)
@@ -174,19 +175,41 @@ async def add_pull(pool: asyncpg.Pool | asyncpg.Connection, principal: Principal
     return _pull(pull)
 
 
+async def _join_feed(conn: asyncpg.Connection, peer: Peer, feed_id: uuid.UUID) -> None:
+    """Join the peer to the groups a pushed feed selects from (its collections' and its
+    named groups): it is judged as a member there, like a collection push's peer."""
+    feed = await feed_store.get_feed_by_id(conn, feed_id)
+    if not feed.filter.collections and not feed.filter.groups:
+        # Joining the peer to every group the feed's organisation reads would widen what
+        # the peer's organisation sees far beyond one agreement.
+        raise Conflict("a pushed feed must name its collections or trust groups",
+                       details={"feed": str(feed_id)})
+    for collection in feed.filter.collections or ():
+        await _join(conn, peer, collection)
+    for group in feed.filter.groups or ():
+        try:
+            await groups.add_member(conn, group, peer.org_id)
+        except asyncpg.ForeignKeyViolationError:
+            raise NotFound("no such trust group", details={"group": str(group)}) from None
+
+
 async def add_push(pool: asyncpg.Pool | asyncpg.Connection, principal: Principal, name: str,
                    req: api.PushCreate) -> api.Push:
-    """Agree to push a local collection to a remote one."""
+    """Agree to push a local collection, or a feed, to a remote collection."""
     need_platform_admin(principal, "adding a push agreement")
     async with _atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
-        await _join(conn, peer, req.collection)
+        if req.feed is not None:
+            await _join_feed(conn, peer, req.feed)
+        else:
+            await _join(conn, peer, req.collection)
         push = await store.add_push(
-            conn, peer.id, req.collection, req.to, req.tlp_max,
+            conn, peer.id, req.collection, req.feed, req.to, req.tlp_max,
             sorted(s.value for s in req.sectors) if req.sectors else None, req.attribution)
+        source = {"feed": str(req.feed)} if req.feed else {"collection": str(req.collection)}
         await audit.record(conn, [_entry(
-            principal, "peer.push_added", peer, remote=req.to, collection=str(req.collection),
-            tlp_max=req.tlp_max, attribution=req.attribution)])
+            principal, "peer.push_added", peer, remote=req.to, tlp_max=req.tlp_max,
+            attribution=req.attribution, **source)])
     return _push(push)
 
 

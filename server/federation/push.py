@@ -1,12 +1,14 @@
-"""Push: publish a local collection to a peer's remote collection through an outbox.
+"""Push: publish a local collection, or a feed, to a peer's remote collection via an outbox.
 
-New versions the peer's organisation may see are queued in batches (keyset position per
-agreement, like webhook feeds); each attempt reads the batch again through the visibility
-predicate *as the peer's organisation*, then applies the agreement: TLP ceiling (RED never,
-AMBER+STRICT never, AMBER only when agreed), sectors, provenance (never back to the peer it
-came from, onward only when the agreement it came under allows, AMBER from a peer never
-leaves its group, hop limit) and attribution. Failed attempts back off; after
-`MAX_ATTEMPTS` a batch is dead-lettered. Every attempt is logged per peer.
+New versions the agreement selects (the collection's; or what the feed's own filter selects
+among what the feed's organisation may see) that the peer's organisation may see are queued
+in batches (keyset position per agreement, like webhook feeds); each attempt reads the batch
+again through the visibility predicate *as the peer's organisation* (and as the feed's),
+then applies the agreement: TLP ceiling (RED never, AMBER+STRICT never, AMBER only when
+agreed), sectors, provenance (never back to the peer it came from, onward only when the
+agreement it came under allows, AMBER from a peer never leaves its group, hop limit) and
+attribution. Failed attempts back off; after `MAX_ATTEMPTS` a batch is dead-lettered.
+Every attempt is logged per peer.
 """
 
 from __future__ import annotations
@@ -115,8 +117,11 @@ async def deliver(pool: asyncpg.Pool, clients, backoff_s: float) -> int:
 async def _attempt(conn: asyncpg.Connection, client: PeerClient, item: OutboxItem, b: Border,
                    backoff_s: float) -> int:
     # Rights are judged again now, as the peer's organisation: what it may no longer see
-    # (withdrawn, membership ended) is left out.
-    rows = await store.rows_visible(conn, store.principal_of(item.peer), item.seqs)
+    # (withdrawn, membership ended) is left out. A feed selects among what its organisation
+    # may see, so that is judged again too.
+    owner = (await store.feed_owner(conn, item.push.feed_id)
+             if item.push.feed_id is not None else None)
+    rows = await store.rows_visible(conn, store.principal_of(item.peer), item.seqs, owner)
     objects = [o for r in rows if crosses(r, item.push, item.peer, b)
                and (o := shaped(r, item.push, item.peer, b)) is not None]
     status, error, ok, retry = None, None, True, backoff_s

@@ -41,7 +41,8 @@ class Runner:
         self.notifier = notifier
 
     def client(self, http: aiohttp.ClientSession, peer: Peer) -> PeerClient:
-        return PeerClient(http, peer, self.settings.webhook_allow_private)
+        return PeerClient(http, peer, self.settings.webhook_allow_private,
+                          self.settings.federation_ca_file)
 
     async def run(self) -> None:
         """Wait for the runner lock, then loop for ever; start over if the database goes."""

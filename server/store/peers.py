@@ -10,6 +10,7 @@ import asyncpg
 
 from schemas.principal import Principal, Role, Sector
 from server.errors import Conflict, NotFound
+from server.store import feeds
 from server.store.query import Params
 from server.store.visibility import visible
 
@@ -55,7 +56,8 @@ class Pull:
 class Push:
     id: uuid.UUID
     peer_id: uuid.UUID
-    collection_id: uuid.UUID
+    collection_id: uuid.UUID | None  # exactly one of collection_id and feed_id
+    feed_id: uuid.UUID | None
     remote_collection: str
     tlp_max: str
     sectors: list[str] | None
@@ -103,8 +105,8 @@ _PEER = ("p.id, p.name, p.org_id, p.api_root, p.auth_scheme, p.secret, p.client_
 _PEER_FROM = "peers p JOIN organizations o ON o.id = p.org_id"
 _PULL = ("id, peer_id, remote_collection, collection_id, amber_group, added_after, next_token,"
          " failures, last_error, last_success, objects_in, refused")
-_PUSH = ("id, peer_id, collection_id, remote_collection, tlp_max, sectors, attribution,"
-         " objects_out")
+_PUSH = ("id, peer_id, collection_id, feed_id, remote_collection, tlp_max, sectors,"
+         " attribution, objects_out")
 
 
 def _peer(row: asyncpg.Record, offset: int = 0) -> Peer:
@@ -193,15 +195,16 @@ async def add_pull(conn: asyncpg.Connection, peer_id: uuid.UUID, remote: str,
     return Pull(*row.values())
 
 
-async def add_push(conn: asyncpg.Connection, peer_id: uuid.UUID, collection_id: uuid.UUID,
-                   remote: str, tlp_max: str, sectors: list[str] | None,
-                   attribution: str) -> Push:
-    """Agree to push a local collection to a remote one."""
+async def add_push(conn: asyncpg.Connection, peer_id: uuid.UUID,
+                   collection_id: uuid.UUID | None, feed_id: uuid.UUID | None, remote: str,
+                   tlp_max: str, sectors: list[str] | None, attribution: str) -> Push:
+    """Agree to push a local collection, or a feed, to a remote collection."""
     try:
         row = await conn.fetchrow(
-            f"INSERT INTO peer_pushes (id, peer_id, collection_id, remote_collection, tlp_max,"
-            f" sectors, attribution) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_PUSH}",
-            uuid.uuid4(), peer_id, collection_id, remote, tlp_max, sectors, attribution,
+            f"INSERT INTO peer_pushes (id, peer_id, collection_id, feed_id, remote_collection,"
+            f" tlp_max, sectors, attribution) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            f" RETURNING {_PUSH}",
+            uuid.uuid4(), peer_id, collection_id, feed_id, remote, tlp_max, sectors, attribution,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("this push agreement already exists") from exc
@@ -332,16 +335,26 @@ async def live_pushes(conn: asyncpg.Connection) -> list[tuple[uuid.UUID, Peer]]:
 
 async def enqueue_push(conn: asyncpg.Connection, principal: Principal, push_id: uuid.UUID,
                        limit: int) -> int:
-    """Queue the next versions of the push's collection the peer may see as one batch, and
-    advance its keyset position; returns how many were queued."""
+    """Queue the next versions the push selects that the peer may see as one batch, and
+    advance its keyset position; returns how many were queued.
+
+    A collection push selects that collection. A feed push selects what the feed does: its
+    filter (the feed's own SQL condition, read afresh each time) among what the feed's
+    organisation may see; the peer must be able to see it too."""
     row = await conn.fetchrow(
-        "SELECT collection_id, after_added, after_seq FROM peer_pushes WHERE id = $1"
+        "SELECT collection_id, feed_id, after_added, after_seq FROM peer_pushes WHERE id = $1"
         " FOR UPDATE SKIP LOCKED", push_id)
     if row is None:
         return 0
     p = Params()
-    sql = (f"SELECT o.seq, o.date_added FROM objects o WHERE o.collection_id = {p(row[0])}"
-           f" AND (o.date_added, o.seq) > ({p(row[1])}, {p(row[2])})"
+    if row["feed_id"] is None:
+        selects = f"o.collection_id = {p(row['collection_id'])}"
+    else:
+        feed = await feeds.get_feed_by_id(conn, row["feed_id"])
+        owner = await feeds.feed_reader(conn, feed)
+        selects = f"{feeds.condition(feed.filter, p)} AND {visible(owner, p)}"
+    sql = (f"SELECT o.seq, o.date_added FROM objects o WHERE {selects}"
+           f" AND (o.date_added, o.seq) > ({p(row['after_added'])}, {p(row['after_seq'])})"
            f" AND {visible(principal, p)} ORDER BY o.date_added, o.seq LIMIT {p(limit)}")
     found = await conn.fetch(sql, *p.values)
     if not found:
@@ -366,19 +379,26 @@ async def claim_due_batches(conn: asyncpg.Connection, limit: int) -> list[Outbox
     items = []
     for r in rows:
         values = list(r.values())
-        items.append(OutboxItem(values[0], Push(*values[3:11]), _peer(r, 11), list(values[1]),
+        items.append(OutboxItem(values[0], Push(*values[3:12]), _peer(r, 12), list(values[1]),
                                 values[2]))
     return items
 
 
-async def rows_visible(conn: asyncpg.Connection, principal: Principal,
-                       seqs: list[int]) -> list[PushRow]:
-    """The versions among `seqs` the principal may see right now, in commit order."""
+async def rows_visible(conn: asyncpg.Connection, principal: Principal, seqs: list[int],
+                       also: Principal | None = None) -> list[PushRow]:
+    """The versions among `seqs` the principal (and `also`, when given) may see right now,
+    in commit order."""
     p = Params()
+    both = f" AND {visible(also, p)}" if also is not None else ""
     sql = (f"SELECT o.seq, o.body, o.tlp, o.sectors, o.producer_org, o.withheld FROM objects o"
-           f" WHERE o.seq = ANY({p(seqs)}::bigint[]) AND {visible(principal, p)}"
+           f" WHERE o.seq = ANY({p(seqs)}::bigint[]) AND {visible(principal, p)}{both}"
            f" ORDER BY o.date_added, o.seq")
     return [PushRow(*r.values()) for r in await conn.fetch(sql, *p.values)]
+
+
+async def feed_owner(conn: asyncpg.Connection, feed_id: uuid.UUID) -> Principal:
+    """The principal a pushed feed selects as (its organisation, a reader)."""
+    return await feeds.feed_reader(conn, await feeds.get_feed_by_id(conn, feed_id))
 
 
 async def record_push_attempt(conn: asyncpg.Connection, item: OutboxItem, *, ok: bool,

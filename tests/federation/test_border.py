@@ -26,8 +26,8 @@ TARGET = _peer(uuid.uuid4())
 
 def _push(tlp_max: str = "green", sectors: list[str] | None = None,
           attribution: str = "producer") -> Push:
-    return Push(uuid.uuid4(), TARGET.id, uuid.uuid4(), "remote", tlp_max, sectors, attribution,
-                0)
+    return Push(uuid.uuid4(), TARGET.id, uuid.uuid4(), None, "remote", tlp_max, sectors,
+                attribution, 0)
 
 
 def _row(tlp: str = "green", *, producer: uuid.UUID = MEMBER_ORG, withheld: bool = False,

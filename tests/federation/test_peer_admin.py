@@ -7,6 +7,7 @@ import uuid
 from server.federation.push import MAX_ATTEMPTS
 from tests.admin.test_cli import _accord
 from tests.federation.conftest import admin_call, admit, link, room, served, until
+from tests.feed_helpers import create_feed
 from tests.helpers import TLP_GREEN, indicator, post
 
 
@@ -131,6 +132,13 @@ async def test_the_peer_commands_through_the_admin_api(http, east):
                                               "--into", str(r.collection_id))
     assert "up to GREEN, attribution exchange" in await _accord(
         east.base, token, "peer", "push", name, str(r.collection_id), "--to", "remote-2")
+    feed = await create_feed(http, east.base, r.member.reader, name="cli feed",
+                             filter={"collections": [str(r.collection_id)]})
+    assert f"feed {feed['id']} -> remote-3" in await _accord(
+        east.base, token, "peer", "push", name, "--feed", feed["id"], "--to", "remote-3")
+    assert "exactly one" in await _accord(east.base, token, "peer", "push", name,
+                                          str(r.collection_id), "--feed", feed["id"],
+                                          "--to", "remote-4", ok=False)
     assert "paused" in await _accord(east.base, token, "peer", "pause", name)
     shown = await _accord(east.base, token, "peer", "show", name)
     assert '"paused": true' in shown and "secret-token" not in shown
