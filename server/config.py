@@ -55,6 +55,19 @@ class Settings(BaseModel):
         5.0, gt=0, description="Seconds between polls of each federation pull agreement.")
     federation_batch: int = Field(
         500, ge=1, le=5000, description="Objects per federation page pulled or batch pushed.")
+    withheld_release_s: float = Field(
+        300.0, ge=0, description="Seconds between releases of withheld objects: they are"
+        " served in batches mixed across producers, never with their post (README); 0: no"
+        " process of this deployment releases them (tests release them themselves).")
+    withheld_min_producers: int = Field(
+        2, ge=1, description="A trust group's withheld objects are released once they come"
+        " from this many producers (or have waited withheld_max_hold_s).")
+    withheld_max_hold_s: float = Field(
+        3600.0, ge=0, description="Longest wait of a withheld object for other producers'.")
+    pattern_workers: int = Field(
+        2, ge=0, le=64, description="Worker processes that check indicator patterns the fast"
+        " recogniser misses, off the event loop, one chunk per organisation at a time; 0:"
+        " check them in the server process.")
     gzip_level: int = Field(
         1, ge=0, le=9, description="gzip level of TAXII and JSON responses to clients that"
         " send Accept-Encoding: gzip (1 fastest, 9 smallest); 0 never compresses.",
