@@ -14,6 +14,7 @@ import multiprocessing
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from aiohttp import web
@@ -33,6 +34,7 @@ class PatternChecker:
 
     def __init__(self, workers: int, *, per_org: int = 1) -> None:
         # spawn, not fork: the server process holds an event loop, sockets and a pool.
+        self._workers = workers
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         self._per_org = per_org
@@ -56,6 +58,12 @@ class PatternChecker:
                         result = await loop.run_in_executor(self._executor, pattern_errors,
                                                             chunk)
                 found.update(zip(chunk, result, strict=True))
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): start afresh; this envelope's patterns
+            # not answered yet are checked in the server process, as with no pool.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
         except TimeoutError:
             raise BadRequest(f"the envelope's indicator patterns took more than"
                              f" {TIMEOUT_S:.0f} s to check; post fewer at a time") from None
