@@ -79,9 +79,14 @@ class AdminClient:
         """The id of a trust group this key's organisation belongs to, by id or name."""
         if _is_uuid(ref):
             return uuid.UUID(ref)
-        for group in (await self.list_groups()).groups:
-            if group.name == ref:
-                return group.id
+        # Names are labels (unique only among one organisation's groups): two visible groups
+        # may share one, and then only the id says which is meant.
+        found = [g.id for g in (await self.list_groups()).groups if g.name == ref]
+        if len(found) > 1:
+            raise AdminApiError(409, f"several trust groups are named {ref!r}: give the"
+                                " group's id (accord admin group list shows them)")
+        if found:
+            return found[0]
         raise AdminApiError(404, f"no trust group {ref!r} visible to this key")
 
     async def member_id(self, group: uuid.UUID, ref: str) -> uuid.UUID:

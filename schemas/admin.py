@@ -198,7 +198,8 @@ class GroupCreate(Request):
     may name the first members and managers instead.
     """
 
-    name: Name = Field(description="Unique name of the group.")
+    name: Name = Field(description="Name of the group, unlike those of the other groups the"
+                       " caller's organisation is in (any group, for a platform admin).")
     description: Description | None = Field(None, description="What the group is for.")
     policy: GroupPolicyPatch | None = Field(None, description="Policy; defaults where absent.")
     members: list[OrgRef] = Field(
@@ -214,7 +215,7 @@ class GroupCreate(Request):
 class GroupPatch(Request):
     """Change a group's name, description and policy (managers or platform admins)."""
 
-    name: Name | None = Field(None, description="New unique name of the group.")
+    name: Name | None = Field(None, description="New name, unlike the caller's other groups'.")
     description: Description | None = Field(None, description="New description.")
     policy: GroupPolicyPatch | None = Field(None, description="Policy fields to change.")
 

@@ -17,6 +17,8 @@ pattern rules stix2-validator adds on top (valid object type and property names)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from itertools import permutations
 
@@ -24,7 +26,13 @@ from itertools import permutations
 # names; the table is reused verbatim so both sides agree on its regex quirks.
 from stix2patterns.v21.object_validator import HASHES_REGEX
 
-__all__ = ["check_pattern", "pattern_error"]
+__all__ = ["KNOWN_ANSWERS", "check_pattern", "needs_slow_check", "pattern_error",
+           "pattern_errors"]
+
+# Answers of `pattern_error` worked out elsewhere (server/ingest/patterns.py: in worker
+# processes, off the event loop), for the validation running in this context to look up.
+KNOWN_ANSWERS: ContextVar[Mapping[str, str | None] | None] = ContextVar(
+    "stix_pattern_known_answers", default=None)
 
 # --- Lexical pieces, transcribed from the STIXPattern.g4 (v2.1) lexer rules. -------------------
 
@@ -233,8 +241,21 @@ def check_pattern(pattern: str) -> str | None:
     return _slow_check(pattern)
 
 
+def needs_slow_check(pattern: object) -> bool:
+    """Whether `pattern_error` would ask the (slow) ANTLR parser about this pattern."""
+    return isinstance(pattern, str) and bool(pattern.strip()) and not _fast_valid(pattern)
+
+
+def pattern_errors(patterns: Iterable[str]) -> list[str | None]:
+    """`pattern_error` of each pattern (what a worker process answers for a batch)."""
+    return [pattern_error(p) for p in patterns]
+
+
 def pattern_error(pattern: str) -> str | None:
     """check_pattern plus stix2-validator's rules on object type and property names."""
+    known = KNOWN_ANSWERS.get()
+    if known is not None and isinstance(pattern, str) and pattern in known:
+        return known[pattern]  # the fast recogniser's "valid" too: not asked twice
     if isinstance(pattern, str) and _fast_valid(pattern):
         return None
     error = check_pattern(pattern)

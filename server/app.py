@@ -29,7 +29,9 @@ from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
 from server.ingest.envelope import expire_pending
+from server.ingest.patterns import PATTERNS, PatternChecker
 from server.ingest.reference import seed_reference
+from server.ingest.withheld import release_loop
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
@@ -86,6 +88,29 @@ async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _release_withheld(app: web.Application) -> AsyncIterator[None]:
+    """The ticks at which withheld objects are released (server/ingest/withheld.py)."""
+    if not app[SETTINGS].withheld_release_s:
+        yield
+        return
+    task = asyncio.create_task(release_loop(app[POOL], app[SETTINGS]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _pattern_workers(app: web.Application) -> AsyncIterator[None]:
+    """The worker processes of slow indicator-pattern checks (server/ingest/patterns.py)."""
+    workers = app[SETTINGS].pattern_workers
+    if not workers:
+        yield
+        return
+    app[PATTERNS] = PatternChecker(workers)
+    yield
+    await asyncio.to_thread(app[PATTERNS].close)
 
 
 async def _listen(app: web.Application) -> AsyncIterator[None]:
@@ -146,6 +171,8 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     console.setup(app)
     app.cleanup_ctx.append(_database(dsn))
     app.cleanup_ctx.append(_purge_statuses)
+    app.cleanup_ctx.append(_release_withheld)
+    app.cleanup_ctx.append(_pattern_workers)
     app.cleanup_ctx.append(_listen)
     app.cleanup_ctx.append(federation.lifetime)
     for channel in CHANNELS:

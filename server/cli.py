@@ -499,7 +499,7 @@ def _parser() -> argparse.ArgumentParser:
     group = things.add_parser("group", help=_GROUP_LINES["group"]) \
         .add_subparsers(dest="action", required=True)
     p = group.add_parser("create", help="create a trust group")
-    p.add_argument("name")
+    p.add_argument("name", help="the group's name (not one of your other groups' names)")
     p.add_argument("--member", action="append", help="member organisation (repeatable)")
     p.add_argument("--manager", action="append", help="manager organisation (repeatable)")
     policy(p)
@@ -610,7 +610,7 @@ def _parser() -> argparse.ArgumentParser:
 # where it has one, wins.
 _SHARED_HELP = {
     "name": "the name (unique on the server)",
-    "new_name": "the group's new name (unique on the server)",
+    "new_name": "the group's new name (not one of your other groups' names)",
     "title": "the collection's title",
     "sector": "the organisation's sector",
     "org": "organisation name or id",

@@ -58,6 +58,19 @@ class Settings(BaseModel):
     federation_ca_file: Path | None = Field(
         None, description="PEM file of certificate authorities trusted for peers' TLS"
         " certificates, besides the system's (a peer whose certificate a private CA issued).")
+    withheld_release_s: float = Field(
+        300.0, ge=0, description="Seconds between releases of withheld objects: they are"
+        " served in batches mixed across producers, never with their post (README); 0: no"
+        " process of this deployment releases them (tests release them themselves).")
+    withheld_min_producers: int = Field(
+        2, ge=1, description="A trust group's withheld objects are released once they come"
+        " from this many producers (or have waited withheld_max_hold_s).")
+    withheld_max_hold_s: float = Field(
+        3600.0, ge=0, description="Longest wait of a withheld object for other producers'.")
+    pattern_workers: int = Field(
+        2, ge=0, le=64, description="Worker processes that check indicator patterns the fast"
+        " recogniser misses, off the event loop, one chunk per organisation at a time; 0:"
+        " check them in the server process.")
     gzip_level: int = Field(
         1, ge=0, le=9, description="gzip level of TAXII and JSON responses to clients that"
         " send Accept-Encoding: gzip (1 fastest, 9 smallest); 0 never compresses.",

@@ -62,6 +62,9 @@ def settings() -> Settings:
         # Short timers so stream and webhook tests finish quickly; loopback receivers.
         heartbeat_s=0.5, webhook_backoff_s=0.05, webhook_allow_private=True,
         body_timeout_s=2.0,
+        # Withheld objects are released when a test says so (tests.helpers.release_withheld).
+        withheld_release_s=0,
+        pattern_workers=1,
     )
 
 

@@ -89,3 +89,12 @@ TLP_RED = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
 def as_served(obj: dict, marking: str = TLP_AMBER) -> dict:
     """An unmarked object as the server stores it: the default TLP marking applied."""
     return {**obj, "object_marking_refs": [marking]}
+
+
+async def release_withheld(pool: object, min_producers: int = 1) -> int:
+    """Release every waiting withheld object now, as the server's release tick would."""
+    from server.config import Settings
+    from server.ingest.withheld import release_withheld as release
+
+    return await release(pool, Settings(withheld_min_producers=min_producers),  # type: ignore[arg-type]
+                         datetime.now(UTC) + timedelta(seconds=1))

@@ -14,7 +14,7 @@ import orjson
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from server.store.groups import remove_member
 from server.store.keys import revoke_key
-from tests.helpers import TLP_GREEN, TLP_RED, auth, indicator, objects_url, post
+from tests.helpers import TLP_GREEN, TLP_RED, auth, indicator, objects_url, post, release_withheld
 
 
 def terms(**values: object) -> dict:
@@ -166,6 +166,7 @@ async def test_withheld_attribution_names_only_the_group(http, base_url, world, 
     obj = indicator(created_by_ref=world.alice.identity_id, **terms(attribution="withheld"))
     status = await post(http, base_url, world.collection_id, world.alice.contributor, obj)
     assert status["success_count"] == 1, status
+    await release_withheld(pool)
     for key in (world.bob.reader, world.alice.reader):
         answers = await _read_everything(http, base_url, world.collection_id, key, obj["id"])
         for name, (_, raw, _) in answers.items():

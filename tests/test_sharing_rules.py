@@ -20,6 +20,7 @@ from tests.helpers import (
     indicator,
     objects_url,
     post,
+    release_withheld,
 )
 
 TLP2_EXT = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
@@ -331,12 +332,13 @@ async def test_created_by_ref_names_any_author_but_reserved_identities(http, bas
 
 
 async def test_readers_see_the_producer_of_every_object_in_the_manifest(
-    http, base_url, world
+    http, base_url, world, pool
 ):
     credited = indicator(created_by_ref=MITRE)
     withheld = indicator(extensions={ACCORD_EXTENSION_ID: {
         "extension_type": "property-extension", "attribution": "withheld"}})
     await post(http, base_url, world.collection_id, world.alice.contributor, credited, withheld)
+    await release_withheld(pool)
     _, manifest, _ = await get_json(
         http, f"{base_url}/taxii2/root/collections/{world.collection_id}/manifest/",
         world.bob.reader)
@@ -348,13 +350,14 @@ async def test_readers_see_the_producer_of_every_object_in_the_manifest(
     assert world.alice.name not in orjson.dumps(by_id[withheld["id"]]).decode()
 
 
-async def test_the_identities_served_objects_point_at_are_served(http, base_url, world):
+async def test_the_identities_served_objects_point_at_are_served(http, base_url, world, pool):
     own = indicator(created_by_ref=world.alice.identity_id)
     withheld = indicator(extensions={ACCORD_EXTENSION_ID: {
         "extension_type": "property-extension", "attribution": "withheld"}})
     status = await post(http, base_url, world.collection_id, world.alice.contributor, own,
                         withheld)
     assert status["success_count"] == 2 and status["total_count"] == 2, status
+    await release_withheld(pool)
     async with http.get(f"{base_url}/api/v1/groups/{world.group_id}",
                         headers=auth(world.bob.reader)) as resp:
         group_identity = orjson.loads(await resp.read())["identity_id"]

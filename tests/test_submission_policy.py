@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
-from tests.helpers import TLP_GREEN, TLP_RED, auth, indicator, objects_url, post
+from tests.helpers import TLP_GREEN, TLP_RED, auth, indicator, objects_url, post, release_withheld
 
 
 async def _second_collection(factory, world):
@@ -149,6 +149,7 @@ async def test_confidential_groups_withhold_attribution_by_default(
     collection = await factory.collection(group)
     obj = indicator(created_by_ref=world.alice.identity_id)
     await post(http, base_url, collection, world.alice.contributor, obj)
+    await release_withheld(pool)
     async with http.get(objects_url(base_url, collection, f"{obj['id']}/"),
                         headers=auth(world.bob.reader)) as resp:
         [served] = orjson.loads(await resp.read())["objects"]

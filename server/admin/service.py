@@ -258,6 +258,8 @@ async def create_group(
         joined = {o.id: o for o in [*members, *managers]}
         for org in joined.values():
             _admits(allowed, org)  # type: ignore[arg-type]
+        await groups.claim_name(conn, req.name, principal.org_id,
+                                every_group=principal.is_platform_admin)
         made = await groups.create_group(conn, req.name, [o.id for o in members],
                                          managers=[o.id for o in managers], settings=settings)
         group = await groups.get_group(conn, made.id, principal.org_id)
@@ -300,6 +302,8 @@ async def change_group(
             await audit.record(conn, [_entry(principal, "group.policy_changed", principal.org_id,
                                              group.id, group_name=group.name, changes=changes)])
         if req.name is not None and req.name != group.name:
+            await groups.claim_name(conn, req.name, principal.org_id,
+                                    every_group=principal.is_platform_admin, renaming=group.id)
             await groups.rename_group(conn, group.id, req.name)
             await audit.record(conn, [_entry(principal, "group.renamed", principal.org_id,
                                              group.id, group_name=req.name,

@@ -28,6 +28,7 @@ from server.console.pages import (
 from server.db.pool import POOL
 from server.errors import BadRequest, NotFound
 from server.ingest.envelope import ingest_envelope
+from server.ingest.patterns import PATTERNS
 from server.store import collections, console, statuses
 
 routes = table()
@@ -207,7 +208,8 @@ async def share(request: web.Request) -> web.Response:
         raise web.HTTPRequestEntityTooLarge(max_size=0, actual_size=len(data))
     body, rejected = _envelope(request, name, data, tlp, confidence, labels, withhold)
     principal = session_of(request).principal
-    status = await ingest_envelope(request.app[POOL], principal, target, body)
+    status = await ingest_envelope(request.app[POOL], principal, target, body,
+                                   request.app.get(PATTERNS))
     # Ingest is complete when it answers: the status is shown at once, with the lines of
     # an IOC list that were not IOCs (they never reached ingest, so only this page has them).
     return render(request, "status.html", status=status, rejected=rejected[:1000],

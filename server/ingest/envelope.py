@@ -26,10 +26,12 @@ from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
 from server.ingest.facets import facets_of
+from server.ingest.patterns import PatternChecker, known_answers, sort_patterns
 from server.store import audit, statuses
 from server.store import groups as group_store
 from server.store import objects as object_store
 from server.store import pending as pending_store
+from server.store import withheld as withheld_store
 from server.store.objects import Facets, StagedObject
 from server.store.orgs import orgs_by_identity, platform_org
 from server.store.records import CollectionView
@@ -139,14 +141,22 @@ def _canonical(obj: dict) -> str:
 
 
 async def ingest_envelope(
-    pool: asyncpg.Pool, principal: Principal, collection: CollectionView, body: bytes
+    pool: asyncpg.Pool, principal: Principal, collection: CollectionView, body: bytes,
+    patterns: PatternChecker | None = None,
 ) -> statuses.Status:
     """Validate, decide and store a POSTed envelope; every object ends in successes, failures
-    or pendings (awaiting a marking-definition)."""
+    or pendings (awaiting a marking-definition). `patterns`: where indicator patterns the
+    fast recogniser misses are checked (else here, on the event loop)."""
     objects = parse_envelope(body)
     now = datetime.now(UTC)
     failures: list[dict] = []
-    checked, repeats = await _checked_objects(objects, collection.allow_custom, now, failures)
+    answers: dict[str, str | None] = {}
+    if patterns is not None:
+        slow, answers = sort_patterns(objects)
+        answers.update(await patterns.answers(principal.org_id, slow))
+    with known_answers(answers):
+        checked, repeats = await _checked_objects(objects, collection.allow_custom, now,
+                                                  failures)
     for attempt in range(_DEADLOCK_RETRIES):
         try:
             return await _write_envelope(pool, principal, collection, checked, repeats,
@@ -337,6 +347,19 @@ async def release_pending(conn: asyncpg.Connection, collection: CollectionView,
             arrived |= write.stored_markings
 
 
+WITHHELD_IDENTITY_NAME = "Withheld: a member of this trust group"
+
+
+def served_identity(stix_id: str, name: str, owner: uuid.UUID,
+                    identity_class: str) -> StagedObject:
+    """An identity object Accord serves so that created_by_ref resolves for readers."""
+    body = {"type": "identity", "spec_version": "2.1", "id": stix_id,
+            "created": _IDENTITY_SINCE, "modified": _IDENTITY_SINCE, "name": name,
+            "identity_class": identity_class, "object_marking_refs": [TLP2_ID_OF[Tlp.CLEAR]]}
+    return StagedObject(stix_id, "identity", "2.1", parse_timestamp(_IDENTITY_SINCE),
+                        _IDENTITY_SINCE, _canonical(body), owner, Tlp.CLEAR.value)
+
+
 class _IngestTransaction:
     """The database half of one ingest (or of the release of waiting objects), inside its
     transaction: ownership claims, policy decisions, the rows written and the audit."""
@@ -387,6 +410,17 @@ class _IngestTransaction:
         admitted = await self._apply_submission_policy(fresh)
         staged += self._stage_admitted(admitted)
         staged = self._drop_refused_marking_refs(staged, items)
+        # Withheld objects are not stored in this commit: beside the poster's credited ones
+        # (a microsecond apart in date_added) they would name their producer. They wait,
+        # decided and durable, for a release batch mixed across producers (ingest/withheld).
+        # Marking-definitions are stored at once: objects of other envelopes await them.
+        later = [o for o in staged if o.withheld and o.stix_type != "marking-definition"]
+        if later:
+            staged = [o for o in staged if not (o.withheld
+                                                and o.stix_type != "marking-definition")]
+            await withheld_store.hold(self.conn, self.collection.id, self.collection.group_id,
+                                      later)
+            successes += [{"id": o.stix_id, "version": o.version_text or ""} for o in later]
         extra = await self._identities_to_serve(staged)
         staged += extra
         if staged:
@@ -504,14 +538,15 @@ class _IngestTransaction:
     async def _identities_to_serve(self, staged: list[StagedObject]) -> list[StagedObject]:
         """The identity objects that stored objects point at and Accord holds, stored into the
         collection once so their created_by_ref resolves for its readers: the poster's own
-        (objects credited to it) and the trust group's (withheld posts)."""
+        (objects credited to it) and the trust group's (a withheld marking-definition; other
+        withheld objects bring it in their release batch)."""
         wanted: dict[str, tuple[str, uuid.UUID]] = {}
         me = self.principal.identity_id
         if me and any(o.producer_org == self.principal.org_id and not o.withheld
                       and o.facets.created_by_ref == me for o in staged):
             wanted[self.principal.identity_id] = (self.principal.org_name, self.principal.org_id)
         if any(o.withheld for o in staged) and self.collection.group_identity:
-            wanted[self.collection.group_identity] = ("Withheld: a member of this trust group",
+            wanted[self.collection.group_identity] = (WITHHELD_IDENTITY_NAME,
                                                       self.principal.org_id)
         if not wanted:
             return []
@@ -521,20 +556,10 @@ class _IngestTransaction:
             platform = (await platform_org(self.conn)).id
             wanted[self.collection.group_identity] = (wanted[self.collection.group_identity][0],
                                                       platform)
-        extra = []
-        for stix_id, (name, owner) in wanted.items():
-            if stix_id in have or any(o.stix_id == stix_id for o in staged):
-                continue
-            body = {"type": "identity", "spec_version": "2.1", "id": stix_id,
-                    "created": _IDENTITY_SINCE, "modified": _IDENTITY_SINCE, "name": name,
-                    "identity_class": "organization" if owner == self.principal.org_id
-                    else "group",
-                    "object_marking_refs": [TLP2_ID_OF[Tlp.CLEAR]]}
-            extra.append(StagedObject(
-                stix_id, "identity", "2.1", parse_timestamp(_IDENTITY_SINCE), _IDENTITY_SINCE,
-                _canonical(body), owner, Tlp.CLEAR.value,
-            ))
-        return extra
+        return [served_identity(stix_id, name, owner,
+                                "organization" if owner == self.principal.org_id else "group")
+                for stix_id, (name, owner) in wanted.items()
+                if stix_id not in have and not any(o.stix_id == stix_id for o in staged)]
 
     async def _apply_submission_policy(
         self, items: list[_Checked]

@@ -36,13 +36,10 @@ async def create_group(
     identity_id = f"identity--{uuid.uuid4()}"
     managing = set(managers or [])
     async with conn.transaction():
-        try:
-            await conn.execute(
-                "INSERT INTO trust_groups (id, name, identity_id) VALUES ($1, $2, $3)",
-                group_id, name, identity_id,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise Conflict(f"a trust group named {name!r} already exists") from exc
+        await conn.execute(
+            "INSERT INTO trust_groups (id, name, identity_id) VALUES ($1, $2, $3)",
+            group_id, name, identity_id,
+        )
         # The group's identity (created_by_ref of withheld posts) is the platform's to post.
         await conn.execute(
             "INSERT INTO reserved_ids (stix_id, owner_org)"
@@ -60,13 +57,45 @@ async def create_group(
 
 
 async def group_by_name(conn: asyncpg.Connection, name: str) -> TrustGroup:
-    """The trust group with this name, or NotFound."""
-    row = await conn.fetchrow(
-        "SELECT id, name, identity_id FROM trust_groups WHERE name = $1", name
+    """The one trust group with this name (any group: the platform's view), or NotFound;
+    Conflict if several share it, since names are labels, not ids."""
+    rows = await conn.fetch(
+        "SELECT id, name, identity_id FROM trust_groups WHERE name = $1 ORDER BY created LIMIT 2",
+        name,
     )
-    if row is None:
+    if not rows:
         raise NotFound(f"no trust group named {name!r}")
-    return TrustGroup(row["id"], row["name"], row["identity_id"])
+    if len(rows) > 1:
+        raise Conflict(f"several trust groups are named {name!r}: give the group's id"
+                       " (accord admin group list shows them)")
+    return TrustGroup(rows[0]["id"], rows[0]["name"], rows[0]["identity_id"])
+
+
+async def claim_name(
+    conn: asyncpg.Connection, name: str, viewer_org: uuid.UUID, *, every_group: bool,
+    renaming: uuid.UUID | None = None,
+) -> None:
+    """Conflict if another group the viewer can see (every group, if `every_group`) has `name`.
+
+    Names are unique only within what the acting organisation sees: a server-wide rule
+    answered "already exists" for groups the caller may not know of (issue 10), the oracle
+    MISP's sharing-group names have. A mature exchange treats names as labels (as TAXII does
+    collection titles) and keeps them apart only where one reader would confuse them; ids
+    identify. Two organisations of unrelated groups may thus each have a "Finance ISAC".
+    Call inside the transaction that creates or renames the group: the lock keeps one
+    organisation's concurrent claims of a name from both passing.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                       f"accord.group-name:{viewer_org}")
+    taken = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM trust_groups g WHERE g.name = $1 AND NOT g.is_reference"
+        " AND g.id IS DISTINCT FROM $3 AND ($4 OR EXISTS (SELECT 1 FROM group_members m"
+        " WHERE m.group_id = g.id AND m.org_id = $2)))",
+        name, viewer_org, renaming, every_group,
+    )
+    if taken:
+        raise Conflict(f"one of your trust groups is already named {name!r}",
+                       details={"name": name})
 
 
 async def add_member(conn: asyncpg.Connection, group_id: uuid.UUID, org_id: uuid.UUID) -> bool:
@@ -126,11 +155,8 @@ async def set_group(
 
 
 async def rename_group(conn: asyncpg.Connection, group_id: uuid.UUID, name: str) -> None:
-    """Give a trust group a new name; Conflict if another group has it."""
-    try:
-        await conn.execute("UPDATE trust_groups SET name = $2 WHERE id = $1", group_id, name)
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"a trust group named {name!r} already exists") from exc
+    """Give a trust group a new name (the caller checked it with `claim_name`)."""
+    await conn.execute("UPDATE trust_groups SET name = $2 WHERE id = $1", group_id, name)
 
 
 async def collection_count(conn: asyncpg.Connection, group_id: uuid.UUID) -> int:

@@ -11,6 +11,7 @@ from server import policy
 from server.db.pool import POOL
 from server.errors import Forbidden
 from server.ingest.envelope import ingest_envelope
+from server.ingest.patterns import PATTERNS
 from server.ops.metrics import INGESTED
 from server.store.objects import Projection
 from server.store.records import Page
@@ -72,7 +73,8 @@ async def add_objects(request: web.Request) -> web.Response:
         raise Forbidden("posting to this collection needs the contributor role",
                         details={"needed_role": "contributor"})
     body = await read_body(request)
-    status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body)
+    status = await ingest_envelope(request.app[POOL], principal_of(request), collection, body,
+                                   request.app.get(PATTERNS))
     request[INGESTED] = (len(status.successes), len(status.failures))
     return taxii_response(status_resource(status), media, status=202)
 

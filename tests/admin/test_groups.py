@@ -205,7 +205,7 @@ async def test_rename_and_delete_an_empty_group_are_audited(api, factory):
     taken = (await api("POST", "/groups", cert.admin, {"name": other})).body
     gid = made["id"]
     assert_error(await api("PATCH", f"/groups/{gid}", cert.admin, {"name": other}), 409,
-                 "already exists")
+                 "already named")
     renamed = await api("PATCH", f"/groups/{gid}", cert.admin, {"name": name + "-new"})
     assert renamed.status == 200 and renamed.body["name"] == name + "-new"
     # The old name is free again; a plain member may neither rename nor delete.
