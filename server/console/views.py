@@ -154,9 +154,22 @@ async def share_form(request: web.Request) -> web.Response:
 
 def _envelope(request: web.Request, name: str, data: bytes, tlp: str, confidence: int | None,
               labels: tuple[str, ...], withhold: bool) -> tuple[bytes, list[dict]]:
-    """The envelope a file becomes, and the lines of an IOC list that were not IOCs."""
+    """The envelope a file becomes, and the lines of an IOC list that were not IOCs.
+
+    A bundle's objects get the chosen terms where they state none, as `accord push` does.
+    """
     if name.endswith(".json"):
-        return data, []
+        if not (tlp or confidence is not None or labels or withhold):
+            return data, []  # as posted: ingest reports every bad object itself
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise BadRequest("the file is not JSON") from None
+        if not (isinstance(doc, dict) and isinstance(doc.get("objects"), list)):
+            raise BadRequest("the file is not a STIX bundle")
+        objects = iocs.apply_terms(doc["objects"], tlp or None, withhold, list(labels),
+                                   confidence)
+        return orjson.dumps({"objects": objects}), []
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -6,6 +6,7 @@ import re
 import uuid
 
 import aiohttp
+import orjson
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.feeds import FeedFilter
@@ -263,3 +264,55 @@ async def test_feed_preview_counts_stop_at_the_cap(world, http, base_url, pool):
         assert counts == {("indicator", "green"): 4} and not more and len(sample) == 4
         counts, more, _ = await console.preview(conn, bob, only_here, cap=2)
         assert sum(counts.values()) == 3 and more
+
+
+async def _share(person, collection_id: uuid.UUID, name: str, data: bytes,
+                 **choices: str) -> str:
+    _, html, _ = await person.get("/console/share")
+    form = aiohttp.FormData()
+    form.add_field("csrf", re.search(r'name="csrf" value="([^"]+)"', html).group(1))
+    form.add_field("collection", str(collection_id))
+    for key, value in choices.items():
+        form.add_field(key, value)
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    async with person.http.post(person.base + "/console/share", data=form) as resp:
+        text = await resp.text()
+        assert resp.status == 200 and "Complete" in text, text
+        return text
+
+
+async def test_share_applies_the_chosen_terms_to_bundles_and_lists(world, people, pool):
+    alice = await people(world.alice.org_id, "contributor")
+    unmarked = indicator("198.51.100.61")
+    own = indicator("198.51.100.62", object_marking_refs=[TLP_AMBER], confidence=10,
+                    labels=["theirs"])
+    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [unmarked, own]}
+    choices = {"tlp": "green", "confidence": "80", "labels": "phishing, q4",
+               "attribution": "withheld"}
+    await _share(alice, world.collection_id, "b.json", orjson.dumps(bundle), **choices)
+    page = await _share(alice, world.collection_id, "l.csv", b"value\n203.0.113.61\n",
+                        **choices)
+    listed = re.search(r'/console/objects/(indicator--[0-9a-f-]+)', page).group(1)
+    async with pool.acquire() as conn:
+        rows = {r["stix_id"]: r for r in await conn.fetch(
+            "SELECT stix_id, tlp, confidence, labels, withheld FROM objects"
+            " WHERE stix_id = ANY($1::text[])", [unmarked["id"], own["id"], listed])}
+    # Unstated terms take the choices; stated ones are kept (labels are added to).
+    assert (rows[unmarked["id"]]["tlp"], rows[unmarked["id"]]["confidence"]) == ("green", 80)
+    assert (rows[own["id"]]["tlp"], rows[own["id"]]["confidence"]) == ("amber", 10)
+    assert sorted(rows[own["id"]]["labels"]) == ["phishing", "q4", "theirs"]
+    assert rows[listed]["tlp"] == "green" and rows[listed]["confidence"] == 80
+    assert sorted(rows[listed]["labels"]) == ["phishing", "q4"]
+    assert all(r["withheld"] for r in rows.values()) and len(rows) == 3
+
+
+async def test_share_posts_a_bundle_as_it_came_without_choices(world, people, pool):
+    alice = await people(world.alice.org_id, "contributor")
+    plain = indicator("198.51.100.63")
+    await _share(alice, world.collection_id, "b.json",
+                 orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
+                               "objects": [plain]}))
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT tlp, confidence, withheld FROM objects"
+                                  " WHERE stix_id = $1", plain["id"])
+    assert (row["tlp"], row["confidence"], row["withheld"]) == ("amber", None, False)
