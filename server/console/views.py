@@ -32,7 +32,10 @@ from server.store import collections, console, statuses
 
 routes = table()
 _STATIC = Path(__file__).parent / "static"
-_STATIC_FILES = {"console.css": "text/css"}
+# htmx.min.js is htmx 2.0.11 as npm ships it (htmx.org, 0BSD: htmx.LICENSE beside it),
+# vendored so that the console needs no build step and no third-party host.
+_STATIC_FILES = {"console.css": "text/css", "htmx.min.js": "text/javascript",
+                 "htmx.LICENSE": "text/plain"}
 # TLP 2.0 badge colours (FIRST): each on black.
 TLP_LABELS = {"clear": "TLP:CLEAR", "green": "TLP:GREEN", "amber": "TLP:AMBER",
               "amber+strict": "TLP:AMBER+STRICT", "red": "TLP:RED"}
@@ -45,7 +48,8 @@ _REF_LISTS = ("object_refs", "where_sighted_refs", "observed_data_refs")
 @routes.get(ROOT + "static/{name}")
 @page(signed_in=False)
 async def static(request: web.Request) -> web.StreamResponse:
-    """The console's own stylesheet (a fixed list: no path from the request reaches disk)."""
+    """The console's own stylesheet and script (a fixed list: no path from the request
+    reaches disk)."""
     name = request.match_info["name"]
     if name not in _STATIC_FILES:
         raise not_found()

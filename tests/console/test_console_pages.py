@@ -316,3 +316,33 @@ async def test_share_posts_a_bundle_as_it_came_without_choices(world, people, po
         row = await conn.fetchrow("SELECT tlp, confidence, withheld FROM objects"
                                   " WHERE stix_id = $1", plain["id"])
     assert (row["tlp"], row["confidence"], row["withheld"]) == ("amber", None, False)
+
+
+async def test_a_pending_status_polls_with_htmx_and_refreshes_without_it(world, people, http,
+                                                                         base_url):
+    from tests.test_sharing_rules import custom_tlp
+    strict = custom_tlp("amber+strict")
+    waiting = await post(http, base_url, world.collection_id, world.alice.contributor,
+                         indicator("198.51.100.64", object_marking_refs=[strict["id"]]))
+    assert waiting["pending_count"] == 1
+    alice = await people(world.alice.org_id, "reader")
+    status, page, resp = await alice.get(f"/console/status/{waiting['id']}")
+    assert status == 200 and "In progress" in page
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe" not in csp
+    # With JavaScript, htmx replaces the live part every 2 s from the same page; without it
+    # the noscript refresh reloads the page, and a link does the same by hand.
+    live = page.split('<div id="status-live"', 1)[1].split(">", 1)[0]
+    assert f'hx-get="/console/status/{waiting["id"]}"' in live
+    assert 'hx-select="#status-live"' in live
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert '<script src="/console/static/htmx.min.js" defer></script>' in page
+    assert "<script>" not in page  # nothing inline
+    status, script, resp = await alice.get("/console/static/htmx.min.js")
+    assert status == 200 and resp.content_type == "text/javascript"
+    assert 'version:"2.0.11"' in script
+    # Complete once the definition arrives: no polling, no script, no refresh.
+    await post(http, base_url, world.collection_id, world.alice.contributor, strict)
+    _, page, _ = await alice.get(f"/console/status/{waiting['id']}")
+    assert "Complete" in page and "hx-get" not in page and "<script" not in page
+    assert "refresh" not in page

@@ -33,7 +33,8 @@ async def test_pages_need_a_session(http, base_url):
 async def test_security_headers_on_every_page(http, base_url):
     async with http.get(f"{base_url}/console/sign-in") as resp:
         csp = resp.headers["Content-Security-Policy"]
-        assert "script-src" not in csp and "default-src 'none'" in csp
+        assert "script-src 'self';" in csp and "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert "frame-ancestors 'none'" in csp
         assert resp.headers["X-Frame-Options"] == "DENY"
         assert resp.headers["Referrer-Policy"] == "no-referrer"
