@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from clients import iocs
-from schemas.principal import Role
+from schemas.principal import Principal, Role
 from server import policy
 from server.config import SETTINGS
 from server.console.i18n import N_
@@ -133,12 +133,64 @@ async def object_page(request: web.Request) -> web.Response:
          "url": r.get("url"), "link": safe_link(r.get("url"))}
         for r in body.get("external_references") or () if isinstance(r, dict)
     ]
+    judge = (body.get("type") == "indicator" and latest.tlp != "red"
+             and principal.has_role(Role.CONTRIBUTOR))
     return render(
         request, "object.html", body=body, latest=latest, versions=versions,
         related=[r for r in related if r.stix_id != object_id], author=author,
         author_name=names.get(author) if author else None, references=references,
         raw=orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(), tlp_labels=TLP_LABELS,
+        verdict_collections=await _writable(request) if judge else [],
     )
+
+
+def _verdict(principal: Principal, object_id: str, verdict: str, tlp: str) -> dict:
+    """The STIX 2.1 object a verdict on an indicator becomes: a sighting (sighted) or an
+    opinion that disagrees (false positive), by the organisation, at the indicator's TLP."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    obj: dict = {"spec_version": "2.1", "created": now, "modified": now,
+                 # Never shared wider than the indicator it speaks of.
+                 "object_marking_refs": [iocs.TLP_MARKINGS[tlp]]}
+    if principal.identity_id:
+        obj["created_by_ref"] = principal.identity_id
+    if verdict == "sighted":
+        obj.update(type="sighting", id=f"sighting--{uuid.uuid4()}", sighting_of_ref=object_id,
+                   count=1, first_seen=now, last_seen=now)
+        if principal.identity_id:
+            obj["where_sighted_refs"] = [principal.identity_id]
+    else:
+        obj.update(type="opinion", id=f"opinion--{uuid.uuid4()}", opinion="disagree",
+                   object_refs=[object_id], explanation="False positive")
+    return obj
+
+
+@routes.post(ROOT + "objects/{object_id}/verdict")
+@page(role=Role.CONTRIBUTOR)
+async def verdict(request: web.Request) -> web.Response:
+    """Sighted / false positive on a visible indicator: a sighting or an opinion posted
+    through the normal ingest, as the user's organisation, to a collection it writes to."""
+    object_id = request.match_info["object_id"].lower()
+    choice = field(request, "verdict", limit=20)
+    if choice not in ("sighted", "false-positive"):
+        raise BadRequest("choose sighted or false positive")
+    principal = session_of(request).principal
+    async with request.app[POOL].acquire() as conn:
+        versions = await console.object_versions(conn, principal, object_id)
+    if (not versions or orjson.loads(versions[-1].body).get("type") != "indicator"
+            or versions[-1].tlp == "red"):
+        raise not_found()  # hidden and absent alike
+    try:
+        collection_id = uuid.UUID(field(request, "collection", limit=40))
+    except ValueError:
+        raise BadRequest("choose a collection") from None
+    target = next((c for c in await _writable(request) if c.id == collection_id), None)
+    if target is None:
+        raise NotFound("no such collection")
+    obj = _verdict(principal, object_id, choice, versions[-1].tlp)
+    status = await ingest_envelope(request.app[POOL], principal, target,
+                                   orjson.dumps({"objects": [obj]}))
+    return render(request, "status.html", status=status, rejected=[],
+                  complete=status.pending == 0)
 
 
 async def _writable(request: web.Request) -> list:

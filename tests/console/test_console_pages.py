@@ -346,3 +346,49 @@ async def test_a_pending_status_polls_with_htmx_and_refreshes_without_it(world, 
     _, page, _ = await alice.get(f"/console/status/{waiting['id']}")
     assert "Complete" in page and "hx-get" not in page and "<script" not in page
     assert "refresh" not in page
+
+
+async def test_sighted_and_false_positive_post_as_the_users_organisation(world, people, http,
+                                                                         base_url, pool,
+                                                                         factory):
+    ind = indicator("198.51.100.66", object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, ind)
+    bob = await people(world.bob.org_id, "contributor")
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert 'value="sighted"' in page and 'value="false-positive"' in page
+    for choice in ("sighted", "false-positive"):
+        status, html, _ = await bob.post(f"/console/objects/{ind['id']}/verdict",
+                                         {"verdict": choice,
+                                          "collection": str(world.collection_id)})
+        assert status == 200 and "Complete" in html and "1 stored" in html, html
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT stix_type, tlp, producer_org, body FROM objects WHERE collection_id = $1"
+            " AND stix_type IN ('sighting', 'opinion')", world.collection_id)
+    made = {r["stix_type"]: (r, orjson.loads(r["body"])) for r in rows}
+    assert set(made) == {"sighting", "opinion"}
+    for row, body in made.values():
+        assert row["producer_org"] == world.bob.org_id and row["tlp"] == "green"
+        assert body["created_by_ref"] == world.bob.identity_id
+    assert made["sighting"][1]["sighting_of_ref"] == ind["id"]
+    assert made["opinion"][1]["opinion"] == "disagree"
+    assert made["opinion"][1]["object_refs"] == [ind["id"]]
+    # The sighting is one hop out on the indicator's page now.
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert f"/console/objects/{made['sighting'][1]['id']}" in page
+    # An indicator bob may not see takes no verdict: a 404 like an unknown one; a reader
+    # gets no buttons; a collection outside bob's groups is refused.
+    hidden = indicator("198.51.100.67", object_marking_refs=[TLP_GREEN])
+    elsewhere = await factory.collection(await factory.group(world.mallory))
+    await post(http, base_url, elsewhere, world.mallory.contributor, hidden)
+    for target in (hidden["id"], f"indicator--{uuid.uuid4()}"):
+        status, _, _ = await bob.post(f"/console/objects/{target}/verdict",
+                                      {"verdict": "sighted",
+                                       "collection": str(world.collection_id)})
+        assert status == 404
+    status, _, _ = await bob.post(f"/console/objects/{ind['id']}/verdict",
+                                  {"verdict": "sighted", "collection": str(elsewhere)})
+    assert status == 404
+    reader = await people(world.bob.org_id, "reader")
+    _, page, _ = await reader.get(f"/console/objects/{ind['id']}")
+    assert 'value="sighted"' not in page
