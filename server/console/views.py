@@ -140,8 +140,20 @@ async def object_page(request: web.Request) -> web.Response:
         related=[r for r in related if r.stix_id != object_id], author=author,
         author_name=names.get(author) if author else None, references=references,
         raw=orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(), tlp_labels=TLP_LABELS,
-        verdict_collections=await _writable(request) if judge else [],
+        verdict_collections=await _verdict_targets(request, versions) if judge else [],
     )
+
+
+async def _verdict_targets(request: web.Request, versions: list) -> list:
+    """Collections a verdict may go to: writable ones of the trust groups the indicator was
+    seen in (a sighting names the indicator: it never carries it into another group)."""
+    principal = session_of(request).principal
+    async with request.app[POOL].acquire() as conn:
+        found = await collections.list_collections(conn, principal)
+    seen_in = {v.collection_id for v in versions}
+    groups = {c.group_id for c in found if c.id in seen_in}
+    return [c for c in found if c.group_id in groups
+            and policy.can_write_collection(principal, c.is_member, c.archived)]
 
 
 def _verdict(principal: Principal, object_id: str, verdict: str, tlp: str) -> dict:
@@ -183,7 +195,8 @@ async def verdict(request: web.Request) -> web.Response:
         collection_id = uuid.UUID(field(request, "collection", limit=40))
     except ValueError:
         raise BadRequest("choose a collection") from None
-    target = next((c for c in await _writable(request) if c.id == collection_id), None)
+    target = next((c for c in await _verdict_targets(request, versions)
+                   if c.id == collection_id), None)
     if target is None:
         raise NotFound("no such collection")
     obj = _verdict(principal, object_id, choice, versions[-1].tlp)

@@ -386,9 +386,14 @@ async def test_sighted_and_false_positive_post_as_the_users_organisation(world, 
                                       {"verdict": "sighted",
                                        "collection": str(world.collection_id)})
         assert status == 404
-    status, _, _ = await bob.post(f"/console/objects/{ind['id']}/verdict",
-                                  {"verdict": "sighted", "collection": str(elsewhere)})
-    assert status == 404
+    # Nor into another group of bob's: the sighting would carry the indicator's id there.
+    other = await factory.collection(await factory.group(world.bob, world.carol))
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert str(world.collection_id) in page and str(other) not in page
+    for target in (elsewhere, other):
+        status, _, _ = await bob.post(f"/console/objects/{ind['id']}/verdict",
+                                      {"verdict": "sighted", "collection": str(target)})
+        assert status == 404
     reader = await people(world.bob.org_id, "reader")
     _, page, _ = await reader.get(f"/console/objects/{ind['id']}")
     assert 'value="sighted"' not in page
