@@ -237,25 +237,6 @@ def _objects_of(doc: Any, name: str) -> list[dict[str, Any]]:
     raise UsageError(f"{name}: expected a STIX bundle, a TAXII envelope or STIX objects")
 
 
-def apply_terms(objects: list[dict[str, Any]], tlp: str | None, withhold: bool,
-                labels: list[str], confidence: int | None) -> list[dict[str, Any]]:
-    """Add sharing terms to objects that do not state their own (markings are skipped)."""
-    for obj in objects:
-        if obj.get("type") == "marking-definition":
-            continue
-        if tlp and not obj.get("object_marking_refs"):
-            obj["object_marking_refs"] = [iocs.TLP_MARKINGS[tlp]]
-        if withhold:
-            ext = obj.setdefault("extensions", {}).setdefault(
-                iocs.ACCORD_EXTENSION, {"extension_type": "property-extension"})
-            ext["attribution"] = "withheld"
-        if labels and obj.get("type") in ("indicator", "report", "malware", "campaign"):
-            obj["labels"] = sorted({*obj.get("labels", []), *labels})
-        if confidence is not None and "confidence" not in obj and obj.get("type") == "indicator":
-            obj["confidence"] = confidence
-    return objects
-
-
 class PushState:
     """What a push of one input has had acknowledged, kept in a small JSON file."""
 
@@ -378,7 +359,7 @@ async def push(client: AccordClient, args: argparse.Namespace) -> int:
         state = PushState(_state_dir(args) / f"{key}.json", args.restart)
         state.data.setdefault("file", str(path.resolve()))
         if mode == "stix":
-            objects = apply_terms(read_objects(data, name), args.tlp,
+            objects = iocs.apply_terms(read_objects(data, name), args.tlp,
                                   args.withhold_attribution, args.label or [], args.confidence)
         else:
             text = data.decode("utf-8-sig", errors="replace")
@@ -449,7 +430,7 @@ async def import_misp(client: AccordClient, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror}") from exc
         withhold = args.withhold_attribution
-        objects = apply_terms(misp_to_stix(data, name, withhold), args.tlp, withhold, [], None)
+        objects = iocs.apply_terms(misp_to_stix(data, name, withhold), args.tlp, withhold, [], None)
         key = hashlib.sha256("|".join([client.url, str(args.collection), _key_id(client.key),
                                        hashlib.sha256(data).hexdigest(), "misp",
                                        str(args.tlp), str(args.withhold_attribution)]).encode()

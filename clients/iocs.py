@@ -280,3 +280,28 @@ def indicators(parsed: Parsed, ns: uuid.UUID, created: str,
             yield builder.build(ioc)
         except IocError:
             continue
+
+
+def apply_terms(objects: list[dict[str, Any]], tlp: str | None, withhold: bool,
+                labels: list[str], confidence: int | None) -> list[dict[str, Any]]:
+    """Add sharing terms to objects that do not state their own (markings are skipped).
+
+    What `accord push` and the console's Share page do to a posted bundle's objects.
+    """
+    for obj in objects:
+        # Malformed input is left as it came: validation refuses it per object.
+        if not isinstance(obj, dict) or obj.get("type") == "marking-definition":
+            continue
+        if tlp and not obj.get("object_marking_refs"):
+            obj["object_marking_refs"] = [TLP_MARKINGS[tlp]]
+        if withhold and isinstance(exts := obj.setdefault("extensions", {}), dict):
+            ext = exts.setdefault(ACCORD_EXTENSION, {"extension_type": "property-extension"})
+            if isinstance(ext, dict):
+                ext["attribution"] = "withheld"
+        if (labels and obj.get("type") in ("indicator", "report", "malware", "campaign")
+                and isinstance(had := obj.get("labels", []), list)
+                and all(isinstance(x, str) for x in had)):
+            obj["labels"] = sorted({*obj.get("labels", []), *labels})
+        if confidence is not None and "confidence" not in obj and obj.get("type") == "indicator":
+            obj["confidence"] = confidence
+    return objects

@@ -24,10 +24,10 @@ from server.console.pages import (
 from server.console.security import (
     MIN_PASSWORD,
     check_password,
-    check_totp,
     hash_password,
     new_totp_secret,
     set_cookie,
+    totp_step,
     totp_uri,
 )
 from server.db.pool import POOL
@@ -102,8 +102,12 @@ async def sign_in(request: web.Request) -> web.Response:
             return render(request, "sign_in.html", code=429, email=email,
                           error=N_("This account is locked for a while after repeated failures."))
         ok = await check_password(creds.password_hash if creds else None, password)
+        replayed = False
         if ok and creds is not None and creds.totp_secret:
-            ok = check_totp(creds.totp_secret, code)
+            step = totp_step(creds.totp_secret, code)
+            # A code is good once: one seen by a shoulder or a phishing page is spent.
+            ok = step is not None and await users.use_totp_step(conn, creds.user_id, step)
+            replayed = step is not None and not ok
         if creds is None or not ok:
             if creds is not None:
                 async with conn.transaction():
@@ -111,7 +115,7 @@ async def sign_in(request: web.Request) -> web.Response:
                         conn, creds.user_id, settings.console_max_failures,
                         settings.console_lock_minutes * 60)
                     await audit.record(conn, [_user_entry("user.signin_failed", creds,
-                                                          locked=locked)])
+                                                          locked=locked, replayed=replayed)])
             return render(request, "sign_in.html", code=401, email=email,
                           error=N_("The address, password or code is wrong."))
         async with conn.transaction():
@@ -165,11 +169,12 @@ async def accept_invitation(request: web.Request) -> web.Response:
     secret = field(request, "secret", limit=64)
     code = field(request, "code", required=False, limit=20)
     error = None
+    step = totp_step(secret, code) if code else None
     if len(password) < MIN_PASSWORD:
         error = N_("The password needs at least 12 characters.")
     elif password != field(request, "confirm", limit=1000):
         error = N_("The two passwords differ.")
-    elif (required or code) and not check_totp(secret, code):
+    elif (required or code) and step is None:
         error = N_("The authenticator code does not match; check the device's clock.")
     if error:
         return render(request, "invite.html", code=400, user=user, totp_required=required,
@@ -177,7 +182,8 @@ async def accept_invitation(request: web.Request) -> web.Response:
                       min_password=MIN_PASSWORD)
     hashed = await hash_password(password)
     async with request.app[POOL].acquire() as conn, conn.transaction():
-        activated = await users.accept_invitation(conn, token, hashed, secret if code else None)
+        activated = await users.accept_invitation(conn, token, hashed, secret if code else None,
+                                                  step)
         if activated is None:
             raise not_found()
         await audit.record(conn, [_user_entry("user.activated", activated,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
+from datetime import UTC, datetime
 
 import pyotp
 from aiohttp import web
@@ -17,9 +19,10 @@ _HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) 
 _DUMMY = _HASHER.hash("accord: no such account")
 MIN_PASSWORD = 12
 
-# No script at all: pages work without JavaScript, and nothing inline could run.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
-       " frame-ancestors 'none'; base-uri 'none'")
+# Script only from the console's own files (the vendored htmx), never inline; htmx's
+# requests go to the console itself. Every page also works without JavaScript.
+CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self';"
+       " img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -56,10 +59,22 @@ def totp_uri(secret: str, account: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name="Accord")
 
 
-def check_totp(secret: str, code: str) -> bool:
-    """Whether a 6-digit code is valid now (one step of clock drift either way)."""
+def totp_step(secret: str, code: str, at: float | None = None) -> int | None:
+    """The RFC 6238 time-step a 6-digit code belongs to, if valid now (one step of clock
+    drift either way), else None. A caller refuses steps already used (no replay)."""
     code = code.strip().replace(" ", "")
-    return code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    try:
+        totp = pyotp.TOTP(secret)
+        totp.byte_secret()
+    except (ValueError, TypeError):  # a malformed secret in the invitation form
+        return None
+    now = totp.timecode(datetime.fromtimestamp(time.time() if at is None else at, UTC))
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def same_token(expected: str | None, given: object) -> bool:

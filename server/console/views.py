@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from clients import iocs
-from schemas.principal import Role
+from schemas.principal import Principal, Role
 from server import policy
 from server.config import SETTINGS
 from server.console.i18n import N_
@@ -33,7 +33,10 @@ from server.store import collections, console, statuses
 
 routes = table()
 _STATIC = Path(__file__).parent / "static"
-_STATIC_FILES = {"console.css": "text/css"}
+# htmx.min.js is htmx 2.0.11 as npm ships it (htmx.org, 0BSD: htmx.LICENSE beside it),
+# vendored so that the console needs no build step and no third-party host.
+_STATIC_FILES = {"console.css": "text/css", "htmx.min.js": "text/javascript",
+                 "htmx.LICENSE": "text/plain"}
 # TLP 2.0 badge colours (FIRST): each on black.
 TLP_LABELS = {"clear": "TLP:CLEAR", "green": "TLP:GREEN", "amber": "TLP:AMBER",
               "amber+strict": "TLP:AMBER+STRICT", "red": "TLP:RED"}
@@ -46,7 +49,8 @@ _REF_LISTS = ("object_refs", "where_sighted_refs", "observed_data_refs")
 @routes.get(ROOT + "static/{name}")
 @page(signed_in=False)
 async def static(request: web.Request) -> web.StreamResponse:
-    """The console's own stylesheet (a fixed list: no path from the request reaches disk)."""
+    """The console's own stylesheet and script (a fixed list: no path from the request
+    reaches disk)."""
     name = request.match_info["name"]
     if name not in _STATIC_FILES:
         raise not_found()
@@ -130,12 +134,77 @@ async def object_page(request: web.Request) -> web.Response:
          "url": r.get("url"), "link": safe_link(r.get("url"))}
         for r in body.get("external_references") or () if isinstance(r, dict)
     ]
+    judge = (body.get("type") == "indicator" and latest.tlp != "red"
+             and principal.has_role(Role.CONTRIBUTOR))
     return render(
         request, "object.html", body=body, latest=latest, versions=versions,
         related=[r for r in related if r.stix_id != object_id], author=author,
         author_name=names.get(author) if author else None, references=references,
         raw=orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(), tlp_labels=TLP_LABELS,
+        verdict_collections=await _verdict_targets(request, versions) if judge else [],
     )
+
+
+async def _verdict_targets(request: web.Request, versions: list) -> list:
+    """Collections a verdict may go to: writable ones of the trust groups the indicator was
+    seen in (a sighting names the indicator: it never carries it into another group)."""
+    principal = session_of(request).principal
+    async with request.app[POOL].acquire() as conn:
+        found = await collections.list_collections(conn, principal)
+    seen_in = {v.collection_id for v in versions}
+    groups = {c.group_id for c in found if c.id in seen_in}
+    return [c for c in found if c.group_id in groups
+            and policy.can_write_collection(principal, c.is_member, c.archived)]
+
+
+def _verdict(principal: Principal, object_id: str, verdict: str, tlp: str) -> dict:
+    """The STIX 2.1 object a verdict on an indicator becomes: a sighting (sighted) or an
+    opinion that disagrees (false positive), by the organisation, at the indicator's TLP."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    obj: dict = {"spec_version": "2.1", "created": now, "modified": now,
+                 # Never shared wider than the indicator it speaks of.
+                 "object_marking_refs": [iocs.TLP_MARKINGS[tlp]]}
+    if principal.identity_id:
+        obj["created_by_ref"] = principal.identity_id
+    if verdict == "sighted":
+        obj.update(type="sighting", id=f"sighting--{uuid.uuid4()}", sighting_of_ref=object_id,
+                   count=1, first_seen=now, last_seen=now)
+        if principal.identity_id:
+            obj["where_sighted_refs"] = [principal.identity_id]
+    else:
+        obj.update(type="opinion", id=f"opinion--{uuid.uuid4()}", opinion="disagree",
+                   object_refs=[object_id], explanation="False positive")
+    return obj
+
+
+@routes.post(ROOT + "objects/{object_id}/verdict")
+@page(role=Role.CONTRIBUTOR)
+async def verdict(request: web.Request) -> web.Response:
+    """Sighted / false positive on a visible indicator: a sighting or an opinion posted
+    through the normal ingest, as the user's organisation, to a collection it writes to."""
+    object_id = request.match_info["object_id"].lower()
+    choice = field(request, "verdict", limit=20)
+    if choice not in ("sighted", "false-positive"):
+        raise BadRequest("choose sighted or false positive")
+    principal = session_of(request).principal
+    async with request.app[POOL].acquire() as conn:
+        versions = await console.object_versions(conn, principal, object_id)
+    if (not versions or orjson.loads(versions[-1].body).get("type") != "indicator"
+            or versions[-1].tlp == "red"):
+        raise not_found()  # hidden and absent alike
+    try:
+        collection_id = uuid.UUID(field(request, "collection", limit=40))
+    except ValueError:
+        raise BadRequest("choose a collection") from None
+    target = next((c for c in await _verdict_targets(request, versions)
+                   if c.id == collection_id), None)
+    if target is None:
+        raise NotFound("no such collection")
+    obj = _verdict(principal, object_id, choice, versions[-1].tlp)
+    status = await ingest_envelope(request.app[POOL], principal, target,
+                                   orjson.dumps({"objects": [obj]}))
+    return render(request, "status.html", status=status, rejected=[],
+                  complete=status.pending == 0)
 
 
 async def _writable(request: web.Request) -> list:
@@ -155,9 +224,22 @@ async def share_form(request: web.Request) -> web.Response:
 
 def _envelope(request: web.Request, name: str, data: bytes, tlp: str, confidence: int | None,
               labels: tuple[str, ...], withhold: bool) -> tuple[bytes, list[dict]]:
-    """The envelope a file becomes, and the lines of an IOC list that were not IOCs."""
+    """The envelope a file becomes, and the lines of an IOC list that were not IOCs.
+
+    A bundle's objects get the chosen terms where they state none, as `accord push` does.
+    """
     if name.endswith(".json"):
-        return data, []
+        if not (tlp or confidence is not None or labels or withhold):
+            return data, []  # as posted: ingest reports every bad object itself
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise BadRequest("the file is not JSON") from None
+        if not (isinstance(doc, dict) and isinstance(doc.get("objects"), list)):
+            raise BadRequest("the file is not a STIX bundle")
+        objects = iocs.apply_terms(doc["objects"], tlp or None, withhold, list(labels),
+                                   confidence)
+        return orjson.dumps({"objects": objects}), []
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

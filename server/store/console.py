@@ -73,13 +73,17 @@ class SearchTooSlow(Exception):
 
 async def _found(conn: asyncpg.Connection, p: Params, where: list[str], limit: int,
                  seen: dict[str, Found], *, few: bool = False) -> None:
-    select = ("SELECT o.stix_id, o.stix_type, o.tlp, (o.body::jsonb)->>'name' AS name,"
-              " o.date_added, o.seq FROM objects o WHERE " + " AND ".join(where))
+    select = ("SELECT o.stix_id, o.stix_type, o.tlp, o.body, o.date_added, o.seq"
+              " FROM objects o WHERE " + " AND ".join(where))
     if few:
         # A handful of rows found by index (one id): OFFSET 0 keeps the planner from
         # walking the whole date_added index newest first to honour the ORDER BY.
         select = f"SELECT * FROM ({select} OFFSET 0) o"
-    sql = select + f" ORDER BY o.date_added DESC, o.seq DESC LIMIT {p(limit * 4)}"
+    # The name is parsed out of the body only for the rows kept: parsing every candidate
+    # (a value a thousand indicators hold) was 45 of 47 ms at 1,000,000 objects.
+    sql = (f"SELECT h.stix_id, h.stix_type, h.tlp, (h.body::jsonb)->>'name' AS name,"
+           f" h.date_added FROM ({select} ORDER BY o.date_added DESC, o.seq DESC"
+           f" LIMIT {p(limit * 4)}) h ORDER BY h.date_added DESC, h.seq DESC")
     for r in await conn.fetch(sql, *p.values):
         if r["stix_id"] not in seen and len(seen) < limit:
             seen[r["stix_id"]] = Found(r["stix_id"], r["stix_type"], r["tlp"], r["name"],

@@ -88,9 +88,11 @@ async def invited_user(conn: asyncpg.Connection, token: str) -> User | None:
 
 
 async def accept_invitation(
-    conn: asyncpg.Connection, token: str, password_hash: str, totp_secret: str | None
+    conn: asyncpg.Connection, token: str, password_hash: str, totp_secret: str | None,
+    totp_step: int | None = None,
 ) -> User | None:
-    """Use an invitation once: set the password (and TOTP secret); None if it is not valid."""
+    """Use an invitation once: set the password (and TOTP secret, with the time-step of the
+    code that confirmed it, so that code cannot sign in again); None if it is not valid."""
     user_id = await conn.fetchval(
         "UPDATE user_invitations i SET used_at = now() FROM users u"
         " WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires > now()"
@@ -100,8 +102,9 @@ async def accept_invitation(
     if user_id is None:
         return None
     await conn.execute(
-        "UPDATE users SET password_hash = $2, totp_secret = $3 WHERE id = $1",
-        user_id, password_hash, totp_secret,
+        "UPDATE users SET password_hash = $2, totp_secret = $3, totp_last_step = $4"
+        " WHERE id = $1",
+        user_id, password_hash, totp_secret, totp_step if totp_secret else None,
     )
     return await get_user(conn, user_id)
 
@@ -169,6 +172,18 @@ async def record_failure(conn: asyncpg.Connection, user_id: uuid.UUID, max_failu
         user_id, max_failures, lock_seconds,
     )
     return bool(locked)
+
+
+async def use_totp_step(conn: asyncpg.Connection, user_id: uuid.UUID, step: int) -> bool:
+    """Claim a TOTP time-step for the user: False if it (or a later one) was used already.
+
+    One conditional UPDATE, so two concurrent sign-ins with the same code cannot both win.
+    """
+    return bool(await conn.fetchval(
+        "UPDATE users SET totp_last_step = $2 WHERE id = $1"
+        " AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING true",
+        user_id, step,
+    ))
 
 
 async def record_success(conn: asyncpg.Connection, user_id: uuid.UUID) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,12 @@ from server.store import users
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
+
+
+def next_code(secret: str) -> str:
+    """The authenticator's code of the next time-step: valid now (one step of drift is
+    allowed) and later than any step used before it (each code signs in once)."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 def csrf_of(html: str) -> str:

@@ -6,6 +6,7 @@ import re
 import uuid
 
 import aiohttp
+import orjson
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from schemas.feeds import FeedFilter
@@ -263,3 +264,136 @@ async def test_feed_preview_counts_stop_at_the_cap(world, http, base_url, pool):
         assert counts == {("indicator", "green"): 4} and not more and len(sample) == 4
         counts, more, _ = await console.preview(conn, bob, only_here, cap=2)
         assert sum(counts.values()) == 3 and more
+
+
+async def _share(person, collection_id: uuid.UUID, name: str, data: bytes,
+                 **choices: str) -> str:
+    _, html, _ = await person.get("/console/share")
+    form = aiohttp.FormData()
+    form.add_field("csrf", re.search(r'name="csrf" value="([^"]+)"', html).group(1))
+    form.add_field("collection", str(collection_id))
+    for key, value in choices.items():
+        form.add_field(key, value)
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    async with person.http.post(person.base + "/console/share", data=form) as resp:
+        text = await resp.text()
+        assert resp.status == 200 and "Complete" in text, text
+        return text
+
+
+async def test_share_applies_the_chosen_terms_to_bundles_and_lists(world, people, pool):
+    alice = await people(world.alice.org_id, "contributor")
+    unmarked = indicator("198.51.100.61")
+    own = indicator("198.51.100.62", object_marking_refs=[TLP_AMBER], confidence=10,
+                    labels=["theirs"])
+    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [unmarked, own]}
+    choices = {"tlp": "green", "confidence": "80", "labels": "phishing, q4",
+               "attribution": "withheld"}
+    await _share(alice, world.collection_id, "b.json", orjson.dumps(bundle), **choices)
+    page = await _share(alice, world.collection_id, "l.csv", b"value\n203.0.113.61\n",
+                        **choices)
+    listed = re.search(r'/console/objects/(indicator--[0-9a-f-]+)', page).group(1)
+    async with pool.acquire() as conn:
+        rows = {r["stix_id"]: r for r in await conn.fetch(
+            "SELECT stix_id, tlp, confidence, labels, withheld FROM objects"
+            " WHERE stix_id = ANY($1::text[])", [unmarked["id"], own["id"], listed])}
+    # Unstated terms take the choices; stated ones are kept (labels are added to).
+    assert (rows[unmarked["id"]]["tlp"], rows[unmarked["id"]]["confidence"]) == ("green", 80)
+    assert (rows[own["id"]]["tlp"], rows[own["id"]]["confidence"]) == ("amber", 10)
+    assert sorted(rows[own["id"]]["labels"]) == ["phishing", "q4", "theirs"]
+    assert rows[listed]["tlp"] == "green" and rows[listed]["confidence"] == 80
+    assert sorted(rows[listed]["labels"]) == ["phishing", "q4"]
+    assert all(r["withheld"] for r in rows.values()) and len(rows) == 3
+
+
+async def test_share_posts_a_bundle_as_it_came_without_choices(world, people, pool):
+    alice = await people(world.alice.org_id, "contributor")
+    plain = indicator("198.51.100.63")
+    await _share(alice, world.collection_id, "b.json",
+                 orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
+                               "objects": [plain]}))
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT tlp, confidence, withheld FROM objects"
+                                  " WHERE stix_id = $1", plain["id"])
+    assert (row["tlp"], row["confidence"], row["withheld"]) == ("amber", None, False)
+
+
+async def test_a_pending_status_polls_with_htmx_and_refreshes_without_it(world, people, http,
+                                                                         base_url):
+    from tests.test_sharing_rules import custom_tlp
+    strict = custom_tlp("amber+strict")
+    waiting = await post(http, base_url, world.collection_id, world.alice.contributor,
+                         indicator("198.51.100.64", object_marking_refs=[strict["id"]]))
+    assert waiting["pending_count"] == 1
+    alice = await people(world.alice.org_id, "reader")
+    status, page, resp = await alice.get(f"/console/status/{waiting['id']}")
+    assert status == 200 and "In progress" in page
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe" not in csp
+    # With JavaScript, htmx replaces the live part every 2 s from the same page; without it
+    # the noscript refresh reloads the page, and a link does the same by hand.
+    live = page.split('<div id="status-live"', 1)[1].split(">", 1)[0]
+    assert f'hx-get="/console/status/{waiting["id"]}"' in live
+    assert 'hx-select="#status-live"' in live
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert '<script src="/console/static/htmx.min.js" defer></script>' in page
+    assert "<script>" not in page  # nothing inline
+    status, script, resp = await alice.get("/console/static/htmx.min.js")
+    assert status == 200 and resp.content_type == "text/javascript"
+    assert 'version:"2.0.11"' in script
+    # Complete once the definition arrives: no polling, no script, no refresh.
+    await post(http, base_url, world.collection_id, world.alice.contributor, strict)
+    _, page, _ = await alice.get(f"/console/status/{waiting['id']}")
+    assert "Complete" in page and "hx-get" not in page and "<script" not in page
+    assert "refresh" not in page
+
+
+async def test_sighted_and_false_positive_post_as_the_users_organisation(world, people, http,
+                                                                         base_url, pool,
+                                                                         factory):
+    ind = indicator("198.51.100.66", object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, ind)
+    bob = await people(world.bob.org_id, "contributor")
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert 'value="sighted"' in page and 'value="false-positive"' in page
+    for choice in ("sighted", "false-positive"):
+        status, html, _ = await bob.post(f"/console/objects/{ind['id']}/verdict",
+                                         {"verdict": choice,
+                                          "collection": str(world.collection_id)})
+        assert status == 200 and "Complete" in html and "1 stored" in html, html
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT stix_type, tlp, producer_org, body FROM objects WHERE collection_id = $1"
+            " AND stix_type IN ('sighting', 'opinion')", world.collection_id)
+    made = {r["stix_type"]: (r, orjson.loads(r["body"])) for r in rows}
+    assert set(made) == {"sighting", "opinion"}
+    for row, body in made.values():
+        assert row["producer_org"] == world.bob.org_id and row["tlp"] == "green"
+        assert body["created_by_ref"] == world.bob.identity_id
+    assert made["sighting"][1]["sighting_of_ref"] == ind["id"]
+    assert made["opinion"][1]["opinion"] == "disagree"
+    assert made["opinion"][1]["object_refs"] == [ind["id"]]
+    # The sighting is one hop out on the indicator's page now.
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert f"/console/objects/{made['sighting'][1]['id']}" in page
+    # An indicator bob may not see takes no verdict: a 404 like an unknown one; a reader
+    # gets no buttons; a collection outside bob's groups is refused.
+    hidden = indicator("198.51.100.67", object_marking_refs=[TLP_GREEN])
+    elsewhere = await factory.collection(await factory.group(world.mallory))
+    await post(http, base_url, elsewhere, world.mallory.contributor, hidden)
+    for target in (hidden["id"], f"indicator--{uuid.uuid4()}"):
+        status, _, _ = await bob.post(f"/console/objects/{target}/verdict",
+                                      {"verdict": "sighted",
+                                       "collection": str(world.collection_id)})
+        assert status == 404
+    # Nor into another group of bob's: the sighting would carry the indicator's id there.
+    other = await factory.collection(await factory.group(world.bob, world.carol))
+    _, page, _ = await bob.get(f"/console/objects/{ind['id']}")
+    assert str(world.collection_id) in page and str(other) not in page
+    for target in (elsewhere, other):
+        status, _, _ = await bob.post(f"/console/objects/{ind['id']}/verdict",
+                                      {"verdict": "sighted", "collection": str(target)})
+        assert status == 404
+    reader = await people(world.bob.org_id, "reader")
+    _, page, _ = await reader.get(f"/console/objects/{ind['id']}")
+    assert 'value="sighted"' not in page

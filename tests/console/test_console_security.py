@@ -8,8 +8,8 @@ import uuid
 import aiohttp
 import pyotp
 
-from server.store import groups
-from tests.console.conftest import PASSWORD, accept, csrf_of, invite
+from server.store import groups, users
+from tests.console.conftest import PASSWORD, accept, csrf_of, invite, next_code
 from tests.helpers import indicator, post
 
 
@@ -33,7 +33,8 @@ async def test_pages_need_a_session(http, base_url):
 async def test_security_headers_on_every_page(http, base_url):
     async with http.get(f"{base_url}/console/sign-in") as resp:
         csp = resp.headers["Content-Security-Policy"]
-        assert "script-src" not in csp and "default-src 'none'" in csp
+        assert "script-src 'self';" in csp and "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert "frame-ancestors 'none'" in csp
         assert resp.headers["X-Frame-Options"] == "DENY"
         assert resp.headers["Referrer-Policy"] == "no-referrer"
@@ -77,9 +78,33 @@ async def test_totp_is_required_once_set(pool, world, base_url):
     status, _, _, http = await _sign_in(base_url, email, PASSWORD)
     await http.close()
     assert status == 401
-    status, _, _, http = await _sign_in(base_url, email, PASSWORD, pyotp.TOTP(secret).now())
+    status, _, _, http = await _sign_in(base_url, email, PASSWORD, next_code(secret))
     await http.close()
     assert status == 303
+
+
+async def test_a_totp_code_signs_in_once(pool, world, base_url):
+    email, token = await invite(pool, world.alice.org_id)
+    http, secret = await accept(base_url, token, totp=True)
+    await http.close()
+    code = next_code(secret)
+    status, _, _, http = await _sign_in(base_url, email, PASSWORD, code)
+    await http.close()
+    assert status == 303
+    # The same code again, within its window: refused like a wrong one, and audited.
+    status, html, _, http = await _sign_in(base_url, email, PASSWORD, code)
+    await http.close()
+    assert status == 401 and "wrong" in html
+    # So is the code that confirmed the authenticator at the invitation (an earlier step).
+    status, _, _, http = await _sign_in(base_url, email, PASSWORD, pyotp.TOTP(secret).now())
+    await http.close()
+    assert status == 401
+    async with pool.acquire() as conn:
+        details = await conn.fetchval(
+            "SELECT details FROM audit_log WHERE action = 'user.signin_failed'"
+            " AND subject = $1 ORDER BY seq LIMIT 1",
+            str((await users.credentials(conn, email)).user_id))
+    assert '"replayed": true' in details
 
 
 async def test_repeated_failures_lock_the_account(pool, world, base_url, settings):
