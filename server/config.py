@@ -55,6 +55,9 @@ class Settings(BaseModel):
         5.0, gt=0, description="Seconds between polls of each federation pull agreement.")
     federation_batch: int = Field(
         500, ge=1, le=5000, description="Objects per federation page pulled or batch pushed.")
+    federation_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds one request to a peer may take, connection to"
+        " last byte, before the page or batch counts as failed and is retried with back-off.")
     federation_ca_file: Path | None = Field(
         None, description="PEM file of certificate authorities trusted for peers' TLS"
         " certificates, besides the system's (a peer whose certificate a private CA issued).")

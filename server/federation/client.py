@@ -22,7 +22,6 @@ from server.feeds.webhooks import UnsafeTarget, check_target
 from server.store.peers import Peer
 
 TAXII = "application/taxii+json;version=2.1"
-TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 class PeerError(Exception):
@@ -80,8 +79,9 @@ class PeerClient:
     """TAXII calls to one peer's API root."""
 
     def __init__(self, http: aiohttp.ClientSession, peer: Peer, allow_private: bool,
-                 ca_file: Path | None = None) -> None:
+                 ca_file: Path | None = None, timeout_s: float = 30.0) -> None:
         self.http = http
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.peer = peer
         self.allow_private = allow_private
         self.ca_file = ca_file
@@ -97,7 +97,7 @@ class PeerClient:
             if self._tls is None:  # here, so an unreadable certificate file is a PeerError
                 self._tls = _ssl(self.peer, self.ca_file)
             async with self.http.request(method, url, allow_redirects=False, ssl=self._tls,
-                                         timeout=TIMEOUT, **kwargs) as resp:
+                                         timeout=self.timeout, **kwargs) as resp:
                 raw = await resp.read()
                 headers = dict(resp.headers)
                 status = resp.status

@@ -42,7 +42,7 @@ class Runner:
 
     def client(self, http: aiohttp.ClientSession, peer: Peer) -> PeerClient:
         return PeerClient(http, peer, self.settings.webhook_allow_private,
-                          self.settings.federation_ca_file)
+                          self.settings.federation_ca_file, self.settings.federation_timeout_s)
 
     async def run(self) -> None:
         """Wait for the runner lock, then loop for ever; start over if the database goes."""

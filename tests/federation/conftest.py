@@ -26,7 +26,9 @@ from tests.helpers import auth, get_json, objects_url
 
 # Short poll interval and backoff, so that flows are seen within a second or two.
 # Small pools: several exchanges share the test PostgreSQL server with other test runs.
-FAST = Settings(federation_poll_s=0.2, webhook_backoff_s=0.05, webhook_allow_private=True,
+# A long request timeout: medallion's memory backend takes seconds a page on a loaded machine.
+FAST = Settings(federation_poll_s=0.2, federation_timeout_s=120.0, webhook_backoff_s=0.05,
+                webhook_allow_private=True,
                 page_size=100, max_page_size=1000, pool_min_size=1, pool_max_size=3,
                 # Each exchange has a database of its own: withheld objects go out at once.
                 withheld_release_s=0.2, withheld_min_producers=1)
