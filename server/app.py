@@ -30,6 +30,7 @@ from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
 from server.ingest.envelope import expire_pending
 from server.ingest.reference import seed_reference
+from server.intel import api as intel_api
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
@@ -102,7 +103,7 @@ TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.r
                 status.routes)
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
                    admin_collections.admin, admin_audit.admin, feeds_api.admin,
-                   federation_api.admin, openapi.admin)
+                   federation_api.admin, intel_api.admin, openapi.admin)
 OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes, *console.ROUTES)
 CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 
