@@ -53,6 +53,12 @@ class FeedFilter(BaseModel):
     valid_only: StrictBool = Field(
         False, description="Drop revoked and expired (valid_until) objects."
     )
+    min_score: StrictInt | None = Field(
+        None, ge=0, le=100,
+        description="Drop indicators whose decay score (confidence, age by kind since"
+        " valid_from or the last sighting, false-positive reports; README: the decay score)"
+        " is below this; other objects pass.",
+    )
 
 
 class WebhookSpec(BaseModel):

@@ -8,6 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_VALUES = 10_000
+# The decay score's half-life by observable kind, in days (README: the decay score):
+# addresses churn in days, file hashes stay bad for years. Read by server.intel.score and
+# by the feeds' `min_score` filter in SQL, so both score alike.
+HALF_LIFE_DAYS = {"ipv4": 14.0, "ipv6": 14.0, "domain": 90.0, "url": 60.0, "email": 120.0,
+                  "md5": 730.0, "sha1": 730.0, "sha256": 730.0}
+DEFAULT_HALF_LIFE = 90.0
+DEFAULT_CONFIDENCE = 50
 
 
 class LookupQuery(BaseModel):

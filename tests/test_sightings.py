@@ -4,10 +4,12 @@ indicator, aggregated for readers and anonymous unless the sighter chooses."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import orjson
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
+from tests.feed_helpers import create_feed
 from tests.helpers import (
     TLP_AMBER,
     TLP_CLEAR,
@@ -149,3 +151,30 @@ async def test_sightings_need_a_contributor_key(http, base_url, world):
                          data=orjson.dumps({"objects": [sighting(obj["id"])]}),
                          headers=auth(world.bob.reader)) as resp:
         assert resp.status in (401, 403, 404)
+
+
+async def _feed_ids(http, base_url, key, feed_id: str) -> set[str]:
+    url = f"{base_url}/taxii2/feeds/collections/{feed_id}/objects/"
+    status, body, _ = await get_json(http, url, key)
+    assert status == 200, body
+    return {o["id"] for o in body.get("objects", [])}
+
+
+async def test_a_false_positive_can_drop_an_indicator_from_a_min_score_feed(
+        http, base_url, world):
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    kept = indicator(_unique_ip(), confidence=60, object_marking_refs=[TLP_GREEN],
+                     valid_from=now)
+    misfired = indicator(_unique_ip(), confidence=60, object_marking_refs=[TLP_GREEN],
+                         valid_from=now)
+    weak = indicator(_unique_ip(), confidence=20, object_marking_refs=[TLP_GREEN],
+                     valid_from=now)
+    await post(http, base_url, world.collection_id, world.alice.contributor,
+               kept, misfired, weak)
+    feed = await create_feed(http, base_url, world.bob.reader, filter={
+        "collections": [str(world.collection_id)], "types": ["indicator"], "min_score": 50})
+    assert await _feed_ids(http, base_url, world.bob.reader, feed["id"]) == {
+        kept["id"], misfired["id"]}
+    await post(http, base_url, world.collection_id, world.carol.contributor,
+               sighting(misfired["id"], labels=["false-positive"]))
+    assert await _feed_ids(http, base_url, world.bob.reader, feed["id"]) == {kept["id"]}

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-HALF_LIFE_DAYS = {"ipv4": 14.0, "ipv6": 14.0, "domain": 90.0, "url": 60.0, "email": 120.0,
-                  "md5": 730.0, "sha1": 730.0, "sha256": 730.0, "sha512": 730.0}
-_DEFAULT_HALF_LIFE = 90.0
-_DEFAULT_BASE = 50
+from schemas.lookup import DEFAULT_CONFIDENCE, DEFAULT_HALF_LIFE, HALF_LIFE_DAYS
 
 
 def decay_score(
@@ -28,8 +25,8 @@ def decay_score(
     """The score (0-100) of an indicator of this observable kind at `now`."""
     if revoked or (valid_until is not None and valid_until <= now):
         return 0
-    base = _DEFAULT_BASE if confidence is None else confidence
+    base = DEFAULT_CONFIDENCE if confidence is None else confidence
     start = max((t for t in (valid_from, last_seen) if t is not None), default=now)
     age_days = max(0.0, (now - start).total_seconds() / 86400)
-    half_life = HALF_LIFE_DAYS.get(kind, _DEFAULT_HALF_LIFE)
+    half_life = HALF_LIFE_DAYS.get(kind, DEFAULT_HALF_LIFE)
     return round(base * 0.5 ** (age_days / half_life) * 0.5 ** false_positives)

@@ -315,7 +315,7 @@ def _filtered(
     if collection_id is not None:
         where.append(f"o.collection_id = {p(collection_id)}")
     if feed is not None:
-        where.append(feed_condition(feed, p, "o"))
+        where.append(feed_condition(feed, p, "o", principal))
     ids = (stix_id,) if stix_id else q.ids
     if ids:
         where.append(f"o.stix_id = ANY({p(list(ids))}::text[])")

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from schemas.lookup import DEFAULT_CONFIDENCE, DEFAULT_HALF_LIFE, HALF_LIFE_DAYS
 from schemas.principal import Principal
 from server.store.query import Params
 from server.store.visibility import visible
@@ -100,3 +101,30 @@ async def aggregates(conn: asyncpg.Connection, principal: Principal,
     return {r["ref"]: Aggregate(r["orgs"], r["count"], r["last_seen"], r["fps"],
                                 r["expired"], sorted(r["credited"] or []))
             for r in rows}
+
+
+_HALF_LIFE = ("CASE coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]) "
+              + " ".join(f"WHEN '{k}' THEN {v}" for k, v in HALF_LIFE_DAYS.items())
+              + f" ELSE {DEFAULT_HALF_LIFE} END")
+
+
+def score_at_least(principal: Principal | None, p: Params, minimum: int, o: str = "o") -> str:
+    """SQL condition: the row is no indicator, or its decay score (server.intel.score, in
+    SQL) is at least `minimum`, counting the sightings the principal can see (none if None)."""
+    seen = (f"SELECT s.body::jsonb AS j, s.producer_org FROM objects s"
+            f" WHERE s.stix_type = 'sighting'"
+            f" AND (s.body::jsonb ->> 'sighting_of_ref') = {o}.stix_id"
+            f" AND {visible(principal, p, 's')}") if principal is not None else (
+            "SELECT NULL::jsonb AS j, NULL::uuid AS producer_org WHERE false")
+    kind = _KIND.replace("j ->", "x.j ->")
+    start = (f"coalesce(greatest(({o}.body::jsonb ->> 'valid_from')::timestamptz,"
+             f" max(coalesce(x.j ->> 'last_seen', x.j ->> 'modified')::timestamptz)"
+             f" FILTER (WHERE {kind} = 'seen')), now())")
+    score = (f"round(coalesce({o}.confidence, {DEFAULT_CONFIDENCE})"
+             f" * power(0.5, greatest(0, extract(epoch FROM now() - {start}) / 86400.0)"
+             f" / ({_HALF_LIFE.format(o=o)}))"
+             f" * power(0.5, count(DISTINCT x.producer_org)"
+             f" FILTER (WHERE {kind} = 'false-positive')))")
+    return (f"({o}.stix_type <> 'indicator' OR (NOT {o}.revoked"
+            f" AND ({o}.valid_until IS NULL OR {o}.valid_until > now())"
+            f" AND (SELECT {score} FROM ({seen}) x) >= {p(minimum)}))")
