@@ -59,6 +59,12 @@ class FeedFilter(BaseModel):
         " valid_from or the last sighting, false-positive reports; README: the decay score)"
         " is below this; other objects pass.",
     )
+    sightings_of_mine: StrictBool = Field(
+        False,
+        description="Only the sightings of your organisation's own indicators (feedback for"
+        " a producer's SIEM: seen, false positive, expired), anonymous unless the sighter"
+        " chose to be credited.",
+    )
 
 
 class WebhookSpec(BaseModel):

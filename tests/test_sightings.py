@@ -178,3 +178,16 @@ async def test_a_false_positive_can_drop_an_indicator_from_a_min_score_feed(
     await post(http, base_url, world.collection_id, world.carol.contributor,
                sighting(misfired["id"], labels=["false-positive"]))
     assert await _feed_ids(http, base_url, world.bob.reader, feed["id"]) == {kept["id"]}
+
+
+async def test_a_producer_feed_receives_the_sightings_of_its_indicators(http, base_url, world):
+    mine = indicator(_unique_ip(), object_marking_refs=[TLP_GREEN])
+    theirs = indicator(_unique_ip(), object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, mine)
+    await post(http, base_url, world.collection_id, world.bob.contributor, theirs)
+    fed = sighting(mine["id"], labels=["false-positive"])
+    await post(http, base_url, world.collection_id, world.carol.contributor, fed,
+               sighting(theirs["id"]))
+    feed = await create_feed(http, base_url, world.alice.reader, filter={
+        "collections": [str(world.collection_id)], "sightings_of_mine": True})
+    assert await _feed_ids(http, base_url, world.alice.reader, feed["id"]) == {fed["id"]}

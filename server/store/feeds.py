@@ -14,7 +14,7 @@ from schemas.principal import Principal, Role, Sector
 from schemas.tlp import Tlp
 from server.errors import NotFound
 from server.store.query import Params
-from server.store.sightings import score_at_least
+from server.store.sightings import of_producer, score_at_least
 
 _LEVELS = list(Tlp)
 
@@ -74,6 +74,8 @@ def condition(f: FeedFilter, p: Params, o: str = "o", principal: Principal | Non
         parts.append(f"NOT {o}.revoked AND ({o}.valid_until IS NULL OR {o}.valid_until > now())")
     if f.min_score is not None:
         parts.append(score_at_least(principal, p, f.min_score, o))
+    if f.sightings_of_mine:
+        parts.append(of_producer(principal, p, o))
     return " AND ".join(parts)
 
 

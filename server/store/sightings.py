@@ -128,3 +128,17 @@ def score_at_least(principal: Principal | None, p: Params, minimum: int, o: str 
     return (f"({o}.stix_type <> 'indicator' OR (NOT {o}.revoked"
             f" AND ({o}.valid_until IS NULL OR {o}.valid_until > now())"
             f" AND (SELECT {score} FROM ({seen}) x) >= {p(minimum)}))")
+
+
+def of_producer(principal: Principal | None, p: Params, o: str = "o") -> str:
+    """SQL condition: the row is a sighting of an indicator the principal's organisation
+    produced (false without a principal)."""
+    if principal is None:
+        return "false"
+    return (f"({o}.stix_type = 'sighting' AND EXISTS (SELECT 1 FROM objects i"
+            # The (collection, id) index, over the sighting's trust group: a sighting is
+            # stored only where its indicator is (server.ingest.sightings).
+            f" WHERE i.collection_id IN (SELECT c.id FROM collections c"
+            f" WHERE c.group_id = {o}.group_id)"
+            f" AND i.stix_id = ({o}.body::jsonb ->> 'sighting_of_ref')"
+            f" AND i.producer_org = {p(principal.org_id)}))")
