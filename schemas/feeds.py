@@ -59,6 +59,12 @@ class FeedFilter(BaseModel):
         " valid_from or the last sighting, false-positive reports; README: the decay score)"
         " is below this; other objects pass.",
     )
+    exclude_warninglisted: StrictBool = Field(
+        False,
+        description="Leave out indicators whose values are on a shipped warninglist"
+        " (private and documentation ranges, public resolvers, CDN and cloud ranges, top"
+        " domains): values a member must never block blindly.",
+    )
     sightings_of_mine: StrictBool = Field(
         False,
         description="Only the sightings of your organisation's own indicators (feedback for"

@@ -57,3 +57,29 @@ def test_the_update_command_writes_where_asked(tmp_path):
     out.mkdir()
     code = main(["admin", "warninglists", "update", "--from", str(tmp_path), "--to", str(out)])
     assert code == 0 and warninglists.load(out).versions["rfc1918"] == "3"
+
+
+async def test_a_warninglisted_value_is_stored_with_a_warning_and_left_out_on_request(
+        http, base_url, world):
+    from tests.feed_helpers import create_feed
+    from tests.helpers import TLP_GREEN, get_json, indicator, post
+
+    listed = indicator("8.8.8.8", object_marking_refs=[TLP_GREEN])
+    wide = indicator("8.0.0.0/8", object_marking_refs=[TLP_GREEN])  # holds a resolver
+    plain = indicator("93.184.216.34", object_marking_refs=[TLP_GREEN])
+    status = await post(http, base_url, world.collection_id, world.alice.contributor,
+                        listed, wide, plain)
+    messages = {s["id"]: s.get("message", "") for s in status["successes"]}
+    assert "public-dns-v4" in messages[listed["id"]]
+    assert "public-dns-v4" in messages[wide["id"]]
+    assert messages[plain["id"]] == ""
+    ids = {}
+    for exclude in (False, True):
+        feed = await create_feed(http, base_url, world.bob.reader, filter={
+            "collections": [str(world.collection_id)], "exclude_warninglisted": exclude})
+        url = f"{base_url}/taxii2/feeds/collections/{feed['id']}/objects/"
+        code, body, _ = await get_json(http, url, world.bob.reader)
+        assert code == 200
+        ids[exclude] = {o["id"] for o in body["objects"]}
+    assert {listed["id"], wide["id"], plain["id"]} <= ids[False]
+    assert plain["id"] in ids[True] and not {listed["id"], wide["id"]} & ids[True]

@@ -25,7 +25,7 @@ from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
-from server.ingest import sightings
+from server.ingest import sightings, warninglists
 from server.ingest.facets import facets_of
 from server.store import audit, statuses
 from server.store import groups as group_store
@@ -400,6 +400,11 @@ class _IngestTransaction:
             successes += [{"id": i, "version": v}
                           for i, v in outcome.stored + outcome.duplicates + outcome.corrected
                           if i not in served]
+            warned = {o.stix_id: list(zip(o.facets.ioc_kinds or (), o.facets.ioc_values or (),
+                                          strict=True))
+                      for o in staged if o.facets.warned}
+            if warned:
+                warninglists.warn(successes, warned)
             self.corrected += [i for i, _ in outcome.corrected]
             self.failures.extend(
                 {"id": i, "version": v, "message": "a different object with this id and"

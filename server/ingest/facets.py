@@ -9,6 +9,7 @@ from datetime import datetime
 
 from schemas.observables import canonical
 from schemas.stix import parse_timestamp
+from server.ingest import warninglists
 from server.ingest.lookup_values import extra_values
 from server.store.objects import Facets
 
@@ -162,6 +163,11 @@ def facets_of(body: dict) -> Facets:
             if clean:
                 facets.ioc_kinds = [k for k, _ in clean]
                 facets.ioc_values = [v for _, v in clean]
+                # A value members must never block blindly (issue 12): kept, flagged, left
+                # out of the feeds and exports that exclude warninglisted values.
+                listed = warninglists.shipped().listed
+                if any([listed(k, v) for k, v in clean]):
+                    facets.warned = True
     if facets.ioc_values is None:
         # The lookup's values beyond the blocklist's (compound patterns, SCOs); the usual
         # indicator has all of its values above and skips this.

@@ -10,8 +10,10 @@ per label suffix for host names.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,9 +44,32 @@ _WELL_KNOWN_RESOLVERS = {
 @dataclass(slots=True)
 class _Networks:
     by_prefix: dict[int, dict[int, str]] = field(default_factory=dict)  # len -> net -> list
+    # Every listed range merged into sorted disjoint [start, end] intervals: whether a value
+    # touches any list is one bisection (the ingest check), names only then.
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
 
     def add(self, net: ipaddress.IPv4Network | ipaddress.IPv6Network, name: str) -> None:
         self.by_prefix.setdefault(net.prefixlen, {}).setdefault(int(net.network_address), name)
+        start = int(net.network_address)
+        self.starts.append(start)
+        self.ends.append(start + net.num_addresses - 1)
+
+    def seal(self) -> None:
+        """Merge the ranges added into disjoint intervals, for `touches`."""
+        merged: list[list[int]] = []
+        for start, end in sorted(zip(self.starts, self.ends, strict=True)):
+            if merged and start <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [a for a, _ in merged]
+        self.ends = [b for _, b in merged]
+
+    def touches(self, start: int, end: int) -> bool:
+        """Whether [start, end] overlaps a listed range (either may hold the other)."""
+        i = bisect.bisect_right(self.starts, end) - 1
+        return i >= 0 and self.ends[i] >= start
 
     def match(self, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> set[str]:
         bits = net.max_prefixlen
@@ -82,6 +107,40 @@ class Warninglists:
                 self.hostnames.setdefault(entry, set()).add(name)
             else:
                 self.strings.setdefault(entry, set()).add(name)
+
+    def listed(self, kind: str, value: str) -> bool:
+        """Whether a canonical value (schemas.observables) touches a list: an address or
+        range inside a listed range or holding one, a domain listed or under a listed name.
+
+        On the ingest path, so the usual dotted quad is read without `ipaddress`.
+        """
+        if kind == "ipv4":
+            if "/" not in value:
+                n = int.from_bytes(socket.inet_aton(value), "big")
+                return self.v4.touches(n, n)
+            net = ipaddress.ip_network(value, strict=False)
+            return self.v4.touches(int(net.network_address), int(net.broadcast_address))
+        if kind == "ipv6":
+            net = ipaddress.ip_network(value, strict=False)
+            return self.v6.touches(int(net.network_address), int(net.broadcast_address))
+        if kind == "domain":
+            if value in self.strings:
+                return True
+            labels = value.split(".")
+            return any(".".join(labels[i:]) in self.hostnames for i in range(len(labels)))
+        return False
+
+    def names(self, kind: str, value: str) -> list[str]:
+        """The lists a canonical value touches (as `listed`), by name."""
+        if kind not in ("ipv4", "ipv6"):
+            return self.match(kind, value)
+        net = ipaddress.ip_network(value, strict=False)
+        lo, hi = int(net.network_address), int(net.broadcast_address)
+        found = set(self.match(kind, value))
+        for length, nets in (self.v4 if net.version == 4 else self.v6).by_prefix.items():
+            size = 1 << (net.max_prefixlen - length)
+            found |= {name for start, name in nets.items() if start <= hi and start + size > lo}
+        return sorted(found)
 
     def match(self, kind: str, value: str) -> list[str]:
         """The lists that hold a normalised observable (server.ingest.lookup_values)."""
@@ -134,6 +193,8 @@ def load(directory: Path) -> Warninglists:
         raw = orjson.loads(path.read_bytes())
         loaded.add(raw["name"], raw["type"], raw["list"])
         loaded.versions[raw["name"]] = raw["version"]
+    loaded.v4.seal()
+    loaded.v6.seal()
     return loaded
 
 
@@ -141,3 +202,17 @@ def load(directory: Path) -> Warninglists:
 def shipped() -> Warninglists:
     """The lists shipped with the package, loaded once per process (read-only data)."""
     return load(data_dir())
+
+
+WARNING = ("stored, with a warning: a value of this indicator is on a warninglist ({names});"
+           " the lookup flags it and feeds that exclude warninglisted values leave it out")
+
+
+def warn(successes: list[dict], warned: dict[str, list[tuple[str, str]]]) -> None:
+    """Add the warninglist warning to the status successes of these ids (id -> values)."""
+    lists = shipped()
+    for entry in successes:
+        values = warned.get(entry["id"])
+        if values:
+            names = sorted({n for k, v in values for n in lists.names(k, v)})
+            entry["message"] = WARNING.format(names=", ".join(names))

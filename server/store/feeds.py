@@ -74,6 +74,8 @@ def condition(f: FeedFilter, p: Params, o: str = "o", principal: Principal | Non
         parts.append(f"NOT {o}.revoked AND ({o}.valid_until IS NULL OR {o}.valid_until > now())")
     if f.min_score is not None:
         parts.append(score_at_least(principal, p, f.min_score, o))
+    if f.exclude_warninglisted:
+        parts.append(f"{o}.warned IS NOT TRUE")
     if f.sightings_of_mine:
         parts.append(of_producer(principal, p, o))
     return " AND ".join(parts)

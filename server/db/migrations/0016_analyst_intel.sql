@@ -6,6 +6,9 @@
 -- of SCOs. NULL for the usual indicator, whose values are all in ioc_values, so the common
 -- ingest writes nothing more.
 ALTER TABLE objects ADD COLUMN obs_kinds text[], ADD COLUMN obs_values text[];
+-- True when a blocklist value is on a shipped warninglist (private and documentation
+-- ranges, public resolvers, CDN and cloud ranges, top domains): NULL otherwise.
+ALTER TABLE objects ADD COLUMN warned boolean;
 CREATE INDEX objects_obs_values ON objects USING gin (obs_values) WITH (fastupdate = off)
     WHERE obs_values IS NOT NULL;
 
@@ -18,4 +21,5 @@ CREATE INDEX objects_sighting_of ON objects ((body::jsonb ->> 'sighting_of_ref')
 
 -- Deltas of deleted versions see the new columns too (objects_record_deletion fills
 -- objects_deleted through jsonb, by column name).
-ALTER TABLE objects_deleted ADD COLUMN obs_kinds text[], ADD COLUMN obs_values text[];
+ALTER TABLE objects_deleted ADD COLUMN obs_kinds text[], ADD COLUMN obs_values text[],
+    ADD COLUMN warned boolean;
