@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 from common import AccordServer, TaxiiClient, describe_server, envelopes, make_indicators, post_all
 
-from server.ingest.observables import observables_of
+from server.ingest.facets import facets_of
 
 
 def _args() -> argparse.Namespace:
@@ -43,8 +43,9 @@ def _ranges(count: int) -> list[dict]:
 
 
 def _values(objects: list[dict], count: int, rng: random.Random) -> list[str]:
-    known = [v for o in rng.sample(objects, min(count, len(objects)))
-             for _, v, _ in observables_of(o)[:1]]
+    known = [(f.ioc_values or f.obs_values or [])[0]
+             for o in rng.sample(objects, min(count, len(objects)))
+             if (f := facets_of(o)).ioc_values or f.obs_values]
     unknown = [f"198.18.{i // 250 % 250}.{i % 250}" if i % 2 else f"unknown{i}.example"
                for i in range(count)]
     values = known[: count // 2] + unknown[: count - count // 2]
