@@ -28,6 +28,7 @@ from server.feeds import exports, webhooks
 from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
+from server.ingest import warninglists
 from server.ingest.envelope import expire_pending
 from server.ingest.reference import seed_reference
 from server.intel import api as intel_api
@@ -128,6 +129,8 @@ def server_options(settings: Settings) -> dict[str, object]:
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     """Build the application; `dsn` overrides the settings' database (tests use it)."""
     logs.set_level(settings.log_level)
+    # Loaded here, not by the first envelope ingested (some 0.1-1 s of parsing per process).
+    warninglists.shipped()
     app = web.Application(
         # Outermost first: the request id and metrics see every answer, errors included;
         # rate limits come after auth, so that only verified keys have buckets.
