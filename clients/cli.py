@@ -673,6 +673,11 @@ def _connection_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
+# For the command modules beside this one (clients.intel).
+connection_flags = _connection_flags
+run_with = _run
+
+
 def _push_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", required=True,
                    help="collection to post to: its id, or its title if no other has it")

@@ -53,6 +53,24 @@ class FeedFilter(BaseModel):
     valid_only: StrictBool = Field(
         False, description="Drop revoked and expired (valid_until) objects."
     )
+    min_score: StrictInt | None = Field(
+        None, ge=0, le=100,
+        description="Drop indicators whose decay score (confidence, age by kind since"
+        " valid_from or the last sighting, false-positive reports; README: the decay score)"
+        " is below this; other objects pass.",
+    )
+    exclude_warninglisted: StrictBool = Field(
+        False,
+        description="Leave out indicators whose values are on a shipped warninglist"
+        " (private and documentation ranges, public resolvers, CDN and cloud ranges, top"
+        " domains): values a member must never block blindly.",
+    )
+    sightings_of_mine: StrictBool = Field(
+        False,
+        description="Only the sightings of your organisation's own indicators (feedback for"
+        " a producer's SIEM: seen, false positive, expired), anonymous unless the sighter"
+        " chose to be credited.",
+    )
 
 
 class WebhookSpec(BaseModel):

@@ -28,10 +28,12 @@ from server.feeds import exports, webhooks
 from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
+from server.ingest import warninglists
 from server.ingest.envelope import expire_pending
 from server.ingest.patterns import PATTERNS, PatternChecker
 from server.ingest.reference import seed_reference
 from server.ingest.withheld import release_loop
+from server.intel import api as intel_api
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
@@ -127,7 +129,7 @@ TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.r
                 status.routes)
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
                    admin_collections.admin, admin_audit.admin, feeds_api.admin,
-                   federation_api.admin, openapi.admin)
+                   federation_api.admin, intel_api.admin, openapi.admin)
 OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes, *console.ROUTES)
 CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 
@@ -152,6 +154,8 @@ def server_options(settings: Settings) -> dict[str, object]:
 def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     """Build the application; `dsn` overrides the settings' database (tests use it)."""
     logs.set_level(settings.log_level)
+    # Loaded here, not by the first envelope ingested (some 0.1-1 s of parsing per process).
+    warninglists.shipped()
     app = web.Application(
         # Outermost first: the request id and metrics see every answer, errors included;
         # rate limits come after auth, so that only verified keys have buckets.

@@ -23,6 +23,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from clients import cli as member_cli
+from clients import intel as intel_cli
 from clients.admin import AdminApiError, AdminClient
 from clients.client import server_base
 from clients.errors import AccordClientError
@@ -39,6 +40,7 @@ from server.db.migrate import is_set_up, migrate
 from server.db.pool import resolve_dsn
 from server.errors import AccordError
 from server.federation import cli as peer_cli
+from server.ingest import warninglists
 
 
 class NoDatabase(AccordError):
@@ -405,6 +407,13 @@ async def _collection_archive(admin: Admin, args: argparse.Namespace) -> None:
     print(f"archived collection {done.id} ({done.title!r})")
 
 
+def _warninglists_update(args: argparse.Namespace, _settings: Settings) -> int:
+    target = args.to or warninglists.data_dir()
+    for name, version, count in warninglists.update(args.source, target):
+        print(f"{name}  version {version}  {count} entries")
+    return 0
+
+
 async def _audit(admin: Admin, args: argparse.Namespace) -> None:
     org = str(await admin.org_id(args.org)) if args.org else None
     q = api.AuditQuery.model_validate({
@@ -591,6 +600,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("object_id", help="STIX id, e.g. indicator--<uuid>")
         p.set_defaults(run=_admin(_object_withdraw))
 
+    p = things.add_parser("warninglists", help="the shipped false-positive warninglists")
+    p = p.add_subparsers(dest="action", required=True).add_parser(
+        "update", help="rewrite them from a MISP/misp-warninglists checkout (restart after)")
+    p.add_argument("--from", dest="source", required=True, type=Path, metavar="DIR",
+                   help="a checkout of github.com/MISP/misp-warninglists")
+    p.add_argument("--to", type=Path, metavar="DIR", help="default: the installed package's")
+    p.set_defaults(run=_warninglists_update)
+
     p = things.add_parser("audit", help="query the audit log (one JSON entry a line)")
     p.add_argument("--since", help="ISO timestamp with zone, e.g. 2026-01-01T00:00:00Z")
     p.add_argument("--until")
@@ -602,6 +619,7 @@ def _parser() -> argparse.ArgumentParser:
     peer_cli.add_commands(things, _admin)
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
+    intel_cli.add_intel_commands(commands, member_cli.connection_flags, member_cli.run_with)
     _fill_help(parser)
     return parser
 
@@ -634,6 +652,8 @@ _EXAMPLES = {
         "  accord push report.json --collection 'Finance IOCs'\n  accord collections",
     ("admin",): "example: accord admin --url http://127.0.0.1:8000 --key \"$ACCORD_KEY\""
                 " group list",
+    ("admin", "warninglists"): "example: git clone https://github.com/MISP/misp-warninglists"
+                               " && accord admin warninglists update --from misp-warninglists",
     ("admin", "org"): "example: accord admin org create \"Example Bank\" --sector private",
     ("admin", "key"): "example: accord admin key create --org \"Example Bank\" --role reader"
                       " --quiet",

@@ -284,3 +284,41 @@ def check_owner(sub: Submission, group_owner: uuid.UUID | None,
             " trust group; such objects may not be re-shared into another group", "reshare",
         )
     return sub.poster_org
+
+
+def strictest_copy(copies: list[StoredObject]) -> StoredObject:
+    """Of the copies of an object a poster can see in one group, the one shared least widely
+    (most restrictive TLP, then the one restricted to sectors): what a sighting is bound by."""
+    return max(copies, key=lambda c: (_RESTRICTIVENESS[c.tlp], c.sectors is not None))
+
+
+def bound_sighting(decision: Decision, indicator: StoredObject, sighter_org: uuid.UUID,
+                   sighter_identity: str, group_identity: str) -> Decision:
+    """A sighting shared no wider than the indicator copy it refers to (issue 12).
+
+    Its TLP is raised to the indicator's, its sectors narrowed to the indicator's, and a
+    TLP:RED sighting goes only to the indicator's readers (its recipients and producer).
+    A withheld sighting names the trust group where it named the sighter as the place sighted.
+    """
+    body = decision.body
+    tlp = most_restrictive([decision.tlp, indicator.tlp])
+    if tlp is not decision.tlp:
+        body = dict(body)
+        body["object_marking_refs"] = [
+            *(r for r in body.get("object_marking_refs") or () if r not in TLP_LEVELS),
+            _TLP2_ID[tlp]]
+    sectors = decision.sectors
+    if indicator.sectors is not None:
+        sectors = indicator.sectors if sectors is None else sectors & indicator.sectors
+    recipients = decision.recipients
+    if tlp is Tlp.RED:
+        readers = indicator.recipients | {indicator.producer_org}
+        recipients = (recipients & readers if decision.tlp is Tlp.RED
+                      else readers - {sighter_org})
+    where = body.get("where_sighted_refs")
+    if decision.withheld and isinstance(where, list) and sighter_identity in where:
+        body = dict(body)
+        body["where_sighted_refs"] = [group_identity if r == sighter_identity else r
+                                      for r in where]
+    return Decision(body, tlp, sectors, frozenset(recipients), decision.withheld,
+                    decision.remarked or body is not decision.body)

@@ -34,6 +34,7 @@ async def create_feed(http: aiohttp.ClientSession, base_url: str, key: NewApiKey
 class Event:
     id: str
     data: dict
+    kind: str = "object"  # the SSE `event:` field
 
 
 class SseReader:
@@ -63,7 +64,8 @@ class SseReader:
                 continue
             if text == "":
                 if "data" in fields:
-                    return Event(fields.get("id", ""), orjson.loads(fields["data"]))
+                    return Event(fields.get("id", ""), orjson.loads(fields["data"]),
+                                 fields.get("event", "message"))
                 fields = {}
                 continue
             name, _, value = text.partition(": ")

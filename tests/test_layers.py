@@ -36,8 +36,10 @@ ALLOWED: dict[str, set[str]] = {
     "federation": {"admin", "feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     # The web console: pages over the same services, store reads and ingest as the APIs.
     "console": {"admin", "feeds", "ingest", "policy", "store", "db", "web", "ops"} | _BASE,
-    "app": {"console", "admin", "feeds", "federation", "taxii", "ingest", "policy", "store",
-            "db", "web", "ops"} | _BASE,
+    # The analyst lookup reads what ingest extracted, beside the feeds.
+    "intel": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
+    "app": {"console", "admin", "feeds", "federation", "intel", "taxii", "ingest", "policy",
+            "store", "db", "web", "ops"} | _BASE,
     "cli": {"app", "admin", "federation", "ingest", "store", "db"} | _BASE,
     "config": set(),
     "errors": set(),

@@ -16,6 +16,7 @@ from server.feeds import service
 from server.feeds.api import ANY_ROLE, feed_id
 from server.feeds.channels import DeliveryChannel
 from server.feeds.notifier import NOTIFIER
+from server.feeds.removals import is_removal
 from server.feeds.single_flight import SHARED_READS
 from server.ops.metrics import METRICS
 from server.store.records import BodyRow
@@ -42,7 +43,8 @@ def _start(request: web.Request) -> Cursor | None:
 
 def _event(event_id: str, body: str) -> bytes:
     # Stored JSON text has no raw newlines (JSON escapes them), so one data line suffices.
-    return f"id: {event_id}\nevent: object\ndata: {body}\n\n".encode()
+    kind = "removed" if is_removal(body) else "object"
+    return f"id: {event_id}\nevent: {kind}\ndata: {body}\n\n".encode()
 
 
 def render(rows: list[BodyRow], after: Cursor | None,

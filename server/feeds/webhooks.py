@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
+import orjson
 from aiohttp import web
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
@@ -30,6 +31,7 @@ from server.db.pool import POOL
 from server.feeds.channels import DeliveryChannel
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.reading import read_after
+from server.feeds.removals import removed_ids
 from server.store import feeds as feed_store
 from server.store.objects import Projection, bodies_visible
 
@@ -190,7 +192,8 @@ class WebhookWorker:
         body = (
             b'{"delivery":"' + str(delivery.id).encode() + b'","feed":"'
             + str(delivery.feed_id).encode() + b'","objects":['
-            + ",".join(bodies).encode() + b"]}"
+            + ",".join(bodies).encode() + b'],"removed":'
+            + orjson.dumps(removed_ids(bodies)) + b"}"
         )
         status, error = None, None
         try:

@@ -25,6 +25,7 @@ from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
+from server.ingest import sightings, warninglists
 from server.ingest.facets import facets_of
 from server.ingest.patterns import PatternChecker, known_answers, sort_patterns
 from server.store import audit, statuses
@@ -381,6 +382,7 @@ class _IngestTransaction:
         self.claims = object_store.Claims()
         self.levels: dict[str, Tlp] = {}
         self.recipients: dict[str, uuid.UUID] = {}  # named recipients' organisations
+        self.sighted: dict[str, policy.StoredObject] = {}  # indicators sightings refer to
 
     def _refuse(self, item: _Checked, message: str, reason: str) -> None:
         self.failures.append(_failure(item.obj, item.index, message))
@@ -394,6 +396,7 @@ class _IngestTransaction:
         successes += [_entry(c) for c in builtin]
         items = [c for c in items if c.facts.id not in TLP_LEVELS]
         items = await self._resolve_markings(items)
+        items = await self._bound_sightings(items)
         versioned = sorted({c.facts.id for c in items if c.version is not None})
         named = sorted({c.facts.created_by_ref for c in items
                         if c.facts.created_by_ref and c.facts.created_by_ref
@@ -431,6 +434,11 @@ class _IngestTransaction:
             successes += [{"id": i, "version": v}
                           for i, v in outcome.stored + outcome.duplicates + outcome.corrected
                           if i not in served]
+            warned = {o.stix_id: list(zip(o.facets.ioc_kinds or (), o.facets.ioc_values or (),
+                                          strict=True))
+                      for o in staged if o.facets.warned}
+            if warned:
+                warninglists.warn(successes, warned)
             self.corrected += [i for i, _ in outcome.corrected]
             self.failures.extend(
                 {"id": i, "version": v, "message": "a different object with this id and"
@@ -447,6 +455,21 @@ class _IngestTransaction:
                 self.conn, self.collection.group_id, self.principal.org_id,
                 sorted({r["id"] for r in self.refused}))
         return successes
+
+    async def _bound_sightings(self, items: list[_Checked]) -> list[_Checked]:
+        """Learn the indicator copy each sighting is bounded by; refuse those whose
+        indicator the poster cannot see here (server.ingest.sightings)."""
+        sighting = [c for c in items if c.facts.type == "sighting"]
+        if not sighting:
+            return items
+        self.sighted, refused = await sightings.bounds(
+            self.conn, self.principal, self.collection.group_id, sighting)
+        if not refused:
+            return items
+        for c in refused:
+            self._refuse(c, sightings.REFUSAL, "sighting")
+        gone = {id(c) for c in refused}
+        return [c for c in items if id(c) not in gone]
 
     async def _resolve_markings(self, items: list[_Checked]) -> list[_Checked]:
         """Learn the TLP level every named marking-definition declares; set aside the objects
@@ -574,9 +597,19 @@ class _IngestTransaction:
                              " organisation, a trust group or the platform, or one of the"
                              " platform's reference objects", "owner")
                 continue
+            bound = (self.sighted.get(c.obj.get("sighting_of_ref"))
+                     if self.sighted and c.facts.type == "sighting" else None)
             try:
-                admitted.append((c, policy.decide(self.sub, c.obj, c.terms, self.recipients,
-                                                  self.levels, self.claims.reserved)))
+                if bound is None:
+                    admitted.append((c, policy.decide(self.sub, c.obj, c.terms,
+                                                      self.recipients, self.levels,
+                                                      self.claims.reserved)))
+                else:
+                    decision = policy.decide(self.sub, c.obj,
+                                             sightings.sighting_terms(c.terms, self.sub),
+                                             self.recipients, self.levels,
+                                             self.claims.reserved)
+                    admitted.append((c, sightings.bounded(decision, bound, self.sub)))
             except policy.Refusal as exc:
                 self._refuse(c, exc.message, exc.reason)
         return admitted

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from schemas.observables import canonical
 from schemas.stix import parse_timestamp
+from server.ingest import warninglists
+from server.ingest.lookup_values import extra_values
 from server.store.objects import Facets
 
 log = logging.getLogger("accord.ingest")
@@ -161,4 +163,15 @@ def facets_of(body: dict) -> Facets:
             if clean:
                 facets.ioc_kinds = [k for k, _ in clean]
                 facets.ioc_values = [v for _, v in clean]
+                # A value members must never block blindly (issue 12): kept, flagged, left
+                # out of the feeds and exports that exclude warninglisted values.
+                listed = warninglists.shipped().listed
+                if any([listed(k, v) for k, v in clean]):
+                    facets.warned = True
+    if facets.ioc_values is None:
+        # The lookup's values beyond the blocklist's (compound patterns, SCOs); the usual
+        # indicator has all of its values above and skips this.
+        extra = extra_values(body, False)
+        if extra is not None:
+            facets.obs_kinds, facets.obs_values = extra
     return facets

@@ -218,7 +218,7 @@ async def preview(
     Counting stops at the cap, so a preview costs the same however much is stored.
     """
     def where(p: Params) -> str:
-        return f"{visible(principal, p, 'o')} AND {feed_condition(feed, p, 'o')}"
+        return f"{visible(principal, p, 'o')} AND {feed_condition(feed, p, 'o', principal)}"
 
     p = Params()
     counts = {

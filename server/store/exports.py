@@ -127,7 +127,7 @@ async def recall(conn: asyncpg.Connection, etag: str) -> Watermark | None:
 def _selected(principal: Principal, f: FeedFilter, p: Params) -> str:
     """Visible rows the feed selects that are current indicators with values."""
     selected = f.model_copy(update={"types": ["indicator"], "valid_only": True})
-    return (f"{visible(principal, p, 'o')} AND {feed_condition(selected, p, 'o')}"
+    return (f"{visible(principal, p, 'o')} AND {feed_condition(selected, p, 'o', principal)}"
             f" AND o.ioc_kinds IS NOT NULL")
 
 
@@ -246,7 +246,7 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
     groups, colls = _scope(principal, f, p)
     wide = f.model_copy(update={"types": ["indicator"], "valid_only": False})
     cond = (f"{visible(principal, p, 'o', but_withdrawn=True)}"
-            f" AND {feed_condition(wide, p, 'o')} AND o.ioc_kinds IS NOT NULL")
+            f" AND {feed_condition(wide, p, 'o', principal)} AND o.ioc_kinds IS NOT NULL")
     touched = (
         f"SELECT o.collection_id, o.stix_id FROM objects o WHERE o.collection_id IN ({colls})"
         f" AND o.date_added > {at}"

@@ -14,6 +14,7 @@ from schemas.principal import Principal, Role, Sector
 from schemas.tlp import Tlp
 from server.errors import NotFound
 from server.store.query import Params
+from server.store.sightings import of_producer, score_at_least
 
 _LEVELS = list(Tlp)
 
@@ -44,8 +45,11 @@ def _feed(row: asyncpg.Record) -> FeedRow:
     return FeedRow(**values)
 
 
-def condition(f: FeedFilter, p: Params, o: str = "o") -> str:
-    """SQL condition selecting the rows of `objects` the filter admits (visibility apart)."""
+def condition(f: FeedFilter, p: Params, o: str = "o", principal: Principal | None = None) -> str:
+    """SQL condition selecting the rows of `objects` the filter admits (visibility apart).
+
+    `principal`: the reader, whose visible sightings count in `min_score`.
+    """
     parts = ["true"]
     if f.collections:
         parts.append(f"{o}.collection_id = ANY({p(f.collections)}::uuid[])")
@@ -68,6 +72,12 @@ def condition(f: FeedFilter, p: Params, o: str = "o") -> str:
         parts.append(f"{o}.labels && {p(f.labels)}::text[]")
     if f.valid_only:
         parts.append(f"NOT {o}.revoked AND ({o}.valid_until IS NULL OR {o}.valid_until > now())")
+    if f.min_score is not None:
+        parts.append(score_at_least(principal, p, f.min_score, o))
+    if f.exclude_warninglisted:
+        parts.append(f"{o}.warned IS NOT TRUE")
+    if f.sightings_of_mine:
+        parts.append(of_producer(principal, p, o))
     return " AND ".join(parts)
 
 

@@ -43,6 +43,11 @@ class Facets:
     created_by_ref: str | None = None
     ioc_kinds: list[str] | None = None
     ioc_values: list[str] | None = None
+    # Lookup values the blocklist facets leave out (server.ingest.lookup_values).
+    obs_kinds: list[str] | None = None
+    obs_values: list[str] | None = None
+    # A blocklist value is on a shipped warninglist (server.ingest.warninglists).
+    warned: bool | None = None
 
 
 @dataclass(slots=True)
@@ -77,23 +82,26 @@ class StoreOutcome:
 # Array columns are staged as text in array-literal form and cast in the insert: asyncpg's
 # per-value array encoder costs ~2 us per array per row, the literal a fraction of that.
 _STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging_v4 ("
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging_v6 ("
     " ord integer, stix_id text, stix_type text, spec_version text,"
     " version timestamptz, version_text text, body text, producer_org uuid, tlp text,"
     " sectors text, recipients text, withheld boolean, confidence integer,"
     " labels text, indicator_types text, valid_until timestamptz, revoked boolean,"
-    " created_by_ref text, ioc_kinds text, ioc_values text) ON COMMIT DELETE ROWS"
+    " created_by_ref text, ioc_kinds text, ioc_values text, obs_kinds text, obs_values text,"
+    " warned boolean)"
+    " ON COMMIT DELETE ROWS"
 )
 _FACETS = (
     "confidence", "labels", "indicator_types", "valid_until", "revoked", "created_by_ref",
-    "ioc_kinds", "ioc_values",
+    "ioc_kinds", "ioc_values", "obs_kinds", "obs_values", "warned",
 )
 _STAGING_COLUMNS = (
     "ord", "stix_id", "stix_type", "spec_version", "version", "version_text", "body",
     "producer_org", "tlp", "sectors", "recipients", "withheld", *_FACETS,
 )
 _ARRAYS = {"sectors": "text[]", "recipients": "uuid[]", "labels": "text[]",
-           "indicator_types": "text[]", "ioc_kinds": "text[]", "ioc_values": "text[]"}
+           "indicator_types": "text[]", "ioc_kinds": "text[]", "ioc_values": "text[]",
+           "obs_kinds": "text[]", "obs_values": "text[]"}
 
 
 def _staged(column: str) -> str:
@@ -147,7 +155,7 @@ def _row(ord_: int, o: StagedObject, common: Callable[[list | None], str | None]
             o.producer_org, o.tlp, common(o.sectors), _array(o.recipients), o.withheld,
             f.confidence, common(f.labels), common(f.indicator_types),
             f.valid_until, f.revoked, f.created_by_ref, common(f.ioc_kinds),
-            _array(f.ioc_values))
+            _array(f.ioc_values), common(f.obs_kinds), _array(f.obs_values), f.warned)
 
 
 # Listeners in every server process wake their stream and webhook subscribers on it.
@@ -172,7 +180,7 @@ _INSERT = (
     # Uncorrelated, so PostgreSQL builds the (usually empty) set once, not a probe a row.
     f"  s.stix_id IN (SELECT w.stix_id FROM withdrawn_objects w WHERE w.collection_id = $1),"
     f"  {', '.join(_staged(f) for f in _FACETS)}"
-    f" FROM ingest_staging_v4 s,"
+    f" FROM ingest_staging_v6 s,"
     f"  LATERAL (SELECT $2::timestamptz + s.ord * {_US} AS added) a"
 )
 
@@ -191,10 +199,10 @@ async def store_envelope(
     """
     await conn.execute(_STAGING)
     # Rows go at commit; an earlier call in the same transaction may have left some.
-    await conn.execute("DELETE FROM ingest_staging_v4")
+    await conn.execute("DELETE FROM ingest_staging_v6")
     common = _CommonArrays().literal  # a bound method: cheaper to call than __call__
     await conn.copy_records_to_table(
-        "ingest_staging_v4", records=[_row(i, o, common) for i, o in enumerate(objects)],
+        "ingest_staging_v6", records=[_row(i, o, common) for i, o in enumerate(objects)],
         columns=_STAGING_COLUMNS,
     )
     base = await conn.fetchval(
@@ -310,7 +318,7 @@ def _filtered(
     if collection_id is not None:
         where.append(f"o.collection_id = {p(collection_id)}")
     if feed is not None:
-        where.append(feed_condition(feed, p, "o"))
+        where.append(feed_condition(feed, p, "o", principal))
     ids = (stix_id,) if stix_id else q.ids
     if ids:
         where.append(f"o.stix_id = ANY({p(list(ids))}::text[])")

@@ -1,0 +1,1 @@
+"""Analyst intelligence: the observable lookup ("have we seen this?") and its API."""

@@ -1,0 +1,44 @@
+"""/api/v1/lookup: "have we seen this?", for one value or up to 10,000."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas import strict_json
+from schemas.lookup import LookupQuery, LookupRequest, LookupResponse
+from server.db.pool import POOL
+from server.errors import BadRequest, UnsupportedMediaType
+from server.intel.lookup import lookup
+from server.web.auth import principal_of
+from server.web.bodies import read_bounded
+from server.web.json_api import JSON, query, respond, validate
+from server.web.routes import JsonApiRoutes
+
+admin = JsonApiRoutes()
+routes = admin.table
+ANY_ROLE = "any role"
+# 10,000 values of a few hundred bytes each, with room to spare.
+MAX_BULK_BODY = 4 * 1024 * 1024
+
+
+@admin.route("GET", "/lookup", role=ANY_ROLE, query=LookupQuery, response=LookupResponse,
+             errors=(401,))
+async def lookup_one(request: web.Request) -> web.Response:
+    """Look up one value: the visible indicators and observables that match it."""
+    q = query(request, LookupQuery)
+    return respond(await lookup(request.app[POOL], principal_of(request), [q.value]))
+
+
+@admin.route("POST", "/lookup", role=ANY_ROLE, request=LookupRequest, response=LookupResponse,
+             errors=(401,))
+async def lookup_many(request: web.Request) -> web.Response:
+    """Look up to 10,000 values in one query; results in the order given."""
+    if request.content_type != JSON:
+        raise UnsupportedMediaType(f"send the body as {JSON}")
+    raw = await read_bounded(request, MAX_BULK_BODY)
+    try:
+        data = strict_json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest("the body is not valid JSON", details={"reason": str(exc)}) from None
+    spec = validate(LookupRequest, data, "body")
+    return respond(await lookup(request.app[POOL], principal_of(request), spec.values))

@@ -1,0 +1,87 @@
+"""The observable lookup: classify values, run one store query, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from schemas.lookup import CollectionRef, LookupResponse, LookupResult, Match, SightingSummary
+from schemas.principal import Principal
+from schemas.stix import parse_timestamp
+from server.ingest import warninglists
+from server.ingest.lookup_values import classify
+from server.intel.score import decay_score
+from server.store import lookup as store
+from server.store import sightings
+
+_RANK = {"exact": 0, "range": 1, "parent": 2}
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    try:
+        return parse_timestamp(value) if value else None
+    except ValueError:
+        return None
+
+
+def _summary(found: sightings.Aggregate | None) -> SightingSummary:
+    if found is None:
+        return SightingSummary()
+    return SightingSummary(organizations=found.organizations, count=found.count,
+                           last_seen=found.last_seen, false_positives=found.false_positives,
+                           expired=found.expired, credited=found.credited)
+
+
+async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) -> LookupResponse:
+    """What the principal may see of each value, all values in one query."""
+    classified = [classify(v) for v in values]
+    probes = [store.Probe(i, kind, key, match)
+              for i, (_, keys) in enumerate(classified) for kind, key, match in keys]
+    hits: list[store.Hit] = []
+    summaries: dict[str, sightings.Aggregate] = {}
+    if probes:
+        async with pool.acquire() as conn:
+            hits = await store.find(conn, principal, probes)
+            # Over the sightings this reader can see: none goes wider than its indicator.
+            summaries = await sightings.aggregates(
+                conn, principal, sorted({h.stix_id for h in hits if h.stix_type == "indicator"}))
+    matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
+    producers: list[set] = [set() for _ in values]
+    now = datetime.now(UTC)
+    for h in hits:  # newest version of an object first (the query's order)
+        i = h.index
+        if h.match != "parent":
+            producers[i].add(h.producer_org)
+        key = (h.stix_id, h.matched)
+        known = matches[i].get(key)
+        coll = CollectionRef(id=str(h.collection_id), title=h.collection_title)
+        if known is not None:
+            if coll not in known.collections:
+                known.collections.append(coll)
+            if h.withheld:  # withheld in one copy: withheld in the answer
+                known.producer = "withheld"
+            continue
+        summary = _summary(summaries.get(h.stix_id))
+        matches[i][key] = Match(
+            id=h.stix_id, type=h.stix_type, match=h.match, matched_value=h.matched,
+            producer="withheld" if h.withheld else h.producer_name, tlp=h.tlp,
+            confidence=h.confidence, valid_from=h.valid_from, valid_until=h.valid_until,
+            revoked=h.revoked, labels=h.labels or [], collections=[coll], sightings=summary,
+            score=decay_score(kind=h.kind, confidence=h.confidence,
+                              valid_from=_timestamp(h.valid_from),
+                              last_seen=summary.last_seen,
+                              false_positives=summary.false_positives, revoked=h.revoked,
+                              valid_until=h.valid_until, now=now),
+        )
+    lists = warninglists.shipped()
+    results = []
+    for i, value in enumerate(values):
+        kind, keys = classified[i]
+        found = sorted(matches[i].values(), key=lambda m: (_RANK[m.match], m.matched_value, m.id))
+        for m in found:
+            m.collections.sort(key=lambda c: c.id)
+        warned = lists.match(kind, keys[0][1]) if kind and keys else []
+        results.append(LookupResult(value=value, kind=kind, matches=found, warninglists=warned,
+                                    producers=len(producers[i])))
+    return LookupResponse(results=results)

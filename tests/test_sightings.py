@@ -1,0 +1,193 @@
+"""Sightings posted over TAXII: stored as STIX objects, shared no wider than their
+indicator, aggregated for readers and anonymous unless the sighter chooses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+
+from schemas.accord_extension import ACCORD_EXTENSION_ID
+from tests.feed_helpers import create_feed
+from tests.helpers import (
+    TLP_AMBER,
+    TLP_CLEAR,
+    TLP_GREEN,
+    TLP_RED,
+    auth,
+    get_json,
+    indicator,
+    objects_url,
+    post,
+)
+from tests.test_lookup import _lookup, _unique_ip
+
+CREDITED = {ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
+                                  "attribution": "credited"}}
+
+
+def sighting(of: str, **extra: object) -> dict:
+    """A valid STIX 2.1 sighting of an indicator."""
+    return {"type": "sighting", "spec_version": "2.1", "id": f"sighting--{uuid.uuid4()}",
+            "created": "2026-03-01T00:00:00.000Z", "modified": "2026-03-01T00:00:00.000Z",
+            "sighting_of_ref": of, "count": 1, "last_seen": "2026-03-01T00:00:00.000Z",
+            **extra}
+
+
+async def _served(http, base_url, collection_id, key, stix_id: str) -> tuple[int, dict]:
+    status, body, _ = await get_json(http, objects_url(base_url, collection_id, f"{stix_id}/"),
+                                     key)
+    return status, body
+
+
+async def test_sightings_are_stored_aggregated_and_anonymous_by_default(
+        http, base_url, world):
+    ip = _unique_ip()
+    obj = indicator(ip, object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    seen = sighting(obj["id"], count=3, where_sighted_refs=[world.bob.identity_id])
+    done = await post(http, base_url, world.collection_id, world.bob.contributor, seen,
+                      sighting(obj["id"], last_seen="2026-03-02T00:00:00.000Z"))
+    assert done["success_count"] == 2, done
+    done = await post(http, base_url, world.collection_id, world.carol.contributor,
+                      sighting(obj["id"], labels=["false-positive"]))
+    assert done["success_count"] == 1, done
+    [result] = await _lookup(http, base_url, world.alice.reader, ip)
+    summary = result["matches"][0]["sightings"]
+    assert (summary["organizations"], summary["count"], summary["false_positives"],
+            summary["credited"]) == (1, 4, 1, [])
+    assert summary["last_seen"].startswith("2026-03-02")
+    raw = orjson.dumps(result)
+    assert world.bob.name.encode() not in raw and world.carol.name.encode() not in raw
+    # An ordinary object, served to the group under the predicate: naming nobody.
+    status, served = await _served(http, base_url, world.collection_id, world.alice.reader,
+                                   seen["id"])
+    assert status == 200
+    [got] = served["objects"]
+    assert got["sighting_of_ref"] == obj["id"] and got["count"] == 3
+    assert world.bob.identity_id not in orjson.dumps(got).decode()
+    # Outside the group it is not there.
+    status, _ = await _served(http, base_url, world.collection_id, world.mallory.reader,
+                              seen["id"])
+    assert status == 404
+
+
+async def test_a_sighter_may_choose_to_be_credited(http, base_url, world):
+    ip = _unique_ip()
+    obj = indicator(ip, object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    await post(http, base_url, world.collection_id, world.bob.contributor,
+               sighting(obj["id"], extensions=CREDITED))
+    await post(http, base_url, world.collection_id, world.carol.contributor,
+               sighting(obj["id"]))
+    [result] = await _lookup(http, base_url, world.alice.reader, ip)
+    summary = result["matches"][0]["sightings"]
+    assert summary["organizations"] == 2 and summary["credited"] == [world.bob.name]
+
+
+async def test_sighting_an_invisible_indicator_is_refused_like_an_unknown_id(
+        http, base_url, world, factory):
+    ip = _unique_ip()
+    # RED for carol: bob, in the same group, may not see it.
+    hidden = indicator(ip, object_marking_refs=[TLP_RED], extensions={ACCORD_EXTENSION_ID: {
+        "extension_type": "property-extension", "recipients": [world.carol.identity_id]}})
+    await post(http, base_url, world.collection_id, world.alice.contributor, hidden)
+    same_id = str(uuid.uuid4())
+    refused = await post(http, base_url, world.collection_id, world.bob.contributor,
+                         sighting(hidden["id"], id=f"sighting--{same_id}"))
+    unknown = await post(http, base_url, world.collection_id, world.bob.contributor,
+                         sighting(f"indicator--{uuid.uuid4()}", id=f"sighting--{same_id}"))
+    assert refused["failure_count"] == unknown["failure_count"] == 1
+    assert refused["failures"] == unknown["failures"]
+    # An outsider sighting it from its own group: refused too.
+    group = await factory.group(world.mallory)
+    elsewhere = await factory.collection(group)
+    outside = await post(http, base_url, elsewhere, world.mallory.contributor,
+                         sighting(hidden["id"]))
+    assert outside["failure_count"] == 1
+    # Nothing was stored: the producer sees no sighting.
+    [result] = await _lookup(http, base_url, world.alice.reader, ip)
+    assert result["matches"][0]["sightings"]["organizations"] == 0
+
+
+async def test_a_sighting_is_shared_no_wider_than_its_indicator(http, base_url, world):
+    amber = indicator(_unique_ip(), object_marking_refs=[TLP_AMBER])
+    red = indicator(_unique_ip(), object_marking_refs=[TLP_RED], extensions={
+        ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
+                              "recipients": [world.bob.identity_id]}})
+    await post(http, base_url, world.collection_id, world.alice.contributor, amber, red)
+    wide = sighting(amber["id"], object_marking_refs=[TLP_CLEAR])
+    of_red = sighting(red["id"])
+    done = await post(http, base_url, world.collection_id, world.bob.contributor, wide, of_red)
+    assert done["success_count"] == 2, done
+    status, served = await _served(http, base_url, world.collection_id, world.carol.reader,
+                                   wide["id"])
+    assert status == 200 and served["objects"][0]["object_marking_refs"] == [TLP_AMBER]
+    # The RED indicator's readers are bob and alice: carol never sees the sighting of it.
+    assert (await _served(http, base_url, world.collection_id, world.carol.reader,
+                          of_red["id"]))[0] == 404
+    status, served = await _served(http, base_url, world.collection_id, world.alice.reader,
+                                   of_red["id"])
+    assert status == 200 and served["objects"][0]["object_marking_refs"] == [TLP_RED]
+
+
+async def test_a_false_positive_report_lowers_the_score(http, base_url, world):
+    ip = _unique_ip()
+    obj = indicator(ip, confidence=80, object_marking_refs=[TLP_GREEN],
+                    valid_from="2026-12-01T00:00:00.000Z")
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    [before] = await _lookup(http, base_url, world.bob.reader, ip)
+    await post(http, base_url, world.collection_id, world.carol.contributor,
+               sighting(obj["id"], labels=["false-positive"]))
+    [after] = await _lookup(http, base_url, world.bob.reader, ip)
+    assert after["matches"][0]["score"] < before["matches"][0]["score"]
+
+
+async def test_sightings_need_a_contributor_key(http, base_url, world):
+    obj = indicator(_unique_ip())
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    async with http.post(objects_url(base_url, world.collection_id),
+                         data=orjson.dumps({"objects": [sighting(obj["id"])]}),
+                         headers=auth(world.bob.reader)) as resp:
+        assert resp.status in (401, 403, 404)
+
+
+async def _feed_ids(http, base_url, key, feed_id: str) -> set[str]:
+    url = f"{base_url}/taxii2/feeds/collections/{feed_id}/objects/"
+    status, body, _ = await get_json(http, url, key)
+    assert status == 200, body
+    return {o["id"] for o in body.get("objects", [])}
+
+
+async def test_a_false_positive_can_drop_an_indicator_from_a_min_score_feed(
+        http, base_url, world):
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    kept = indicator(_unique_ip(), confidence=60, object_marking_refs=[TLP_GREEN],
+                     valid_from=now)
+    misfired = indicator(_unique_ip(), confidence=60, object_marking_refs=[TLP_GREEN],
+                         valid_from=now)
+    weak = indicator(_unique_ip(), confidence=20, object_marking_refs=[TLP_GREEN],
+                     valid_from=now)
+    await post(http, base_url, world.collection_id, world.alice.contributor,
+               kept, misfired, weak)
+    feed = await create_feed(http, base_url, world.bob.reader, filter={
+        "collections": [str(world.collection_id)], "types": ["indicator"], "min_score": 50})
+    assert await _feed_ids(http, base_url, world.bob.reader, feed["id"]) == {
+        kept["id"], misfired["id"]}
+    await post(http, base_url, world.collection_id, world.carol.contributor,
+               sighting(misfired["id"], labels=["false-positive"]))
+    assert await _feed_ids(http, base_url, world.bob.reader, feed["id"]) == {kept["id"]}
+
+
+async def test_a_producer_feed_receives_the_sightings_of_its_indicators(http, base_url, world):
+    mine = indicator(_unique_ip(), object_marking_refs=[TLP_GREEN])
+    theirs = indicator(_unique_ip(), object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, mine)
+    await post(http, base_url, world.collection_id, world.bob.contributor, theirs)
+    fed = sighting(mine["id"], labels=["false-positive"])
+    await post(http, base_url, world.collection_id, world.carol.contributor, fed,
+               sighting(theirs["id"]))
+    feed = await create_feed(http, base_url, world.alice.reader, filter={
+        "collections": [str(world.collection_id)], "sightings_of_mine": True})
+    assert await _feed_ids(http, base_url, world.alice.reader, feed["id"]) == {fed["id"]}
