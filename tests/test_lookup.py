@@ -11,7 +11,7 @@ from schemas.accord_extension import ACCORD_EXTENSION_ID
 from server.ingest.facets import facets_of
 from server.ingest.lookup_values import classify, extra_values
 from tests.feed_helpers import json_auth
-from tests.helpers import TLP_GREEN, TLP_RED, indicator, post
+from tests.helpers import TLP_GREEN, TLP_RED, indicator, post, release_withheld
 
 
 def _unique_ip() -> str:
@@ -158,12 +158,13 @@ async def test_only_the_current_version_matches(http, base_url, world):
     assert old["matches"] == [] and [m["id"] for m in new["matches"]] == [v1["id"]]
 
 
-async def test_withheld_producers_are_counted_not_named(http, base_url, world):
+async def test_withheld_producers_are_counted_not_named(http, base_url, world, pool):
     ip = _unique_ip()
     withheld = indicator(ip, extensions={ACCORD_EXTENSION_ID: {
         "extension_type": "property-extension", "attribution": "withheld"}})
     await post(http, base_url, world.collection_id, world.alice.contributor, withheld)
     await post(http, base_url, world.collection_id, world.bob.contributor, indicator(ip))
+    await release_withheld(pool)
     [result] = await _lookup(http, base_url, world.carol.reader, ip)
     assert result["producers"] == 2
     assert sorted(m["producer"] for m in result["matches"]) == sorted(

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from tests.feed_helpers import create_feed
@@ -19,12 +20,29 @@ from tests.helpers import (
     get_json,
     indicator,
     objects_url,
-    post,
+    release_withheld,
 )
+from tests.helpers import post as _post
 from tests.test_lookup import _lookup, _unique_ip
 
 CREDITED = {ACCORD_EXTENSION_ID: {"extension_type": "property-extension",
                                   "attribution": "credited"}}
+
+
+_POOL: list = []
+
+
+@pytest.fixture(autouse=True)
+def _release_pool(pool) -> None:
+    _POOL[:] = [pool]
+
+
+async def post(http, base_url, collection_id, key, *objects, **kwargs):
+    """Post, then run the server's release tick: sightings are withheld by default, and
+    withheld objects are served only once a release batch takes them."""
+    done = await _post(http, base_url, collection_id, key, *objects, **kwargs)
+    await release_withheld(_POOL[0])
+    return done
 
 
 def sighting(of: str, **extra: object) -> dict:

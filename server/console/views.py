@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from clients import iocs
-from schemas.principal import Principal, Role
+from clients import intel, iocs
+from schemas.principal import Role
 from server import policy
 from server.config import SETTINGS
 from server.console.i18n import N_
@@ -157,30 +157,19 @@ async def _verdict_targets(request: web.Request, versions: list) -> list:
             and policy.can_write_collection(principal, c.is_member, c.archived)]
 
 
-def _verdict(principal: Principal, object_id: str, verdict: str, tlp: str) -> dict:
-    """The STIX 2.1 object a verdict on an indicator becomes: a sighting (sighted) or an
-    opinion that disagrees (false positive), by the organisation, at the indicator's TLP."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-    obj: dict = {"spec_version": "2.1", "created": now, "modified": now,
-                 # Never shared wider than the indicator it speaks of.
-                 "object_marking_refs": [iocs.TLP_MARKINGS[tlp]]}
-    if principal.identity_id:
-        obj["created_by_ref"] = principal.identity_id
-    if verdict == "sighted":
-        obj.update(type="sighting", id=f"sighting--{uuid.uuid4()}", sighting_of_ref=object_id,
-                   count=1, first_seen=now, last_seen=now)
-        if principal.identity_id:
-            obj["where_sighted_refs"] = [principal.identity_id]
-    else:
-        obj.update(type="opinion", id=f"opinion--{uuid.uuid4()}", opinion="disagree",
-                   object_refs=[object_id], explanation="False positive")
+def _verdict(object_id: str, verdict: str, tlp: str) -> dict:
+    """The STIX 2.1 sighting a verdict on an indicator becomes (labelled `false-positive` for
+    a false positive), at the indicator's TLP and anonymous, as `accord sight` posts it."""
+    obj = intel.sighting(object_id, kind="seen" if verdict == "sighted" else "false-positive")
+    # Never shared wider than the indicator it speaks of.
+    obj["object_marking_refs"] = [iocs.TLP_MARKINGS[tlp]]
     return obj
 
 
 @routes.post(ROOT + "objects/{object_id}/verdict")
 @page(role=Role.CONTRIBUTOR)
 async def verdict(request: web.Request) -> web.Response:
-    """Sighted / false positive on a visible indicator: a sighting or an opinion posted
+    """Sighted / false positive on a visible indicator: a sighting posted
     through the normal ingest, as the user's organisation, to a collection it writes to."""
     object_id = request.match_info["object_id"].lower()
     choice = field(request, "verdict", limit=20)
@@ -200,7 +189,7 @@ async def verdict(request: web.Request) -> web.Response:
                    if c.id == collection_id), None)
     if target is None:
         raise NotFound("no such collection")
-    obj = _verdict(principal, object_id, choice, versions[-1].tlp)
+    obj = _verdict(object_id, choice, versions[-1].tlp)
     status = await ingest_envelope(request.app[POOL], principal, target,
                                    orjson.dumps({"objects": [obj]}))
     return render(request, "status.html", status=status, rejected=[],
