@@ -130,9 +130,13 @@ def _write_json(path: Path, data: Any) -> None:
     """Replace a state file atomically, so an interruption never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "wb") as out:
-        out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C between the two: no stray temporary file left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -181,7 +185,12 @@ def _run(body: Callable[[AccordClient, argparse.Namespace], Coroutine[Any, Any, 
         except KeyboardInterrupt:
             hint = _resume_hint(args)
             print(f"accord: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
-            return 130
+            # Leave at once. Everything to keep is on disk (state files are replaced
+            # atomically); what remains is the interpreter freeing the heap, which for a
+            # million-value list took 1.3 s of the 1.4 s from SIGINT to exit under load.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
 
     return run
 
