@@ -435,14 +435,17 @@ class AccordClient:
 
         The next envelope is taken from `batches` (which may build it) only while fewer
         than `in_flight` are out, so a lazy source is never read far ahead. An envelope
-        is acknowledged by its complete status only: on an error, or when this coroutine
-        is cancelled or interrupted, what is still in flight is abandoned unacknowledged.
+        is acknowledged by its complete status only. After an error answer no more are
+        sent, those out are awaited and recorded, then the error is raised; when this
+        coroutine is cancelled or interrupted, what is in flight is abandoned unrecorded.
         """
         pending: dict[asyncio.Task[dict[str, Any]], tuple[int, int]] = {}
+        error: BaseException | None = None
 
-        def settle(done: Iterable[asyncio.Task[dict[str, Any]]]) -> None:
-            error: BaseException | None = None
-            for task in done:  # every success is recorded before the first error is raised
+        async def settle_one() -> None:
+            nonlocal error
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
                 index, count = pending.pop(task)
                 if task.exception() is not None:
                     error = error or task.exception()
@@ -452,8 +455,6 @@ class AccordClient:
                     index, count, status.get("id"), int(status.get("success_count", 0)),
                     [Failure(str(f.get("id", "")), str(f.get("version", "")),
                              str(f.get("message", ""))) for f in status.get("failures", [])]))
-            if error is not None:
-                raise error
 
         try:
             for index, batch in batches:
@@ -464,12 +465,12 @@ class AccordClient:
                 pending[task] = (index, len(batch))
                 # Let it start sending before the next envelope is built or awaited.
                 await asyncio.sleep(0)
-                while len(pending) >= self.in_flight:
-                    done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    settle(done)
+                while len(pending) >= self.in_flight and error is None:
+                    await settle_one()
+                if error is not None:
+                    break  # send no more; the ones out still get their answers recorded
             while pending:
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                settle(done)
+                await settle_one()
         except KeyboardInterrupt:
             # Ctrl-C: abandon what is in flight at once, unacknowledged (a resume sends it
             # again; duplicates succeed); asyncio.run reaps the cancelled tasks.
@@ -479,6 +480,8 @@ class AccordClient:
             _abandon(pending)
             await asyncio.gather(*pending, return_exceptions=True)
             raise
+        if error is not None:
+            raise error
 
     async def _post_acknowledged(self, collection: str | uuid.UUID,
                                  raw_objects: list[bytes]) -> dict[str, Any]:
