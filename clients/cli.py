@@ -434,7 +434,8 @@ async def _push_list(client: AccordClient, args: argparse.Namespace, name: str,
               file=sys.stderr)
     builder = iocs.Builder(iocs.namespace(_key_id(client.key), digest), state.created, options)
     progress = Progress(f"push {name}", len(parsed.iocs), not args.quiet)
-    progress.add(done)
+    if done:
+        progress.add(done)
     # What each envelope out covers: the range of values and those refused before sending.
     covers: dict[int, tuple[int, list[Failure]]] = {}
 
