@@ -6,8 +6,8 @@ One real `accord serve` (embedded PostgreSQL in a temporary directory unless
 1. the server's ingest rate: pre-built indicators POSTed by 4 concurrent clients in
    1,000-object envelopes (as bench/ingest.py, one round);
 2. `accord push --txt FILE` of N distinct IPv4 values, as a member runs it: read, parse,
-   build the indicators, post them envelope by envelope and wait on each status; values/s
-   from the command's start to its exit;
+   build the indicators, post them with --in-flight envelopes awaiting their status at
+   once; values/s from the command's start to its exit;
 3. Ctrl-C: a second push of the same list to another collection gets SIGINT once its first
    envelope is acknowledged; the time from the signal to the process's exit, its exit code,
    and the rerun's "skipping ..." line (it builds nothing of what was acknowledged).
@@ -45,6 +45,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="server processes (accord serve --workers)")
     p.add_argument("--time-limit", type=float, default=1800, help="seconds per phase, at most")
+    p.add_argument("--in-flight", type=int, default=3,
+                   help="accord push --in-flight: envelopes awaiting their status at once")
     return p.parse_args()
 
 
@@ -62,12 +64,12 @@ def _write_list(path: Path, count: int) -> None:
 
 
 def _interrupt(server: AccordServer, token: str, collection: str, src: Path,
-               limit_s: float) -> None:
+               limit_s: float, in_flight: int) -> None:
     """SIGINT once the first envelope is acknowledged; time to exit; then the rerun."""
     env = _push_env(server, token)
     states = server.tmp / "st" / "accord" / "push"
     argv = [sys.executable, "-m", "server.cli", "push", "--txt", str(src), "--collection",
-            collection, "-q"]
+            collection, "--in-flight", str(in_flight), "-q"]
     before = set(states.glob("*.json")) if states.exists() else set()
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -120,10 +122,12 @@ def main() -> None:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "server.cli", "push", "--txt", str(src), "--collection",
-             collection, "-q"], cwd=ROOT, env=_push_env(server, token), capture_output=True,
-            text=True, timeout=args.time_limit)
+             collection, "--in-flight", str(args.in_flight), "-q"], cwd=ROOT,
+            env=_push_env(server, token), capture_output=True, text=True,
+            timeout=args.time_limit)
         seconds = time.perf_counter() - started
-        print(f"accord push --txt of {args.values:,} values: exit {done.returncode},"
+        print(f"accord push --txt --in-flight {args.in_flight} of {args.values:,} values:"
+              f" exit {done.returncode},"
               f" {seconds:.1f} s = {args.values / seconds:,.0f} values/s end to end"
               f" ({done.stdout.strip()})")
         if done.returncode != 0:
@@ -131,7 +135,7 @@ def main() -> None:
         print(f"push / server ingest: {args.values / seconds / result.rate:.2f}"
               f" ({args.values / seconds:,.0f} vs {result.rate:,.0f} objects/s)")
         token, collection = server.setup()
-        _interrupt(server, token, collection, src, args.time_limit)
+        _interrupt(server, token, collection, src, args.time_limit, args.in_flight)
 
 
 if __name__ == "__main__":

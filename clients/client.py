@@ -41,7 +41,8 @@ from schemas.feeds import (
 )
 
 TAXII = "application/taxii+json;version=2.1"
-_ENVELOPE_OVERHEAD = len(b'{"objects":[]}')
+# The bytes of an envelope around its objects: `{"objects":[` ... `]}`.
+ENVELOPE_OVERHEAD = len(b'{"objects":[]}')
 _MAX_RETRY_AFTER_S = 60.0
 
 
@@ -134,10 +135,10 @@ def chunk_objects(objects: Iterable[dict[str, Any]], max_bytes: int,
     """
     batch: list[bytes] = []
     too_large: list[Failure] = []
-    size = _ENVELOPE_OVERHEAD
+    size = ENVELOPE_OVERHEAD
     for obj in objects:
         raw = orjson.dumps(obj)
-        if _ENVELOPE_OVERHEAD + len(raw) > max_bytes:
+        if ENVELOPE_OVERHEAD + len(raw) > max_bytes:
             too_large.append(Failure(
                 str(obj.get("id", "")), str(obj.get("modified", obj.get("created", ""))),
                 f"the object is {len(raw)} bytes, more than the server accepts in one request"
@@ -147,7 +148,7 @@ def chunk_objects(objects: Iterable[dict[str, Any]], max_bytes: int,
         extra = len(raw) + (1 if batch else 0)
         if batch and (size + extra > max_bytes or len(batch) >= max_count):
             yield batch, too_large
-            batch, too_large, size = [], [], _ENVELOPE_OVERHEAD
+            batch, too_large, size = [], [], ENVELOPE_OVERHEAD
             extra = len(raw)
         batch.append(raw)
         size += extra
@@ -205,10 +206,14 @@ class AccordClient:
 
     def __init__(self, url: str, key: str, *, session: aiohttp.ClientSession | None = None,
                  timeout_s: float = 120.0, max_chunk_objects: int = 1000,
-                 retries: int = 5) -> None:
+                 retries: int = 5, in_flight: int = 1) -> None:
         self.url = server_base(url)
         self.key = key
         self.max_chunk_objects = max_chunk_objects
+        self.in_flight = max(1, in_flight)
+        # After a 429 every request of this client waits out its Retry-After, not only the
+        # refused one: concurrent envelopes would otherwise each spend a refusal.
+        self._not_before = 0.0
         self.retries = retries
         self._own_session = session is None
         self._session = session
@@ -260,6 +265,8 @@ class AccordClient:
         if content_type:
             extra["Content-Type"] = content_type
         for attempt in range(self.retries + 1):
+            if (wait := self._not_before - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
             try:
                 # Never follow redirects: they would carry the key to wherever they point.
                 # A file-like body is streamed; large raw bytes would block the event loop.
@@ -275,7 +282,8 @@ class AccordClient:
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 raise self._unreachable(exc) from exc
             if answer.status == 429 and attempt < self.retries:
-                await asyncio.sleep(_retry_after(answer.headers))
+                self._not_before = max(self._not_before,
+                                       time.monotonic() + _retry_after(answer.headers))
                 continue
             if answer.status in ok:
                 return answer
@@ -393,28 +401,96 @@ class AccordClient:
 
         `skip` names chunk indexes already acknowledged (a resumed run); `first_index` is
         the index of the first chunk of `objects` (a run resumed after that many chunks,
-        whose objects it left out); `on_chunk` is called after every acknowledged chunk.
+        whose objects it left out); `on_chunk` is called after every acknowledged chunk,
+        in the order the acknowledgements arrive (up to `in_flight` envelopes at once).
         """
         limit = await self.max_content_length()
         skipped = set(skip)
         result = PostResult()
-        for index, (batch, too_large) in enumerate(
-                chunk_objects(objects, limit, self.max_chunk_objects), first_index):
-            result.total += len(batch) + len(too_large)
-            result.failures.extend(too_large)
-            if index in skipped or not batch:
-                continue
-            status = await self.post_envelope(collection, batch)
-            failures = [Failure(str(f.get("id", "")), str(f.get("version", "")),
-                                str(f.get("message", ""))) for f in status.get("failures", [])]
-            chunk = ChunkResult(index, len(batch), status.get("id"),
-                                int(status.get("success_count", 0)), failures)
+
+        def batches() -> Iterator[tuple[int, list[bytes]]]:
+            for index, (batch, too_large) in enumerate(
+                    chunk_objects(objects, limit, self.max_chunk_objects), first_index):
+                result.total += len(batch) + len(too_large)
+                result.failures.extend(too_large)
+                if index not in skipped and batch:
+                    yield index, batch
+
+        def acknowledged(chunk: ChunkResult) -> None:
             result.chunks.append(chunk)
             result.success_count += chunk.success_count
-            result.failures.extend(failures)
+            result.failures.extend(chunk.failures)
             if on_chunk is not None:
                 on_chunk(chunk)
+
+        await self.post_batches(collection, batches(), acknowledged)
         return result
+
+    async def post_batches(self, collection: str | uuid.UUID,
+                           batches: Iterable[tuple[int, list[bytes]]],
+                           on_ack: Callable[[ChunkResult], Any]) -> None:
+        """POST each (index, serialised objects) envelope, up to `in_flight` awaiting their
+        status at once; `on_ack(chunk)` runs once the server has acknowledged one (an empty
+        batch is acknowledged as it comes: there is nothing to send).
+
+        The next envelope is taken from `batches` (which may build it) only while fewer
+        than `in_flight` are out, so a lazy source is never read far ahead. An envelope
+        is acknowledged by its complete status only. After an error answer no more are
+        sent, those out are awaited and recorded, then the error is raised; when this
+        coroutine is cancelled or interrupted, what is in flight is abandoned unrecorded.
+        """
+        pending: dict[asyncio.Task[dict[str, Any]], tuple[int, int]] = {}
+        error: BaseException | None = None
+
+        async def settle_one() -> None:
+            nonlocal error
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                index, count = pending.pop(task)
+                if task.exception() is not None:
+                    error = error or task.exception()
+                    continue
+                status = task.result()
+                on_ack(ChunkResult(
+                    index, count, status.get("id"), int(status.get("success_count", 0)),
+                    [Failure(str(f.get("id", "")), str(f.get("version", "")),
+                             str(f.get("message", ""))) for f in status.get("failures", [])]))
+
+        try:
+            for index, batch in batches:
+                if not batch:
+                    on_ack(ChunkResult(index, 0, None, 0, []))
+                    continue
+                task = asyncio.ensure_future(self._post_acknowledged(collection, batch))
+                pending[task] = (index, len(batch))
+                # Let it start sending before the next envelope is built or awaited.
+                await asyncio.sleep(0)
+                while len(pending) >= self.in_flight and error is None:
+                    await settle_one()
+                if error is not None:
+                    break  # send no more; the ones out still get their answers recorded
+            while pending:
+                await settle_one()
+        except KeyboardInterrupt:
+            # Ctrl-C: abandon what is in flight at once, unacknowledged (a resume sends it
+            # again; duplicates succeed); asyncio.run reaps the cancelled tasks.
+            _abandon(pending)
+            raise
+        except BaseException:
+            _abandon(pending)
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
+        if error is not None:
+            raise error
+
+    async def _post_acknowledged(self, collection: str | uuid.UUID,
+                                 raw_objects: list[bytes]) -> dict[str, Any]:
+        """post_envelope, refusing to call a status acknowledged before it is complete."""
+        status = await self.post_envelope(collection, raw_objects)
+        if status.get("status") != "complete":
+            raise AccordClientError(f"the status {status.get('id')} is still"
+                                    f" {status.get('status')!r}; run again later to resume")
+        return status
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -575,6 +651,15 @@ class AccordClient:
             # A clean close (restart, deploy) or a drop: resume after the delay, like a
             # browser's EventSource, backing off while the server stays away.
             await asyncio.sleep(min(delay * max(1, 2 ** max(0, failures_in_row - 1)), 60.0))
+
+
+def _abandon(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel tasks still running; read the outcome of finished ones (never logged)."""
+    for task in tasks:
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
 
 
 class _Retry(Exception):

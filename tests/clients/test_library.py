@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 
 from clients import (
     AccordClient,
     AuthenticationFailed,
     NotFound,
+    RequestRefused,
     ServerUnreachable,
     SyncAccordClient,
 )
@@ -58,6 +60,32 @@ async def test_post_objects_is_chunked_to_max_content_length(alice, bob, world, 
     assert "max_content_length" in result.failures[0].message
     stored = [o async for o in bob.objects(world.collection_id)]
     assert {o["id"] for o in stored} == {o["id"] for o in big}
+
+
+async def test_envelopes_in_flight_at_once_and_only_acknowledged_ones_recorded(base_url,
+                                                                                world):
+    envelopes = [[orjson.dumps(indicator(f"198.51.100.{10 * i + j}")) for j in range(3)]
+                 for i in range(8)]
+    envelopes[3] = [b'{"type": "indicator"'] * 3  # not JSON: the server refuses the envelope
+    taken: list[int] = []
+    acked: dict[int, int] = {}
+
+    def batches():
+        for index, batch in enumerate(envelopes):
+            taken.append(index)
+            yield index, batch
+
+    async with AccordClient(base_url, world.alice.contributor.token, in_flight=3) as client:
+        with pytest.raises(RequestRefused):
+            await client.post_batches(world.collection_id, batches(),
+                                      lambda chunk: acked.setdefault(chunk.index, len(taken)))
+        stored = {o["name"] async for o in client.objects(world.collection_id)}
+    # Three were out before the first answer; after the refusal none more was sent, and
+    # those out were answered and recorded before the error was raised.
+    assert min(acked.values()) == 3
+    assert 3 not in acked and set(acked) == set(taken) - {3} and {0, 1, 2} <= set(acked)
+    for index in acked:  # every envelope recorded was stored
+        assert {orjson.loads(raw)["name"] for raw in envelopes[index]} <= stored
 
 
 async def test_per_object_failures_come_from_the_status(alice, world):
