@@ -301,3 +301,20 @@ async def test_a_hidden_later_version_leaves_the_visible_one_exported(http, base
                                    filter={"collections": [str(world.collection_id)]})
     carol = Poller(http, base_url, carol_feed["id"], world.carol.reader)
     assert set(await carol.full()) == {"198.51.100.22"}
+
+
+async def test_an_older_version_posted_late_is_not_exported(http, base_url, world):
+    # Versions arrive out of order (a re-sync, a peer): v2 first, then v1. The export and
+    # its delta hold v2's value only, never the older one's.
+    poller = await _poller(http, base_url, world)
+    first = indicator("198.51.100.23")
+    later = {**first, "modified": "2026-02-01T00:00:00.000Z",
+             "pattern": "[ipv4-addr:value = '198.51.100.24']"}
+    await post(http, base_url, world.collection_id, world.alice.contributor, later)
+    assert await poller.full() == ["198.51.100.24"]
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, first)
+    assert status["success_count"] == 1, status
+    assert await poller.truth() == {"198.51.100.24"}
+    kind, lines = await poller.delta()
+    assert kind == "delta" and not any("198.51.100.23" in line for line in lines)
+    assert poller.values == {"198.51.100.24"}

@@ -148,12 +148,18 @@ def _current(principal: Principal, f: FeedFilter, p: Params) -> str:
             f" AND (NOT o.superseded OR {_no_later_visible(principal, p)})")
 
 
-def _current_rows(principal: Principal, f: FeedFilter, p: Params, columns: str) -> str:
+def _current_rows(principal: Principal, f: FeedFilter, p: Params, columns: str,
+                  table: str = "objects") -> str:
     """The rows `_current` admits as a union the planner can scan in parallel: the rows
-    with no later version (nearly all, no per-row check) and the superseded ones."""
+    with no later version (nearly all, no per-row check) and the superseded ones.
+
+    `table` is `objects` or `blocklist_rows` (migration 0016: the same columns, and rows,
+    for indicators with values, without their bodies); a later version is always looked
+    for in `objects`, whether or not it carries values.
+    """
     sel = _selected(principal, f, p)
-    return (f"SELECT {columns} FROM objects o WHERE {sel} AND NOT o.superseded UNION ALL"
-            f" SELECT {columns} FROM objects o WHERE {sel} AND o.superseded"
+    return (f"SELECT {columns} FROM {table} o WHERE {sel} AND NOT o.superseded UNION ALL"
+            f" SELECT {columns} FROM {table} o WHERE {sel} AND o.superseded"
             f" AND {_no_later_visible(principal, p)}")
 
 
@@ -181,7 +187,8 @@ def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Par
     """(kind, value) of each current indicator's values, as a set-returning projection (one
     pass, no per-row function scan), in storage order, plus `columns` of the indicator."""
     inner = _current_rows(principal, f, p,
-                          f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}")
+                          f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}",
+                          "blocklist_rows")
     return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}{_SAFE_VALUE}"
 
 
