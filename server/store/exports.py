@@ -30,8 +30,14 @@ from server.store.visibility import visible
 _FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 # A delta with more candidate values than this is answered as a full export instead.
 MAX_DELTA_VALUES = 200_000
-# ETags older than this can no longer be the base of a delta.
+# ETags older than this can no longer be the base of a delta (the answer to ?since= is then
+# a full export, `X-Accord-Export: full`).
 MARK_DAYS = 30
+# Deleted versions are kept this long for deltas: a day beyond the oldest ETag that can
+# still be a delta's base (a deletion a delta must tell is newer than its base's ETag).
+DELETED_DAYS = MARK_DAYS + 1
+# Rows purged at a time, so that no export request pays for a long backlog at once.
+_PURGE_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +117,33 @@ async def remember(conn: asyncpg.Connection, mark: Watermark) -> None:
         mark.etag, mark.basis, mark.at, mark.expired,
     )
     if inserted and mark.etag.endswith("0"):  # now and then, not on every new mark
-        await conn.execute(
-            "DELETE FROM export_marks WHERE created < now() - $1 * interval '1 day'", MARK_DAYS
-        )
+        await purge(conn)
+
+
+async def purge(conn: asyncpg.Connection) -> None:
+    """Forget ETags past MARK_DAYS and deleted versions past DELETED_DAYS (a batch).
+
+    The newest deletion of each trust group stays whatever its age: it may be the newest
+    change there, and the watermark must never move back to an instant it named before
+    (an ETag handed out then would match content it no longer describes).
+    """
+    await conn.execute(
+        "DELETE FROM export_marks WHERE created < now() - $1 * interval '1 day'", MARK_DAYS
+    )
+    await conn.execute(
+        "DELETE FROM objects_deleted WHERE ctid = ANY(ARRAY(SELECT d.ctid"
+        " FROM objects_deleted d WHERE d.deleted_at < now() - $1 * interval '1 day'"
+        " AND d.deleted_at < (SELECT max(n.deleted_at) FROM objects_deleted n"
+        " WHERE n.group_id = d.group_id) LIMIT $2))", DELETED_DAYS, _PURGE_BATCH,
+    )
 
 
 async def recall(conn: asyncpg.Connection, etag: str) -> Watermark | None:
-    """The state behind an ETag this server handed out, if it is still kept."""
+    """The state behind an ETag this server handed out, if it is still kept and recent
+    enough to be a delta's base (deletions older than that are purged)."""
     row = await conn.fetchrow(
-        "SELECT etag, basis, at, expired FROM export_marks WHERE etag = $1", etag
+        "SELECT etag, basis, at, expired FROM export_marks WHERE etag = $1"
+        " AND created >= now() - $2 * interval '1 day'", etag, MARK_DAYS,
     )
     return Watermark(*row.values()) if row else None
 
