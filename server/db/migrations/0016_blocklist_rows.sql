@@ -53,6 +53,21 @@ UPDATE objects o SET superseded = true WHERE NOT o.superseded AND EXISTS (SELECT
     FROM objects n WHERE n.collection_id = o.collection_id AND n.stix_id = o.stix_id
       AND n.version > o.version);
 
+-- Defence in depth behind ingest, where only canonical values become blocklist values
+-- (server.ingest.facets): a row with a value that has white space, a control character, a
+-- quote or a separator for its kind never enters blocklist_rows, so nothing of it leaves
+-- in a blocklist line. Checked once when the row is written, not on every export (a
+-- firewall polls every minute; this check was 1.9 of a 4.0 s export at a million values).
+CREATE FUNCTION blocklist_safe(r text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'NOT EXISTS (SELECT 1 FROM unnest(' || r || '.ioc_kinds, ' || r || '.ioc_values)'
+        || ' u(k, v) WHERE NOT coalesce(CASE u.k'
+        || ' WHEN ''ipv4'' THEN u.v ~ ''^[0-9./]+$'''
+        || ' WHEN ''ipv6'' THEN u.v ~ ''^[0-9a-f:./]+$'''
+        || ' WHEN ''domain'' THEN u.v ~ ''^[a-z0-9._-]+$'''
+        || ' WHEN ''url'' THEN u.v ~ ''^[!-~]+$'' WHEN ''email'' THEN u.v ~ ''^[!-~]+$'''
+        || ' ELSE u.v ~ ''^[0-9a-f]+$'' END, false))'
+$$;
+
 -- One select list for the three triggers and the backfill.
 CREATE FUNCTION blocklist_mirror(rows_sql text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT 'SELECT r.seq, r.collection_id, r.group_id, r.producer_org, r.version,'
@@ -60,16 +75,17 @@ CREATE FUNCTION blocklist_mirror(rows_sql text) RETURNS text LANGUAGE sql IMMUTA
         || ' r.tlp, r.stix_type, r.stix_id, r.sectors, r.recipients, r.labels,'
         || ' r.indicator_types, r.created_by_ref, r.ioc_kinds, r.ioc_values FROM '
         || rows_sql || ' r WHERE r.stix_type = ''indicator'' AND r.ioc_kinds IS NOT NULL'
-        || ' AND r.ioc_values IS NOT NULL'
+        || ' AND r.ioc_values IS NOT NULL AND ' || blocklist_safe('r')
 $$;
 
-INSERT INTO blocklist_rows
-SELECT o.seq, o.collection_id, o.group_id, o.producer_org, o.version, o.valid_until,
-       o.confidence, o.withdrawn, o.withheld, o.revoked, o.superseded, o.tlp, o.stix_type,
-       o.stix_id, o.sectors, o.recipients, o.labels, o.indicator_types, o.created_by_ref,
-       o.ioc_kinds, o.ioc_values
-FROM objects o WHERE o.stix_type = 'indicator' AND o.ioc_kinds IS NOT NULL
-    AND o.ioc_values IS NOT NULL ORDER BY o.seq;
+DO $$ BEGIN
+    EXECUTE 'INSERT INTO blocklist_rows ' || blocklist_mirror('objects') || ' ORDER BY r.seq';
+END $$;
+
+-- The export's second branch (rows with a later version, which get the per-row look for a
+-- later visible one) reads these few through this index instead of a second full scan.
+CREATE INDEX blocklist_rows_superseded ON blocklist_rows (seq) WHERE superseded;
+ANALYZE blocklist_rows;
 
 -- New versions. DO NOTHING: the superseded trigger (which runs first, by name) may already
 -- have mirrored a row of this statement that a later version in the same envelope marked.
