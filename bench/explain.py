@@ -90,6 +90,9 @@ async def main() -> None:
     e = Params()
     queries["export.txt rows (full)"] = (
         f"SELECT v FROM ({exports._values(reader, f, None, e)}) x", e.values)
+    e = Params()
+    queries["export.txt rows, objects"] = (  # the same rows as before migration 0016
+        f"SELECT v FROM ({exports._values(reader, f, None, e, table='objects')}) x", e.values)
     for name, (sql, qargs) in queries.items():
         for jit in ("on", "off"):
             await conn.execute(f"SET jit = {jit}")

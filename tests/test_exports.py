@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
+from server.store import exports
 from tests.feed_helpers import create_feed, json_auth
 from tests.helpers import TLP_RED, auth, indicator, objects_url, post, stamp
 
@@ -301,3 +302,64 @@ async def test_a_hidden_later_version_leaves_the_visible_one_exported(http, base
                                    filter={"collections": [str(world.collection_id)]})
     carol = Poller(http, base_url, carol_feed["id"], world.carol.reader)
     assert set(await carol.full()) == {"198.51.100.22"}
+
+
+async def test_an_older_version_posted_late_is_not_exported(http, base_url, world):
+    # Versions arrive out of order (a re-sync, a peer): v2 first, then v1. The export and
+    # its delta hold v2's value only, never the older one's.
+    poller = await _poller(http, base_url, world)
+    first = indicator("198.51.100.23")
+    later = {**first, "modified": "2026-02-01T00:00:00.000Z",
+             "pattern": "[ipv4-addr:value = '198.51.100.24']"}
+    await post(http, base_url, world.collection_id, world.alice.contributor, later)
+    assert await poller.full() == ["198.51.100.24"]
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, first)
+    assert status["success_count"] == 1, status
+    assert await poller.truth() == {"198.51.100.24"}
+    kind, lines = await poller.delta()
+    assert kind == "delta" and not any("198.51.100.23" in line for line in lines)
+    assert poller.values == {"198.51.100.24"}
+
+
+async def test_since_an_etag_past_the_window_answers_a_full_export(http, base_url, world, pool):
+    # Deletions older than the window are purged: a delta from an ETag that old could miss
+    # one, so the answer is the whole export, marked as such.
+    poller = await _poller(http, base_url, world)
+    await post(http, base_url, world.collection_id, world.alice.contributor,
+               indicator("198.51.100.25"))
+    await poller.full()
+    await post(http, base_url, world.collection_id, world.alice.contributor,
+               indicator("198.51.100.26"))
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE export_marks SET created = now() - ($2 + 1) * interval"
+                           " '1 day' WHERE etag = $1", poller.etag.strip('"'),
+                           exports.MARK_DAYS)
+    kind, lines = await poller.delta()
+    assert kind == "full"
+    assert set(lines) == poller.values == {"198.51.100.25", "198.51.100.26"}
+
+
+async def test_purge_of_old_deletions_keeps_the_etag(http, base_url, world, pool):
+    # Everything in the group happened long ago, two deletions last. The purge forgets the
+    # older deletion only: the newest change of the group stays, so the ETag stands.
+    poller = await _poller(http, base_url, world)
+    one, two = indicator("198.51.100.27"), indicator("198.51.100.28")
+    await post(http, base_url, world.collection_id, world.alice.contributor, one, two,
+               indicator("198.51.100.29"))
+    for ioc in (one, two):
+        async with http.delete(objects_url(base_url, world.collection_id, f"{ioc['id']}/"),
+                               headers=auth(world.alice.contributor)) as resp:
+            assert resp.status == 200, await resp.text()
+    age = f"interval '{exports.DELETED_DAYS + 9} days'"
+    async with pool.acquire() as conn:
+        await conn.execute(f"UPDATE objects SET date_added = date_added - {age}"
+                           f" WHERE group_id = $1", world.group_id)
+        await conn.execute(f"UPDATE objects_deleted SET deleted_at = deleted_at - {age}"
+                           f" WHERE group_id = $1", world.group_id)
+    assert await poller.full() == ["198.51.100.29"]
+    async with pool.acquire() as conn:
+        await exports.purge(conn)
+        left = await conn.fetchval("SELECT count(*) FROM objects_deleted WHERE group_id = $1",
+                                   world.group_id)
+    assert left == 1
+    assert await poller.conditional() == 304

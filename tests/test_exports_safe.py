@@ -90,3 +90,21 @@ async def test_injected_values_are_left_out_of_exports_and_counted(http, base_ur
     assert values == ["'=HYPERLINK@evil.example", "203.0.113.7"]
     for row in rows:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+async def test_a_stored_unsafe_value_never_leaves_in_an_export(http, base_url, world, pool):
+    # Ingest never stores such a value; were one stored (an old row, a bug), the database
+    # keeps it out of every blocklist line.
+    feed = await create_feed(http, base_url, world.bob.reader,
+                             filter={"collections": [str(world.collection_id)]})
+    posted = indicator("203.0.113.8")
+    await post(http, base_url, world.collection_id, world.alice.contributor, posted,
+               indicator("203.0.113.9"))
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE objects SET ioc_values = '{\"203.0.113.8; allow all\"}'"
+                           " WHERE stix_id = $1", posted["id"])
+    base = f"{base_url}/api/v1/feeds/{feed['id']}"
+    for fmt in ("txt", "csv"):
+        async with http.get(f"{base}/export.{fmt}", headers=auth(world.bob.reader)) as resp:
+            text = await resp.text()
+        assert "allow all" not in text and "203.0.113.9" in text

@@ -30,8 +30,14 @@ from server.store.visibility import visible
 _FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 # A delta with more candidate values than this is answered as a full export instead.
 MAX_DELTA_VALUES = 200_000
-# ETags older than this can no longer be the base of a delta.
+# ETags older than this can no longer be the base of a delta (the answer to ?since= is then
+# a full export, `X-Accord-Export: full`).
 MARK_DAYS = 30
+# Deleted versions are kept this long for deltas: a day beyond the oldest ETag that can
+# still be a delta's base (a deletion a delta must tell is newer than its base's ETag).
+DELETED_DAYS = MARK_DAYS + 1
+# Rows purged at a time, so that no export request pays for a long backlog at once.
+_PURGE_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +117,33 @@ async def remember(conn: asyncpg.Connection, mark: Watermark) -> None:
         mark.etag, mark.basis, mark.at, mark.expired,
     )
     if inserted and mark.etag.endswith("0"):  # now and then, not on every new mark
-        await conn.execute(
-            "DELETE FROM export_marks WHERE created < now() - $1 * interval '1 day'", MARK_DAYS
-        )
+        await purge(conn)
+
+
+async def purge(conn: asyncpg.Connection) -> None:
+    """Forget ETags past MARK_DAYS and deleted versions past DELETED_DAYS (a batch).
+
+    The newest deletion of each trust group stays whatever its age: it may be the newest
+    change there, and the watermark must never move back to an instant it named before
+    (an ETag handed out then would match content it no longer describes).
+    """
+    await conn.execute(
+        "DELETE FROM export_marks WHERE created < now() - $1 * interval '1 day'", MARK_DAYS
+    )
+    await conn.execute(
+        "DELETE FROM objects_deleted WHERE ctid = ANY(ARRAY(SELECT d.ctid"
+        " FROM objects_deleted d WHERE d.deleted_at < now() - $1 * interval '1 day'"
+        " AND d.deleted_at < (SELECT max(n.deleted_at) FROM objects_deleted n"
+        " WHERE n.group_id = d.group_id) LIMIT $2))", DELETED_DAYS, _PURGE_BATCH,
+    )
 
 
 async def recall(conn: asyncpg.Connection, etag: str) -> Watermark | None:
-    """The state behind an ETag this server handed out, if it is still kept."""
+    """The state behind an ETag this server handed out, if it is still kept and recent
+    enough to be a delta's base (deletions older than that are purged)."""
     row = await conn.fetchrow(
-        "SELECT etag, basis, at, expired FROM export_marks WHERE etag = $1", etag
+        "SELECT etag, basis, at, expired FROM export_marks WHERE etag = $1"
+        " AND created >= now() - $2 * interval '1 day'", etag, MARK_DAYS,
     )
     return Watermark(*row.values()) if row else None
 
@@ -148,12 +172,18 @@ def _current(principal: Principal, f: FeedFilter, p: Params) -> str:
             f" AND (NOT o.superseded OR {_no_later_visible(principal, p)})")
 
 
-def _current_rows(principal: Principal, f: FeedFilter, p: Params, columns: str) -> str:
+def _current_rows(principal: Principal, f: FeedFilter, p: Params, columns: str,
+                  table: str = "objects") -> str:
     """The rows `_current` admits as a union the planner can scan in parallel: the rows
-    with no later version (nearly all, no per-row check) and the superseded ones."""
+    with no later version (nearly all, no per-row check) and the superseded ones.
+
+    `table` is `objects` or `blocklist_rows` (migration 0016: the same columns, and rows,
+    for indicators with values, without their bodies); a later version is always looked
+    for in `objects`, whether or not it carries values.
+    """
     sel = _selected(principal, f, p)
-    return (f"SELECT {columns} FROM objects o WHERE {sel} AND NOT o.superseded UNION ALL"
-            f" SELECT {columns} FROM objects o WHERE {sel} AND o.superseded"
+    return (f"SELECT {columns} FROM {table} o WHERE {sel} AND NOT o.superseded UNION ALL"
+            f" SELECT {columns} FROM {table} o WHERE {sel} AND o.superseded"
             f" AND {_no_later_visible(principal, p)}")
 
 
@@ -177,12 +207,17 @@ _SAFE_VALUE = (
 
 
 def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Params,
-            columns: str = "") -> str:
+            columns: str = "", table: str = "blocklist_rows") -> str:
     """(kind, value) of each current indicator's values, as a set-returning projection (one
-    pass, no per-row function scan), in storage order, plus `columns` of the indicator."""
+    pass, no per-row function scan), in storage order, plus `columns` of the indicator.
+    (`table="objects"` gives the same rows the slow way, for bench/explain.py.)"""
     inner = _current_rows(principal, f, p,
-                          f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}")
-    return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}{_SAFE_VALUE}"
+                          f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}",
+                          table)
+    # blocklist_rows holds only rows whose values pass _SAFE_VALUE (checked as they are
+    # written, migration 0016); `objects` is checked here.
+    guard = _SAFE_VALUE if table == "objects" else ""
+    return f"SELECT * FROM ({inner}) u WHERE true{_kinds(kinds, p)}{guard}"
 
 
 async def copy_text(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
