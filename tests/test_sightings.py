@@ -196,6 +196,12 @@ async def test_a_false_positive_can_drop_an_indicator_from_a_min_score_feed(
     await post(http, base_url, world.collection_id, world.carol.contributor,
                sighting(misfired["id"], labels=["false-positive"]))
     assert await _feed_ids(http, base_url, world.bob.reader, feed["id"]) == {kept["id"]}
+    async with http.get(f"{base_url}/api/v1/feeds/{feed['id']}/export.txt",
+                        headers=auth(world.bob.reader)) as resp:
+        assert resp.status == 200, await resp.text()
+        exported = set((await resp.text()).split())
+    value = kept["pattern"].split("'")[1]
+    assert exported == {value}  # the blocklist applies the score too
 
 
 async def test_a_producer_feed_receives_the_sightings_of_its_indicators(http, base_url, world):

@@ -62,7 +62,7 @@ def test_the_update_command_writes_where_asked(tmp_path):
 async def test_a_warninglisted_value_is_stored_with_a_warning_and_left_out_on_request(
         http, base_url, world):
     from tests.feed_helpers import create_feed
-    from tests.helpers import TLP_GREEN, get_json, indicator, post
+    from tests.helpers import TLP_GREEN, auth, get_json, indicator, post
 
     listed = indicator("8.8.8.8", object_marking_refs=[TLP_GREEN])
     wide = indicator("8.0.0.0/8", object_marking_refs=[TLP_GREEN])  # holds a resolver
@@ -73,7 +73,7 @@ async def test_a_warninglisted_value_is_stored_with_a_warning_and_left_out_on_re
     assert "public-dns-v4" in messages[listed["id"]]
     assert "public-dns-v4" in messages[wide["id"]]
     assert messages[plain["id"]] == ""
-    ids = {}
+    ids, values = {}, {}
     for exclude in (False, True):
         feed = await create_feed(http, base_url, world.bob.reader, filter={
             "collections": [str(world.collection_id)], "exclude_warninglisted": exclude})
@@ -81,5 +81,12 @@ async def test_a_warninglisted_value_is_stored_with_a_warning_and_left_out_on_re
         code, body, _ = await get_json(http, url, world.bob.reader)
         assert code == 200
         ids[exclude] = {o["id"] for o in body["objects"]}
+        async with http.get(f"{base_url}/api/v1/feeds/{feed['id']}/export.txt",
+                            headers=auth(world.bob.reader)) as resp:
+            assert resp.status == 200, await resp.text()
+            values[exclude] = set((await resp.text()).split())
     assert {listed["id"], wide["id"], plain["id"]} <= ids[False]
     assert plain["id"] in ids[True] and not {listed["id"], wide["id"]} & ids[True]
+    # The blocklist export leaves them out alike.
+    assert {"8.8.8.8", "8.0.0.0/8", "93.184.216.34"} <= values[False]
+    assert "93.184.216.34" in values[True] and not {"8.8.8.8", "8.0.0.0/8"} & values[True]

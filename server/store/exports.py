@@ -206,11 +206,18 @@ _SAFE_VALUE = (
 )
 
 
+def _reads_bodies(f: FeedFilter) -> bool:
+    """Whether the feed's filter needs columns blocklist_rows does not copy: the decay score
+    (valid_from in the body, the sightings) and the warninglist flag."""
+    return f.min_score is not None or f.exclude_warninglisted
+
+
 def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Params,
-            columns: str = "", table: str = "blocklist_rows") -> str:
+            columns: str = "", table: str | None = None) -> str:
     """(kind, value) of each current indicator's values, as a set-returning projection (one
     pass, no per-row function scan), in storage order, plus `columns` of the indicator.
     (`table="objects"` gives the same rows the slow way, for bench/explain.py.)"""
+    table = table or ("objects" if _reads_bodies(f) else "blocklist_rows")
     inner = _current_rows(principal, f, p,
                           f"unnest(o.ioc_kinds) AS k, unnest(o.ioc_values) AS v{columns}",
                           table)
