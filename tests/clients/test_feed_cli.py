@@ -12,7 +12,8 @@ async def test_feed_create_list_update_show_delete(cli, world):
     assert made.code == 0, made.err
     feed = orjson.loads(made.out)
     assert feed["filter"] == {"types": ["indicator"], "observable_kinds": ["domain"],
-                              "min_confidence": 60, "valid_only": True}
+                              "min_confidence": 60, "valid_only": True,
+                              "exclude_warninglisted": False, "sightings_of_mine": False}
     listed = await cli(key, "feed", "list")
     assert f"{feed['id']}  c2 domains" in listed.out
     changed = await cli(key, "feed", "update", feed["id"], "--name", "renamed",
