@@ -459,7 +459,11 @@ class _IngestTransaction:
     async def _bound_sightings(self, items: list[_Checked]) -> list[_Checked]:
         """Learn the indicator copy each sighting is bounded by; refuse those whose
         indicator the poster cannot see here (server.ingest.sightings)."""
-        sighting = [c for c in items if c.facts.type == "sighting"]
+        # A sighting of an indicator posted in this same envelope (a MISP event's own
+        # sightings) is the producer's: it is decided like the rest of its post.
+        posted = {c.facts.id for c in items if c.facts.type == "indicator"}
+        sighting = [c for c in items if c.facts.type == "sighting"
+                    and c.obj.get("sighting_of_ref") not in posted]
         if not sighting:
             return items
         self.sighted, refused = await sightings.bounds(
