@@ -7,8 +7,6 @@ so the HTTP handlers and the CLI's database mode share one implementation.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 
@@ -23,6 +21,7 @@ from server.admin.access import (
     need_platform_admin,
     roster_visible,
 )
+from server.db.pool import atomic
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
 from server.store import audit, collections, groups, keys, orgs
 from server.store import objects as object_store
@@ -46,16 +45,6 @@ async def local_operator(conn: asyncpg.Connection) -> Principal:
                      sector=Sector(org.sector), role=Role.PLATFORM_ADMIN,
                      identity_id=org.identity_id)
 
-
-@asynccontextmanager
-async def _atomic(pool: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    # The CLI hands in a connection, the server a pool; either way one transaction.
-    if isinstance(pool, asyncpg.Connection):
-        async with pool.transaction():
-            yield pool
-        return
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
 
 
 def _entry(principal: Principal, action: str, org_id: uuid.UUID | None,
@@ -140,7 +129,7 @@ def _policy_changes(patch: api.GroupPolicyPatch | None) -> dict[str, object]:
 async def create_org(pool: asyncpg.Pool, principal: Principal, req: api.OrgCreate) -> api.Org:
     """Create an organisation (platform-admin)."""
     need_platform_admin(principal, "creating an organisation")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await orgs.create_org(conn, req.name, req.sector.value)
         await audit.record(conn, [_entry(principal, "org.created", org.id, org.id,
                                          name=org.name, sector=org.sector)])
@@ -149,7 +138,7 @@ async def create_org(pool: asyncpg.Pool, principal: Principal, req: api.OrgCreat
 
 async def list_orgs(pool: asyncpg.Pool, principal: Principal) -> api.OrgList:
     """Every organisation for a platform admin; the caller's own for anyone else."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         if principal.is_platform_admin:
             found = await orgs.list_orgs(conn)
         else:
@@ -161,7 +150,7 @@ async def get_org(pool: asyncpg.Pool, principal: Principal, org_id: uuid.UUID) -
     """One organisation: the caller's own, or any for a platform admin."""
     if not principal.is_platform_admin and org_id != principal.org_id:
         raise NotFound("no such organisation")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         return _org(await orgs.org_by_id(conn, org_id))
 
 
@@ -179,7 +168,7 @@ async def _admin_of(conn: asyncpg.Connection, principal: Principal, org_id: uuid
 
 async def list_keys(pool: asyncpg.Pool, principal: Principal, org_id: uuid.UUID) -> api.KeyList:
     """An organisation's keys (its org-admin or a platform admin)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await _admin_of(conn, principal, org_id, "listing API keys")
         return api.KeyList(keys=[_key(k) for k in await keys.list_keys(conn, org.id)])
 
@@ -188,7 +177,7 @@ async def create_key(
     pool: asyncpg.Pool, principal: Principal, org_id: uuid.UUID, req: api.KeyCreate
 ) -> api.KeyCreated:
     """Create a key; its token is in this answer only."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await _admin_of(conn, principal, org_id, "creating an API key")
         if req.role is Role.PLATFORM_ADMIN:
             need_platform_admin(principal, "creating a platform-admin key")
@@ -206,7 +195,7 @@ async def revoke_key(
     pool: asyncpg.Pool, principal: Principal, org_id: uuid.UUID, key_id: str
 ) -> api.Key:
     """Revoke a key of an organisation at once."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await _admin_of(conn, principal, org_id, "revoking an API key")
         key = await keys.revoke_key(conn, key_id, org.id)
         await audit.record(conn, [_entry(principal, "key.revoked", org.id, key.id,
@@ -230,7 +219,7 @@ async def _detail(conn: asyncpg.Connection, principal: Principal,
 
 async def list_groups(pool: asyncpg.Pool, principal: Principal) -> api.GroupList:
     """The caller's trust groups (all of them for a platform admin)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         found = await groups.list_groups(conn, principal.org_id,
                                          all_groups=principal.is_platform_admin)
     return api.GroupList(groups=[api.Group(**_group_fields(g)) for g in found])
@@ -248,7 +237,7 @@ async def create_group(
     settings = _policy_changes(req.policy)
     if req.description is not None:
         settings["description"] = req.description
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         if principal.is_platform_admin:
             members = [await orgs.resolve_org(conn, ref) for ref in req.members]
             managers = [await orgs.resolve_org(conn, ref) for ref in req.managers]
@@ -284,7 +273,7 @@ async def get_group(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID
 ) -> api.GroupDetail:
     """A group with its roster where the caller may see it."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         return await _detail(conn, principal, await _group(conn, principal, group_id))
 
 
@@ -292,7 +281,7 @@ async def change_group(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, req: api.GroupPatch
 ) -> api.GroupDetail:
     """Change description and policy (managers, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         changes = _policy_changes(req.policy)
         if req.description is not None:
@@ -314,7 +303,7 @@ async def change_group(
 
 async def delete_group(pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID) -> None:
     """Delete a trust group without collections (managers, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         count = await groups.collection_count(conn, group.id)
         if count:
@@ -332,7 +321,7 @@ async def archive_group(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID
 ) -> api.GroupDetail:
     """Archive a group and its collections: readable, closed (managers, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         if not group.archived:
             closed = await groups.archive_group(conn, group.id)
@@ -352,7 +341,7 @@ async def list_members(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID
 ) -> api.MemberList:
     """The roster; a confidential group shows a plain member only its own membership."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id)
         complete = roster_visible(principal, group)
         found = await groups.members(conn, group.id, None if complete else principal.org_id)
@@ -369,7 +358,7 @@ async def add_member(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, req: api.OrgReference
 ) -> api.Membership:
     """Add an organisation directly, without an invitation (platform-admin)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id)
         need_platform_admin(principal, "adding a member without an invitation")
         _open(group, "adding members")
@@ -385,7 +374,7 @@ async def add_manager(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, req: api.OrgReference
 ) -> api.Membership:
     """Make a member organisation a manager of the group."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         org = await orgs.resolve_org(conn, req.org)
         if not await groups.set_manager(conn, group.id, org.id):
@@ -415,14 +404,14 @@ async def remove_member(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, org_id: uuid.UUID
 ) -> None:
     """Remove a member; its keys lose access to the group's collections at once."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         await _remove(conn, principal, group, org_id, "group.member_removed")
 
 
 async def leave_group(pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID) -> None:
     """The caller's organisation leaves the group (its org-admin)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await groups.get_group(conn, group_id, principal.org_id)
         if not group.is_member:
             raise NotFound("no such trust group")
@@ -442,7 +431,7 @@ async def invite(
     The invitee's sector is checked when it accepts, not here: a refusal now would tell the
     inviter another organisation's sector, which it may not know.
     """
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         _open(group, "inviting")
         org = await orgs.resolve_org(conn, req.org)
@@ -460,7 +449,7 @@ async def group_invitations(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID
 ) -> api.InvitationList:
     """Every invitation of a group, in any state (managers, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         found = await groups.invitations(conn, group_id=group.id, pending_only=False)
     return api.InvitationList(invitations=[_invitation(i) for i in found])
@@ -468,7 +457,7 @@ async def group_invitations(
 
 async def my_invitations(pool: asyncpg.Pool, principal: Principal) -> api.InvitationList:
     """Pending invitations of the caller's organisation (every one for a platform admin)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await orgs.org_by_id(conn, principal.org_id)
         need_org_admin(principal, org, "listing invitations")
         found = await groups.invitations(
@@ -481,7 +470,7 @@ async def answer_invitation(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, accept: bool
 ) -> api.Invitation:
     """Accept (join) or decline the group's pending invitation of the caller's organisation."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await orgs.org_by_id(conn, principal.org_id)
         need_org_admin(principal, org, "answering an invitation")
         answered = await groups.decide_invitation(conn, group_id, org.id, accept)
@@ -505,7 +494,7 @@ async def group_collections(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID
 ) -> api.CollectionList:
     """A group's collections (its members, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id)
         found = await collections.group_collections(conn, group.id)
     return api.CollectionList(collections=[_collection(c) for c in found])
@@ -515,7 +504,7 @@ async def create_collection(
     pool: asyncpg.Pool, principal: Principal, group_id: uuid.UUID, req: api.CollectionCreate
 ) -> api.CollectionInfo:
     """Create a collection in the group (managers, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         _open(group, "creating collections")
         made = await collections.create_collection(conn, group.id, req.title, req.description,
@@ -543,7 +532,7 @@ async def get_collection(
     pool: asyncpg.Pool, principal: Principal, collection_id: uuid.UUID
 ) -> api.CollectionInfo:
     """One collection's settings (members of its group, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         return _collection(await _collection_of(conn, principal, collection_id))
 
 
@@ -556,7 +545,7 @@ async def change_collection(
     # title and allow_custom cannot be unset; a null for them means "no change".
     changes = {k: v for k, v in changes.items()
                if v is not None or k in ("description", "default_tlp", "default_attribution")}
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         found = await _collection_of(conn, principal, collection_id, manage=True)
         await collections.set_collection(conn, found.id, changes)
         if changes:
@@ -570,7 +559,7 @@ async def archive_collection(
     pool: asyncpg.Pool, principal: Principal, collection_id: uuid.UUID
 ) -> api.CollectionInfo:
     """Archive a collection: still readable, no more posts (managers, platform admins)."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         found = await _collection_of(conn, principal, collection_id, manage=True)
         if not found.archived:
             await collections.set_collection(conn, found.id, {"archived": True})
@@ -589,7 +578,7 @@ async def withdraw_object(
     """Withdraw an object's versions from a collection, served to nobody, or restore them
     (platform-admin); unlike DELETE it keeps them, for review, and can be undone."""
     need_platform_admin(principal, "withdrawing objects")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         await collections.collection_settings(conn, collection_id)  # NotFound if unknown
         count = await object_store.withdraw_object(conn, collection_id, stix_id, withdrawn)
         if not count:
@@ -626,7 +615,7 @@ async def audit_query(
         after = cursors.decode(q.after).seq if q.after else None
     except QueryError:
         raise BadRequest("after is not a `next` this server issued") from None
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         found = await audit.query(conn, org_id=org_id, action=q.action, since=q.since,
                                   until=q.until, after_seq=after, limit=q.limit + 1)
     more = len(found) > q.limit

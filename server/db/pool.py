@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import asyncpg
 from aiohttp import web
 
@@ -43,3 +46,15 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         reset=_keep_session,
         server_settings=SESSION_SETTINGS,
     )
+
+
+@asynccontextmanager
+async def atomic(pool: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """One transaction on a pool or on a connection already held (the CLI hands in a
+    connection, the server a pool)."""
+    if isinstance(pool, asyncpg.Connection):
+        async with pool.transaction():
+            yield pool
+        return
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn

@@ -9,29 +9,18 @@ submission policy judge a peer exactly like a member. Nothing federation-specifi
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 
 from schemas import peers as api
 from schemas.principal import Principal
 from server.admin.access import need_platform_admin
+from server.db.pool import atomic
 from server.errors import Conflict, NotFound
 from server.store import audit, collections, groups, orgs
 from server.store import feeds as feed_store
 from server.store import peers as store
 from server.store.peers import Peer, Pull, Push
-
-
-@asynccontextmanager
-async def _atomic(pool: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    if isinstance(pool, asyncpg.Connection):
-        async with pool.transaction():
-            yield pool
-        return
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
 
 
 def _entry(principal: Principal, action: str, peer: Peer, **details: object) -> audit.AuditEntry:
@@ -68,7 +57,7 @@ async def add_peer(pool: asyncpg.Pool | asyncpg.Connection, principal: Principal
                    req: api.PeerCreate) -> api.Peer:
     """Register a peer and create its organisation."""
     need_platform_admin(principal, "registering a peer")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         org = await orgs.create_org(conn, req.name, req.sector.value)
         peer = await store.create_peer(
             conn, req.name, org.id, _api_root(str(req.url)), req.auth, req.key,
@@ -83,7 +72,7 @@ async def list_peers(pool: asyncpg.Pool | asyncpg.Connection,
                      principal: Principal) -> api.PeerList:
     """Every peer (platform-admin)."""
     need_platform_admin(principal, "listing peers")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         return api.PeerList(peers=[_peer(p) for p in await store.list_peers(conn)])
 
 
@@ -91,7 +80,7 @@ async def show_peer(pool: asyncpg.Pool | asyncpg.Connection, principal: Principa
                     name: str) -> api.PeerDetail:
     """A peer with its agreements and latest push attempts."""
     need_platform_admin(principal, "reading a peer")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         log = await store.deliveries(conn, peer.id)
         return api.PeerDetail(
@@ -108,7 +97,7 @@ async def set_paused(pool: asyncpg.Pool | asyncpg.Connection, principal: Princip
                      name: str, paused: bool) -> api.Peer:
     """Pause or resume every agreement with a peer."""
     need_platform_admin(principal, "pausing a peer")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         await store.set_paused(conn, peer.id, paused)
         await audit.record(conn, [_entry(principal, "peer.paused" if paused else
@@ -127,7 +116,7 @@ async def change_peer(pool: asyncpg.Pool | asyncpg.Connection, principal: Princi
                           ("hop_limit", "hop_limit"), ("onward", "onward")):
         if getattr(req, field) is not None:
             changes[column] = getattr(req, field)
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         await store.change_peer(conn, peer.id, changes)
         await audit.record(conn, [_entry(principal, "peer.changed", peer,
@@ -140,7 +129,7 @@ async def remove_peer(pool: asyncpg.Pool | asyncpg.Connection, principal: Princi
                       name: str) -> None:
     """End every agreement with a peer at once; its organisation and objects stay."""
     need_platform_admin(principal, "removing a peer")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         await store.delete_peer(conn, peer.id)
         await audit.record(conn, [_entry(principal, "peer.removed", peer)])
@@ -161,7 +150,7 @@ async def add_pull(pool: asyncpg.Pool | asyncpg.Connection, principal: Principal
                    req: api.PullCreate) -> api.Pull:
     """Agree to pull a remote collection into a local one."""
     need_platform_admin(principal, "adding a pull agreement")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         group = await _join(conn, peer, req.into)
         if req.amber_group is not None and req.amber_group != group:
@@ -197,7 +186,7 @@ async def add_push(pool: asyncpg.Pool | asyncpg.Connection, principal: Principal
                    req: api.PushCreate) -> api.Push:
     """Agree to push a local collection, or a feed, to a remote collection."""
     need_platform_admin(principal, "adding a push agreement")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         if req.feed is not None:
             await _join_feed(conn, peer, req.feed)
@@ -217,7 +206,7 @@ async def remove_agreement(pool: asyncpg.Pool | asyncpg.Connection, principal: P
                            name: str, agreement: uuid.UUID) -> None:
     """End one pull or push agreement at once (queued pushes of it are dropped)."""
     need_platform_admin(principal, "removing an agreement")
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         peer = await store.peer_by_name(conn, name)
         try:
             await store.remove_pull(conn, peer.id, agreement)

@@ -10,21 +10,12 @@ from datetime import datetime
 from schemas.observables import canonical
 from schemas.stix import parse_timestamp
 from server.ingest import warninglists
-from server.ingest.lookup_values import extra_values
+from server.ingest.lookup_values import HASHES, PATHS, extra_values
 from server.store.objects import Facets
 
 log = logging.getLogger("accord.ingest")
 
 _VALUE = r"'((?:[^'\\]|\\.)*)'"
-_PATHS = {
-    "ipv4-addr:value": "ipv4",
-    "ipv6-addr:value": "ipv6",
-    "domain-name:value": "domain",
-    "url:value": "url",
-    "email-addr:value": "email",
-}
-_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA1": "sha1", "SHA-256": "sha256",
-           "SHA256": "sha256"}
 _COMPARISON = re.compile(
     r"\s*([a-z0-9-]+:(?:value|hashes\.(?:'[A-Za-z0-9-]+'|[A-Za-z0-9-]+)))\s*=\s*" + _VALUE + r"\s*"
 )
@@ -51,10 +42,10 @@ _NT_TYPED_AFTER = re.compile(
 
 
 def _kind(path: str) -> str | None:
-    if path in _PATHS:
-        return _PATHS[path]
+    if path in PATHS:
+        return PATHS[path]
     if path.startswith("file:hashes."):
-        return _HASHES.get(path.removeprefix("file:hashes.").strip("'").upper())
+        return HASHES.get(path.removeprefix("file:hashes.").strip("'").upper())
     return None
 
 

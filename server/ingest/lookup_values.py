@@ -14,14 +14,14 @@ import re
 
 from schemas.observables import canonical
 
-_PATHS = {
+PATHS = {
     "ipv4-addr:value": "ipv4",
     "ipv6-addr:value": "ipv6",
     "domain-name:value": "domain",
     "url:value": "url",
     "email-addr:value": "email",
 }
-_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA1": "sha1", "SHA-256": "sha256",
+HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA1": "sha1", "SHA-256": "sha256",
            "SHA256": "sha256"}
 _SCO_TYPES = {"ipv4-addr": "ipv4", "ipv6-addr": "ipv6", "domain-name": "domain",
               "url": "url", "email-addr": "email"}
@@ -44,12 +44,12 @@ def _address_kind(value: str) -> str | None:
 
 
 def _path_kind(path: str, value: str) -> str | None:
-    kind = _PATHS.get(path)
+    kind = PATHS.get(path)
     if kind is not None:
         return kind
     _, _, prop = path.partition(":")
     if prop.startswith("hashes."):
-        return _HASHES.get(prop.removeprefix("hashes.").strip("'").upper())
+        return HASHES.get(prop.removeprefix("hashes.").strip("'").upper())
     if prop.endswith("_ref.value") or prop.endswith("].value"):
         return _address_kind(value)
     return None
@@ -98,7 +98,7 @@ def extra_values(body: dict, exported: bool) -> tuple[list[str], list[str]] | No
         if isinstance(hashes, dict):
             for name, value in hashes.items():
                 if isinstance(name, str):
-                    _add(found, _HASHES.get(name.upper()), value)
+                    _add(found, HASHES.get(name.upper()), value)
         return _pairs(found)
     return None
 
