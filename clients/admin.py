@@ -210,6 +210,10 @@ class AdminClient:
         return await self._call("POST", f"/collections/{collection}/objects/{stix_id}/{action}",
                                 api.Withdrawal)
 
+    async def erase_object(self, stix_id: str, req: api.ErasureRequest) -> api.Erasure:
+        """POST /objects/{stix id}/erase."""
+        return await self._call("POST", f"/objects/{stix_id}/erase", api.Erasure, req)
+
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
         """GET /audit."""
         params = {k: str(v) if not hasattr(v, "isoformat") else v.isoformat()

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -311,7 +312,31 @@ class Withdrawal(Response):
     withdrawn: bool = Field(description="True: served to nobody; false: served again.")
 
 
+class ErasureRequest(Request):
+    """Erase an object: why (kept in the audit log; name the request, not the content)."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500,
+                                             pattern=_ONE_LINE)] = Field(
+        description="Why, e.g. 'data subject request DSR-2026-14' or 'posted by mistake'.")
+
+
+class Erasure(Response):
+    """What an erasure deleted: counts only, nothing of the content."""
+
+    object_id: str = Field(description="The STIX id erased.")
+    versions: int = Field(description="Stored versions deleted (every collection).")
+    sightings: int = Field(description="Sightings of it deleted.")
+    pending: int = Field(description="Copies deleted that were waiting for a decision"
+                                     " (pending markings, withheld release).")
+    statuses: int = Field(description="Status resources the id was removed from.")
+
+
 # --- collections ----------------------------------------------------------------------------
+
+
+RETENTION = ("Days a version is kept after it was added; older versions and their sightings"
+             " are purged (README, \"Retention and erasure\"). Null: the group's (none: kept).")
+RetentionDays = Annotated[StrictInt, Field(ge=1, le=36500)]
 
 
 class CollectionCreate(Request):
@@ -338,6 +363,7 @@ class CollectionPatch(Request):
     )
     allow_custom: StrictBool | None = Field(None, description="Accept custom content.")
     tlp1_markings: StrictBool | None = Field(None, description=TLP1_MARKINGS)
+    retention_days: RetentionDays | None = Field(None, description=RETENTION)
 
 
 class CollectionInfo(Response):
@@ -355,6 +381,7 @@ class CollectionInfo(Response):
     tlp1_markings: bool = Field(False, description=TLP1_MARKINGS)
     archived: bool = Field(description="Archived collections stay readable but take no posts.")
     created: datetime = Field(description="When it was created.")
+    retention_days: int | None = Field(None, description=RETENTION)
 
 
 class CollectionList(Response):

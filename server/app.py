@@ -24,7 +24,7 @@ from server.db.pool import DSN, POOL, create_pool, resolve_dsn
 from server.federation import http as federation_api
 from server.federation import runner as federation
 from server.feeds import api as feeds_api
-from server.feeds import exports, webhooks
+from server.feeds import exports, lifecycle, webhooks
 from server.feeds import stream as feed_stream
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.single_flight import SHARED_READS, SharedReads
@@ -178,6 +178,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     app.cleanup_ctx.append(_release_withheld)
     app.cleanup_ctx.append(_pattern_workers)
     app.cleanup_ctx.append(_listen)
+    app.cleanup_ctx.append(lifecycle.lifetime)
     app.cleanup_ctx.append(federation.lifetime)
     for channel in CHANNELS:
         if channel.lifetime is not None:

@@ -383,10 +383,18 @@ async def _collection_list(admin: Admin, args: argparse.Namespace) -> None:
         print(f"{c.id}  tlp={c.default_tlp or 'group'}  {c.title}{flags}")
 
 
+def _days_or_group(value: str) -> int | str:
+    if value == "group":
+        return value
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError("a number of days (1 or more) or 'group'")
+    return int(value)
+
+
 async def _collection_set(admin: Admin, args: argparse.Namespace) -> None:
     values: dict[str, object] = {}
     for name in ("title", "description", "default_tlp", "default_attribution", "custom",
-                 "tlp1_markings"):
+                 "tlp1_markings", "retention_days"):
         value = getattr(args, name)
         if value is not None:
             # "group" hands a default back to the trust group's.
@@ -400,6 +408,13 @@ async def _object_withdraw(admin: Admin, args: argparse.Namespace) -> None:
     state = "withdrawn" if done.withdrawn else "restored"
     print(f"{state} {done.versions} version(s) of {done.object_id} in collection"
           f" {done.collection_id}")
+
+
+async def _object_erase(admin: Admin, args: argparse.Namespace) -> None:
+    done = await admin.erase_object(args.object_id, api.ErasureRequest(reason=args.reason))
+    print(f"erased {done.versions} version(s) of {done.object_id}, {done.sightings}"
+          f" sighting(s), {done.pending} waiting cop(ies); removed from {done.statuses}"
+          f" status(es)")
 
 
 async def _collection_archive(admin: Admin, args: argparse.Namespace) -> None:
@@ -585,12 +600,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--custom", action=argparse.BooleanOptionalAction,
                    help="accept custom x- types and x_ properties")
     p.add_argument("--tlp1-markings", action=argparse.BooleanOptionalAction, help=_TLP1_HELP)
+    p.add_argument("--retention-days", type=_days_or_group, metavar="DAYS|group",
+                   help="purge versions (and their sightings) this many days after they were"
+                        " added; 'group': the trust group's (none: kept)")
     p.set_defaults(run=_admin(_collection_set))
     p = coll.add_parser("archive", help="archive a collection (readable, no more posts)")
     p.add_argument("collection", type=uuid.UUID)
     p.set_defaults(run=_admin(_collection_archive))
 
-    moderation = things.add_parser("object", help="moderate stored objects (platform-admin)")
+    moderation = things.add_parser("object", help="moderate stored objects (withdraw, restore:"
+                                   " platform-admin; erase: org-admin or platform-admin)")
     obj = moderation.add_subparsers(dest="action", required=True)
     for action, summary in (("withdraw", "serve an object's versions in a collection to nobody,"
                                          " keeping them"),
@@ -599,6 +618,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("collection", type=uuid.UUID)
         p.add_argument("object_id", help="STIX id, e.g. indicator--<uuid>")
         p.set_defaults(run=_admin(_object_withdraw))
+    p = obj.add_parser("erase", help="delete every version of an object and what derives from"
+                       " it; consumers get removal events (org-admin: your organisation's"
+                       " versions; platform-admin: every producer's)")
+    p.add_argument("object_id", help="STIX id, e.g. indicator--<uuid>")
+    p.add_argument("--reason", required=True,
+                   help="why, kept in the audit log (name the request, not the content)")
+    p.set_defaults(run=_admin(_object_erase))
 
     p = things.add_parser("warninglists", help="the shipped false-positive warninglists")
     p = p.add_subparsers(dest="action", required=True).add_parser(

@@ -40,6 +40,13 @@ class Settings(BaseModel):
     status_retention_hours: int = Field(
         24, ge=24, description="How long status resources stay readable."
     )
+    expiry_interval_s: float = Field(
+        60.0, ge=0, description="Seconds between runs that send a removal event for each"
+        " indicator version whose valid_until passed since the last run (README, \"Removal"
+        " events\"); 0: no process of this deployment runs them.")
+    retention_interval_s: float = Field(
+        3600.0, ge=0, description="Seconds between purges of object versions older than"
+        " their collection's retention period; 0: no process of this deployment purges.")
     heartbeat_s: float = Field(15.0, gt=0, description="Idle time before a stream heartbeat.")
     stream_write_timeout_s: float = Field(
         30.0, gt=0, description="A stream client that cannot take an event this long is cut."

@@ -85,6 +85,18 @@ async def withdraw_object(request: web.Request) -> web.Response:
     return await _moderate(request, True)
 
 
+@admin.route("POST", "/objects/{object_id}/erase",
+             role="org-admin (its organisation's versions) or platform-admin (every"
+             " producer's, on a data subject's request)",
+             request=api.ErasureRequest, response=api.Erasure)
+async def erase_object(request: web.Request) -> web.Response:
+    """Erase an object: every version deleted, removal events to consumers, audited."""
+    object_id = stix_id_segment(request)
+    req = await body(request, api.ErasureRequest)
+    return respond(await service.erase_object(request.app[POOL], principal_of(request),
+                                              object_id, req))
+
+
 @admin.route("POST", "/collections/{collection_id}/objects/{object_id}/restore",
              role="platform-admin", request=api.Empty, response=api.Withdrawal)
 async def restore_object(request: web.Request) -> web.Response:

@@ -141,6 +141,9 @@ class LocalAdmin:
         return await service.withdraw_object(self.conn, self.principal, collection, stix_id,
                                              withdrawn)
 
+    async def erase_object(self, stix_id: str, req: api.ErasureRequest) -> api.Erasure:
+        return await service.erase_object(self.conn, self.principal, stix_id, req)
+
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
         cursors = await cursor_codec(self.conn, Settings.from_env())
         return await service.audit_query(self.conn, self.principal, q, cursors)

@@ -25,6 +25,7 @@ from server.db.pool import atomic
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
 from server.store import audit, collections, groups, keys, orgs
 from server.store import objects as object_store
+from server.store import removals as removal_store
 from server.store.records import (
     ApiKey,
     CollectionSettings,
@@ -100,7 +101,7 @@ def _collection(c: CollectionSettings) -> api.CollectionInfo:
         id=c.id, group_id=c.group_id, title=c.title, description=c.description,
         default_tlp=c.default_tlp, default_attribution=c.default_attribution,
         allow_custom=c.allow_custom, archived=c.archived, created=c.created,
-        tlp1_markings=c.tlp1_markings,
+        tlp1_markings=c.tlp1_markings, retention_days=c.retention_days,
     )
 
 
@@ -544,7 +545,8 @@ async def change_collection(
     changes = req.model_dump(exclude_unset=True, mode="json")
     # title and allow_custom cannot be unset; a null for them means "no change".
     changes = {k: v for k, v in changes.items()
-               if v is not None or k in ("description", "default_tlp", "default_attribution")}
+               if v is not None or k in ("description", "default_tlp", "default_attribution",
+                                         "retention_days")}
     async with atomic(pool) as conn:
         found = await _collection_of(conn, principal, collection_id, manage=True)
         await collections.set_collection(conn, found.id, changes)
@@ -588,6 +590,31 @@ async def withdraw_object(
             collection=str(collection_id), versions=count)])
     return api.Withdrawal(collection_id=collection_id, object_id=stix_id, versions=count,
                           withdrawn=withdrawn)
+
+
+async def erase_object(
+    pool: asyncpg.Pool, principal: Principal, stix_id: str, req: api.ErasureRequest
+) -> api.Erasure:
+    """Erase an object: an org-admin its own organisation's versions, a platform admin
+    (on a data subject's request) every producer's. Every version and everything derived
+    from it is deleted, consumers receive removal events, and the audit log records who,
+    why and which id, never the content. Another organisation's object answers NotFound,
+    as an unknown id does."""
+    if not principal.has_role(Role.ORG_ADMIN):
+        raise Forbidden("erasing objects needs the org-admin role or platform-admin",
+                        details={"needed_role": "org-admin"})
+    producer = None if principal.is_platform_admin else principal.org_id
+    async with atomic(pool) as conn:
+        done = await removal_store.erase(conn, stix_id, producer)
+        if done is None:
+            raise NotFound("no such object")
+        await conn.execute("SELECT pg_notify($1, '')", object_store.NOTIFY_CHANNEL)
+        await audit.record(conn, [_entry(
+            principal, "object.erased", producer, stix_id, reason=req.reason,
+            versions=done.versions, sightings=done.sightings,
+            pending=done.pending + done.withheld, statuses=done.statuses)])
+    return api.Erasure(object_id=stix_id, versions=done.versions, sightings=done.sightings,
+                       pending=done.pending + done.withheld, statuses=done.statuses)
 
 
 # --- audit ----------------------------------------------------------------------------------

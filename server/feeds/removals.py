@@ -1,15 +1,22 @@
-"""Removal events: a revoked indicator tells a firewall to un-block (issue 12).
+"""Removal events: a revoked, expired or erased object tells a firewall to un-block
+(issues 12 and 14).
 
 A revocation is a new version of the indicator (STIX 2.1 section 3.2), so it already
 arrives in commit order as an event of its own; the stream marks it `event: removed` and a
 webhook batch lists its id under `removed`, so a consumer need not parse each object to
 learn what to drop. Bodies are the stored canonical JSON (orjson, compact), so the test is
 a byte search, not a parse.
+
+Expiry and erasure write no version: they are rows of their own (server.store.removals)
+that the feed reads beside the objects, in the same commit order, and that reach the
+consumer as `removal()` documents: the id, type, reason and time, never content.
 """
 
 from __future__ import annotations
 
 import orjson
+
+from server.store.removals import RemovalRow
 
 _REVOKED = '"revoked":true'
 
@@ -27,3 +34,9 @@ def _revoked_indicator(body: str) -> bool:
 def removed_ids(bodies: list[str]) -> list[str]:
     """The ids of the revoked indicators among these bodies, in order."""
     return [orjson.loads(b)["id"] for b in bodies if is_removal(b)]
+
+
+def removal(row: RemovalRow) -> bytes:
+    """The JSON a consumer receives for an expiry or erasure: nothing of the content."""
+    return orjson.dumps({"id": row.stix_id, "type": row.stix_type, "reason": row.reason,
+                         "time": row.date_added.isoformat().replace("+00:00", "Z")})

@@ -16,10 +16,11 @@ from server.feeds import service
 from server.feeds.api import ANY_ROLE, feed_id
 from server.feeds.channels import DeliveryChannel
 from server.feeds.notifier import NOTIFIER
-from server.feeds.removals import is_removal
+from server.feeds.removals import is_removal, removal
 from server.feeds.single_flight import SHARED_READS
 from server.ops.metrics import METRICS
 from server.store.records import BodyRow
+from server.store.removals import RemovalRow
 from server.web.auth import principal_of
 from server.web.cursors import CURSORS
 from server.web.routes import JsonApiRoutes
@@ -47,13 +48,18 @@ def _event(event_id: str, body: str) -> bytes:
     return f"id: {event_id}\nevent: {kind}\ndata: {body}\n\n".encode()
 
 
-def render(rows: list[BodyRow], after: Cursor | None,
+def render(rows: list[BodyRow | RemovalRow], after: Cursor | None,
            cursors: CursorCodec, *, tlp1: bool = False) -> tuple[bytes, Cursor | None]:
     """A batch as SSE events (ids sealed: they count nothing), and the cursor after its
     last one (with TLP 1.0 ids if `tlp1`: the rows are then BodyTlpRow)."""
     events, last = [], after
     for row in rows:
         last = row.cursor
+        if isinstance(row, RemovalRow):
+            # Expired or erased: no version to send, only what to drop.
+            events.append(f"id: {cursors.encode(last)}\nevent: removed\ndata: ".encode()
+                          + removal(row) + b"\n\n")
+            continue
         body = with_tlp1_marking(row.body, row.tlp) if tlp1 else row.body  # type: ignore[attr-defined]
         events.append(_event(cursors.encode(last), body))
     return b"".join(events), last

@@ -31,9 +31,11 @@ from server.db.pool import POOL
 from server.feeds.channels import DeliveryChannel
 from server.feeds.notifier import NOTIFIER, Notifier
 from server.feeds.reading import read_after
-from server.feeds.removals import removed_ids
+from server.feeds.removals import removal, removed_ids
 from server.store import feeds as feed_store
 from server.store.objects import Projection, bodies_visible
+from server.store.records import VersionRow
+from server.store.removals import RemovalRow, visible_removals
 
 log = logging.getLogger("accord.webhooks")
 _MAX_BACKOFF_S = 3600.0
@@ -162,11 +164,14 @@ class WebhookWorker:
                     reader = await feed_store.feed_reader(conn, feed)
                     page = await read_after(conn, reader, feed, Cursor(added, seq),
                                             self.settings.webhook_batch, Projection.POSITION)
-                    if page.rows:
-                        last = page.rows[-1]
+                    rows = _objects_then_removals(page.rows)
+                    if rows:
+                        last = rows[-1]
                         await feed_store.enqueue_delivery(
-                            conn, feed.id, [r.seq for r in page.rows],
+                            conn, feed.id,
+                            [r.seq for r in rows if not isinstance(r, RemovalRow)],
                             last.date_added, last.seq,
+                            [r.seq for r in rows if isinstance(r, RemovalRow)],
                         )
         return bool(feed_ids)
 
@@ -189,11 +194,13 @@ class WebhookWorker:
         # Rights are judged again at each attempt: what the organisation may no longer see
         # is left out of the batch.
         bodies = await bodies_visible(conn, reader, delivery.seqs, tlp1=feed.tlp1_markings)
+        gone = await visible_removals(conn, reader, delivery.removal_seqs)
         body = (
             b'{"delivery":"' + str(delivery.id).encode() + b'","feed":"'
             + str(delivery.feed_id).encode() + b'","objects":['
             + ",".join(bodies).encode() + b'],"removed":'
-            + orjson.dumps(removed_ids(bodies)) + b"}"
+            + orjson.dumps(removed_ids(bodies) + [r.stix_id for r in gone])
+            + b',"removals":[' + b",".join(removal(r) for r in gone) + b"]}"
         )
         status, error = None, None
         try:
@@ -216,6 +223,16 @@ class WebhookWorker:
         log.info("webhook attempt", extra={"fields": {
             "delivery": str(delivery.id), "state": state, "status": status}})
         return ok
+
+
+def _objects_then_removals(rows: list[VersionRow]) -> list[VersionRow]:
+    """The longest prefix in which no object follows a removal event: a batch lists its
+    objects, then its removals, and applying them in that order is commit order (an id
+    erased and posted again is never dropped after its new version)."""
+    for n, row in enumerate(rows):
+        if n and not isinstance(row, RemovalRow) and isinstance(rows[n - 1], RemovalRow):
+            return rows[:n]
+    return rows
 
 
 async def run_worker(worker: WebhookWorker) -> None:

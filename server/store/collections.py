@@ -98,11 +98,12 @@ async def reference_collection(conn: asyncpg.Connection) -> tuple[uuid.UUID, uui
 
 _SETTINGS = (
     "SELECT c.id, c.group_id, c.title, c.description, c.default_tlp, c.default_attribution,"
-    " c.allow_custom, c.archived, c.created, c.tlp1_markings FROM collections c"
+    " c.allow_custom, c.archived, c.created, c.tlp1_markings, c.retention_days"
+    " FROM collections c"
     " JOIN trust_groups g ON g.id = c.group_id WHERE NOT g.is_reference"
 )
 _SETTABLE = frozenset({"title", "description", "default_tlp", "default_attribution",
-                       "allow_custom", "archived", "tlp1_markings"})
+                       "allow_custom", "archived", "tlp1_markings", "retention_days"})
 
 
 async def collection_settings(

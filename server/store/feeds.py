@@ -187,13 +187,16 @@ async def lock_webhook_feed(
 
 
 async def enqueue_delivery(
-    conn: asyncpg.Connection, feed_id: uuid.UUID, seqs: list[int], added: datetime, seq: int
+    conn: asyncpg.Connection, feed_id: uuid.UUID, seqs: list[int], added: datetime, seq: int,
+    removal_seqs: list[int] | None = None,
 ) -> uuid.UUID:
-    """Put a batch in the outbox and move the feed's cursor past it (one transaction)."""
+    """Put a batch (object versions, and removal events) in the outbox and move the feed's
+    cursor past it (one transaction)."""
     delivery_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO webhook_deliveries (id, feed_id, seqs) VALUES ($1, $2, $3)",
-        delivery_id, feed_id, seqs,
+        "INSERT INTO webhook_deliveries (id, feed_id, seqs, removal_seqs)"
+        " VALUES ($1, $2, $3, $4)",
+        delivery_id, feed_id, seqs, removal_seqs or [],
     )
     await conn.execute(
         "UPDATE feeds SET webhook_added = $2, webhook_seq = $3 WHERE id = $1",
@@ -211,13 +214,15 @@ class DueDelivery:
     max_attempts: int
     url: str
     secret: str
+    removal_seqs: list[int]
 
 
 async def claim_due(conn: asyncpg.Connection, limit: int) -> list[DueDelivery]:
     """Due pending deliveries, locked for this transaction (other processes skip them)."""
     rows = await conn.fetch(
         "SELECT d.id, d.feed_id, d.seqs, d.attempts, f.webhook_max_attempts, f.webhook_url,"
-        " f.webhook_secret FROM webhook_deliveries d JOIN feeds f ON f.id = d.feed_id"
+        " f.webhook_secret, d.removal_seqs FROM webhook_deliveries d"
+        " JOIN feeds f ON f.id = d.feed_id"
         " WHERE d.state = 'pending' AND d.next_attempt <= now() AND f.webhook_url IS NOT NULL"
         " ORDER BY d.feed_id, d.created FOR UPDATE OF d SKIP LOCKED LIMIT $1",
         limit,
@@ -261,7 +266,8 @@ async def deliveries(
 ) -> list[DeliveryLogEntry]:
     """The feed's delivery log, newest first."""
     rows = await conn.fetch(
-        "SELECT id, created, cardinality(seqs) AS objects, attempts, state,"
+        "SELECT id, created, cardinality(seqs) + cardinality(removal_seqs) AS objects,"
+        " attempts, state,"
         " CASE WHEN state = 'pending' THEN next_attempt END AS next_attempt, last_status,"
         " last_error, delivered_at FROM webhook_deliveries WHERE feed_id = $1"
         " ORDER BY created DESC LIMIT $2",

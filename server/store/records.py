@@ -111,6 +111,7 @@ class CollectionSettings:
     archived: bool
     created: datetime
     tlp1_markings: bool = False
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,206 @@
+"""Removal events that are not new versions (expiry, erasure), erasure itself, and the
+retention purge (issues 12 and 14), against the real database and over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from server.feeds.lifecycle import run_expiry, run_retention
+from tests.feed_helpers import Receiver, SseReader, create_feed, json_auth
+from tests.helpers import auth, indicator, post, release_withheld, stamp
+from tests.test_sightings import sighting
+
+_EVENT_KEYS = {"id", "type", "reason", "time"}
+
+
+async def _stream(http, base_url, key, feed_id, *, beginning: bool = False):
+    url = f"{base_url}/api/v1/feeds/{feed_id}/stream" + ("?from=beginning" if beginning else "")
+    resp = await http.get(url, headers={"Authorization": f"Bearer {key.token}"}, timeout=None)
+    assert resp.status == 200
+    return resp, SseReader(resp)
+
+
+async def _removals(receiver: Receiver, stix_id: str, timeout_s: float = 20) -> list[dict]:
+    """The removals a webhook receiver got for an id, waiting a bounded time for one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [r for _, body in receiver.accepted
+                 for r in orjson.loads(body).get("removals", []) if r["id"] == stix_id]
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    return []
+
+
+async def _erase(http, base_url, key, stix_id: str, reason: str = "data subject request 7"):
+    async with http.post(f"{base_url}/api/v1/objects/{stix_id}/erase", headers=json_auth(key),
+                         data=orjson.dumps({"reason": reason})) as resp:
+        answer = await resp.json(content_type=None)
+        answer.pop("error_id", None)  # unique to each answer
+        return resp.status, answer
+
+
+async def test_expiry_is_a_removal_event_on_the_stream_and_a_webhook_once(
+        http, base_url, world, pool):
+    receiver = Receiver()
+    url = await receiver.start()
+    try:
+        spec = {"collections": [str(world.collection_id)], "valid_only": True}
+        feed = await create_feed(http, base_url, world.bob.reader, filter=spec)
+        hook = await create_feed(http, base_url, world.bob.reader, filter=spec,
+                                 webhook={"url": url})
+        outsider = await create_feed(http, base_url, world.mallory.reader, filter={})
+        resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"])
+        await asyncio.sleep(0.2)
+        obj = indicator("100.64.21.1", valid_until=stamp(offset_s=1.0))
+        await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+        first = await reader.next()
+        assert first is not None and (first.kind, first.data["id"]) == ("object", obj["id"])
+        await asyncio.sleep(1.2)
+        await run_expiry(pool)
+        await run_expiry(pool)  # a second run finds nothing new: one event per version
+        gone = await reader.next()
+        resp.close()
+        assert gone is not None and gone.kind == "removed"
+        assert set(gone.data) == _EVENT_KEYS
+        assert (gone.data["id"], gone.data["type"], gone.data["reason"]) == (
+            obj["id"], "indicator", "expired")
+        removals = await _removals(receiver, obj["id"])
+        assert [r["reason"] for r in removals] == ["expired"] and set(removals[0]) == _EVENT_KEYS
+        assert hook["id"]
+        async with pool.acquire() as conn:
+            assert await conn.fetchval(
+                "SELECT count(*) FROM removal_events WHERE stix_id = $1", obj["id"]) == 1
+        # An organisation that could not see the indicator hears nothing of its expiry.
+        resp, other = await _stream(http, base_url, world.mallory.reader, outsider["id"],
+                                    beginning=True)
+        seen = []
+        while (event := await other.next(timeout=1.0)) is not None:
+            seen.append(event.data.get("id"))
+        resp.close()
+        assert obj["id"] not in seen
+    finally:
+        await receiver.close()
+
+
+async def test_erasure_reaches_stream_webhook_and_export_and_deletes_every_row(
+        http, base_url, world, pool):
+    receiver = Receiver()
+    url = await receiver.start()
+    try:
+        spec = {"collections": [str(world.collection_id)]}
+        feed = await create_feed(http, base_url, world.bob.reader, filter=spec)
+        await create_feed(http, base_url, world.bob.reader, filter=spec, webhook={"url": url})
+        value, kept_value = "100.64.22.1", "100.64.22.2"
+        obj, kept = indicator(value), indicator(kept_value)
+        v2 = {**obj, "modified": "2026-02-01T00:00:00.000Z", "confidence": 80}
+        await post(http, base_url, world.collection_id, world.alice.contributor, obj, kept)
+        await post(http, base_url, world.collection_id, world.alice.contributor, v2)
+        seen = sighting(obj["id"])
+        done = await post(http, base_url, world.collection_id, world.bob.contributor, seen)
+        assert done["success_count"] == 1, done
+        # Sightings are anonymous by default: they wait for a withheld release.
+        await release_withheld(pool)
+        export = f"{base_url}/api/v1/feeds/{feed['id']}/export.txt"
+        async with http.get(export, headers=auth(world.bob.reader)) as r:
+            before_etag, before = r.headers["ETag"], set((await r.text()).splitlines())
+        assert value in before
+        resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"])
+        await asyncio.sleep(0.2)
+
+        status, answer = await _erase(http, base_url, world.alice.admin, obj["id"])
+        assert status == 200, answer
+        assert (answer["versions"], answer["sightings"]) == (2, 1)
+        events = await reader.take(3)
+        resp.close()
+        assert all(e.kind == "removed" and set(e.data) == _EVENT_KEYS for e in events)
+        assert sorted((e.data["id"], e.data["reason"]) for e in events) == sorted(
+            [(obj["id"], "erased"), (obj["id"], "erased"), (seen["id"], "erased")])
+        removals = await _removals(receiver, obj["id"])
+        assert removals and {r["reason"] for r in removals} == {"erased"}
+
+        async with http.get(export, headers=auth(world.bob.reader)) as r:
+            assert r.headers["ETag"] != before_etag
+            after = set((await r.text()).splitlines())
+        assert value not in after and kept_value in after
+
+        async with pool.acquire() as conn:
+            for table, column in (("objects", "stix_id"), ("blocklist_rows", "stix_id"),
+                                  ("pending_objects", "stix_id"), ("withheld_queue", "stix_id")):
+                assert await conn.fetchval(
+                    f"SELECT count(*) FROM {table} WHERE {column} = $1", obj["id"]) == 0, table
+            assert await conn.fetchval(
+                "SELECT count(*) FROM objects WHERE stix_id = $1", seen["id"]) == 0
+            assert await conn.fetchval(
+                "SELECT count(*) FROM objects WHERE $1 = ANY(ioc_values)"
+                " OR $1 = ANY(obs_values)", value) == 0
+            assert await conn.fetchval(
+                "SELECT count(*) FROM statuses WHERE strpos(successes, $1) > 0",
+                obj["id"]) == 0
+            rows = await conn.fetch(
+                "SELECT actor_org, subject, details::text AS details FROM audit_log"
+                " WHERE action = 'object.erased' AND subject = $1", obj["id"])
+            everything = await conn.fetchval(
+                "SELECT string_agg(coalesce(subject, '') || details::text, ' ') FROM audit_log")
+        assert len(rows) == 1 and rows[0]["actor_org"] == world.alice.org_id
+        details = orjson.loads(rows[0]["details"])
+        assert details["reason"] == "data subject request 7" and details["versions"] == 2
+        # The audit log says who, why and which id; never the erased content.
+        assert value not in everything and obj["name"] not in everything
+    finally:
+        await receiver.close()
+
+
+async def test_erasure_by_another_organisation_is_404_like_an_unknown_id(
+        http, base_url, world, pool):
+    obj = indicator("100.64.23.1")
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    unknown = await _erase(http, base_url, world.bob.admin, indicator()["id"])
+    for key in (world.bob.admin, world.mallory.admin):
+        assert await _erase(http, base_url, key, obj["id"]) == unknown
+    assert unknown[0] == 404
+    # A producer's own reader or contributor key lacks the role.
+    assert (await _erase(http, base_url, world.alice.contributor, obj["id"]))[0] == 403
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(
+            "SELECT count(*) FROM objects WHERE stix_id = $1", obj["id"]) == 1
+    # A platform admin, on a data subject's request, may erase it.
+    status, answer = await _erase(http, base_url, world.platform, obj["id"])
+    assert (status, answer["versions"]) == (200, 1)
+
+
+async def test_retention_purge_deletes_old_versions_and_their_sightings(
+        http, base_url, world, factory, pool):
+    collection = await factory.collection(world.group_id)
+    async with http.patch(f"{base_url}/api/v1/collections/{collection}",
+                          headers=json_auth(world.platform),
+                          data=orjson.dumps({"retention_days": 30})) as r:
+        assert r.status == 200 and (await r.json())["retention_days"] == 30
+    old, new = indicator("100.64.24.1"), indicator("100.64.24.2")
+    seen = sighting(old["id"])
+    await post(http, base_url, collection, world.alice.contributor, old, new)
+    await post(http, base_url, collection, world.bob.contributor, seen)
+    await release_withheld(pool)
+    async with pool.acquire() as conn:
+        # Arranged: the indicator and its sighting were added 40 days ago.
+        await conn.execute(
+            "UPDATE objects SET date_added = $2 WHERE stix_id = ANY($1::text[])",
+            [old["id"]], datetime.now(UTC) - timedelta(days=40))
+    purged = await run_retention(pool)
+    mine = [p for p in purged if p.collection_id == collection]
+    assert [(p.versions, p.sightings) for p in mine] == [(1, 1)]
+    async with pool.acquire() as conn:
+        counts = {r["stix_id"]: r["n"] for r in await conn.fetch(
+            "SELECT stix_id, count(*) AS n FROM objects WHERE collection_id = $1"
+            " AND stix_type IN ('indicator', 'sighting') GROUP BY stix_id", collection)}
+        assert counts == {new["id"]: 1}
+        assert await conn.fetchval(
+            "SELECT count(*) FROM blocklist_rows WHERE stix_id = $1", old["id"]) == 0
+        entry = await conn.fetchval(
+            "SELECT details::text FROM audit_log WHERE action = 'collection.retention_purged'"
+            " AND subject = $1", str(collection))
+    assert orjson.loads(entry) == {"retention_days": 30, "versions": 1, "sightings": 1}
