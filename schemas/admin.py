@@ -161,6 +161,11 @@ class KeyList(Response):
 # --- trust groups ---------------------------------------------------------------------------
 
 
+GROUP_RETENTION = ("Days its collections keep a version after it was added, unless a"
+                   " collection sets its own; older versions and their sightings are purged."
+                   " Null: kept.")
+
+
 class GroupPolicy(Response):
     """The sharing policy of a trust group."""
 
@@ -176,6 +181,7 @@ class GroupPolicy(Response):
     confidential_roster: bool = Field(
         description="If true, only managers and platform admins see the member list."
     )
+    retention_days: int | None = Field(None, description=GROUP_RETENTION)
 
 
 class GroupPolicyPatch(Request):
@@ -190,6 +196,8 @@ class GroupPolicyPatch(Request):
     confidential_roster: StrictBool | None = Field(
         None, description="Hide the roster from members."
     )
+    retention_days: Annotated[StrictInt, Field(ge=1, le=36500)] | None = Field(
+        None, description=GROUP_RETENTION)
 
 
 class GroupCreate(Request):

@@ -175,29 +175,37 @@ async def test_erasure_by_another_organisation_is_404_like_an_unknown_id(
 
 async def test_retention_purge_deletes_old_versions_and_their_sightings(
         http, base_url, world, factory, pool):
-    collection = await factory.collection(world.group_id)
-    async with http.patch(f"{base_url}/api/v1/collections/{collection}",
+    # The group keeps versions 30 days; one collection keeps its own 100.
+    async with http.patch(f"{base_url}/api/v1/groups/{world.group_id}",
                           headers=json_auth(world.platform),
-                          data=orjson.dumps({"retention_days": 30})) as r:
-        assert r.status == 200 and (await r.json())["retention_days"] == 30
-    old, new = indicator("100.64.24.1"), indicator("100.64.24.2")
+                          data=orjson.dumps({"policy": {"retention_days": 30}})) as r:
+        assert r.status == 200 and (await r.json())["policy"]["retention_days"] == 30
+    collection, longer = (await factory.collection(world.group_id),
+                          await factory.collection(world.group_id))
+    async with http.patch(f"{base_url}/api/v1/collections/{longer}",
+                          headers=json_auth(world.platform),
+                          data=orjson.dumps({"retention_days": 100})) as r:
+        assert r.status == 200 and (await r.json())["retention_days"] == 100
+    old, new, kept = indicator("100.64.24.1"), indicator("100.64.24.2"), indicator("100.64.24.3")
     seen = sighting(old["id"])
     await post(http, base_url, collection, world.alice.contributor, old, new)
+    await post(http, base_url, longer, world.alice.contributor, kept)
     await post(http, base_url, collection, world.bob.contributor, seen)
     await release_withheld(pool)
     async with pool.acquire() as conn:
-        # Arranged: the indicator and its sighting were added 40 days ago.
+        # Arranged: these were added 40 days ago.
         await conn.execute(
             "UPDATE objects SET date_added = $2 WHERE stix_id = ANY($1::text[])",
-            [old["id"]], datetime.now(UTC) - timedelta(days=40))
+            [old["id"], kept["id"]], datetime.now(UTC) - timedelta(days=40))
     purged = await run_retention(pool)
-    mine = [p for p in purged if p.collection_id == collection]
-    assert [(p.versions, p.sightings) for p in mine] == [(1, 1)]
+    assert [(p.retention_days, p.versions, p.sightings) for p in purged
+            if p.collection_id in (collection, longer)] == [(30, 1, 1)]
     async with pool.acquire() as conn:
         counts = {r["stix_id"]: r["n"] for r in await conn.fetch(
-            "SELECT stix_id, count(*) AS n FROM objects WHERE collection_id = $1"
-            " AND stix_type IN ('indicator', 'sighting') GROUP BY stix_id", collection)}
-        assert counts == {new["id"]: 1}
+            "SELECT stix_id, count(*) AS n FROM objects WHERE collection_id = ANY($1::uuid[])"
+            " AND stix_type IN ('indicator', 'sighting') GROUP BY stix_id",
+            [collection, longer])}
+        assert counts == {new["id"]: 1, kept["id"]: 1}
         assert await conn.fetchval(
             "SELECT count(*) FROM blocklist_rows WHERE stix_id = $1", old["id"]) == 0
         entry = await conn.fetchval(

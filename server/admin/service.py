@@ -74,6 +74,7 @@ def _policy(g: GroupInfo) -> api.GroupPolicy:
         default_tlp=g.default_tlp, default_attribution=g.default_attribution,
         allow_anonymous=g.allow_anonymous, confidential_roster=g.confidential_roster,
         allowed_sectors=None if g.allowed_sectors is None else sorted(g.allowed_sectors),
+        retention_days=g.retention_days,
     )
 
 
@@ -608,7 +609,6 @@ async def erase_object(
         done = await removal_store.erase(conn, stix_id, producer)
         if done is None:
             raise NotFound("no such object")
-        await conn.execute("SELECT pg_notify($1, '')", object_store.NOTIFY_CHANNEL)
         await audit.record(conn, [_entry(
             principal, "object.erased", producer, stix_id, reason=req.reason,
             versions=done.versions, sightings=done.sightings,

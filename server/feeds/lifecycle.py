@@ -21,18 +21,15 @@ from server.config import SETTINGS
 from server.db.pool import POOL
 from server.store import audit
 from server.store import removals as removal_store
-from server.store.objects import NOTIFY_CHANNEL
 
 log = logging.getLogger("accord.lifecycle")
 
 
 async def run_expiry(pool: asyncpg.Pool) -> int:
-    """Record a removal event for each indicator version expired since the last run, and
-    wake the streams and webhooks; how many."""
+    """Record a removal event for each indicator version expired since the last run (the
+    store wakes the streams and webhooks at its commit); how many."""
     async with pool.acquire() as conn, conn.transaction():
         count = await removal_store.expire(conn)
-        if count:
-            await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     if count:
         log.info("expiry events", extra={"fields": {"events": count}})
     return count

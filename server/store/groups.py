@@ -11,13 +11,13 @@ from server.store.query import Params
 from server.store.records import GroupInfo, GroupMember, Invitation, TrustGroup
 
 _POLICY = ("default_tlp", "default_attribution", "allow_anonymous", "allowed_sectors",
-           "confidential_roster")
+           "confidential_roster", "retention_days")
 # The reference group is the platform's own; the admin API never lists or changes it.
 _GROUP = (
     "SELECT g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
     " m.org_id IS NOT NULL AS is_member, coalesce(m.is_manager, false) AS is_manager,"
-    " g.archived"
+    " g.archived, g.retention_days"
     " FROM trust_groups g LEFT JOIN group_members m ON m.group_id = g.id AND m.org_id = $1"
     " WHERE NOT g.is_reference"
 )
@@ -229,7 +229,7 @@ _INVITATION = (
     "SELECT i.org_id, o.name AS org_name, i.state, i.created AS invited, i.decided,"
     " g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
-    " false AS is_member, false AS is_manager, g.archived"
+    " false AS is_member, false AS is_manager, g.archived, g.retention_days"
     " FROM group_invitations i JOIN trust_groups g ON g.id = i.group_id"
     " JOIN organizations o ON o.id = i.org_id"
 )

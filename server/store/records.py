@@ -72,6 +72,7 @@ class GroupInfo:
     is_member: bool
     is_manager: bool
     archived: bool
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from schemas.feeds import FeedFilter
 from schemas.principal import Principal
 from schemas.taxii import Cursor
 from server.store.feeds import condition as feed_condition
+from server.store.objects import NOTIFY_CHANNEL
 from server.store.query import Params
 from server.store.records import VersionRow
 from server.store.visibility import visible
@@ -97,6 +98,8 @@ async def record_removals(conn: asyncpg.Connection, seqs: list[int], reason: str
     at one instant of the ingest clock; returns how many."""
     if not seqs:
         return 0
+    # Streams and webhook workers in every process wake at this commit.
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     status = await conn.execute(
         f"INSERT INTO removal_events (seq, date_added, reason, {_COPIED})"
         f" SELECT {_SEQ}, t.at, $2, {_COPIED} FROM (SELECT {_COPIED}, o.date_added AS d,"
