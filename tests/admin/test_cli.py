@@ -96,6 +96,25 @@ async def test_remote_cli_withdraws_and_restores_an_object(base_url, factory, wo
     assert "403" in err or "platform" in err
 
 
+async def test_remote_cli_erases_an_object_of_its_organisation(base_url, world, http):
+    from tests.helpers import auth, envelope, indicator, objects_url
+
+    obj = indicator()
+    async with http.post(objects_url(base_url, world.collection_id), data=envelope(obj),
+                         headers=auth(world.alice.contributor)) as resp:
+        assert resp.status == 202
+    args = ("object", "erase", obj["id"], "--reason", "posted by mistake")
+    # Another organisation's admin is told what an unknown id gets.
+    err = await _accord(base_url, world.bob.admin.token, *args, ok=False)
+    assert "404" in err or "no such object" in err
+    out = await _accord(base_url, world.alice.admin.token, *args)
+    assert out == (f"erased 1 version(s) of {obj['id']}, 0 sighting(s), 0 waiting cop(ies);"
+                   f" removed from 1 status(es)")
+    async with http.get(objects_url(base_url, world.collection_id, f"{obj['id']}/"),
+                        headers=auth(world.alice.reader)) as resp:
+        assert resp.status == 404
+
+
 async def test_remote_cli_takes_the_taxii_url_and_wants_a_scheme(base_url, factory):
     platform = (await factory.platform_key()).token
     assert "Accord" in await _accord(f"{base_url}/taxii2/", platform, "org", "list")
