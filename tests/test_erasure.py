@@ -212,3 +212,31 @@ async def test_retention_purge_deletes_old_versions_and_their_sightings(
             "SELECT details::text FROM audit_log WHERE action = 'collection.retention_purged'"
             " AND subject = $1", str(collection))
     assert orjson.loads(entry) == {"retention_days": 30, "versions": 1, "sightings": 1}
+
+
+async def test_removal_events_resume_with_last_event_id(http, base_url, world):
+    feed = await create_feed(http, base_url, world.bob.reader,
+                             filter={"collections": [str(world.collection_id)]})
+    before, obj, after = (indicator("100.64.25.1"), indicator("100.64.25.2"),
+                          indicator("100.64.25.3"))
+    await post(http, base_url, world.collection_id, world.alice.contributor, before)
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    assert (await _erase(http, base_url, world.alice.admin, obj["id"]))[0] == 200
+    await post(http, base_url, world.collection_id, world.alice.contributor, after)
+    resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"], beginning=True)
+    events = await reader.take(3)
+    resp.close()
+    # The erased version itself is gone from the replay; its removal stands in its order.
+    assert [(e.kind, e.data["id"]) for e in events] == [
+        ("object", before["id"]), ("removed", obj["id"]), ("object", after["id"])]
+    # Resumed after an object: the removal comes next; after the removal: what follows it.
+    for n in (0, 1):
+        url = f"{base_url}/api/v1/feeds/{feed['id']}/stream"
+        resp = await http.get(url, timeout=None, headers={
+            "Authorization": f"Bearer {world.bob.reader.token}",
+            "Last-Event-ID": events[n].id})
+        first = await SseReader(resp).next()
+        resp.close()
+        # Event ids are sealed afresh each time: the event is known by what it says.
+        assert first is not None and (first.kind, first.data) == (
+            events[n + 1].kind, events[n + 1].data)

@@ -27,7 +27,7 @@ from server.store.visibility import visible
 # Copied from the removed version; every column the predicate and the filters below read.
 _COPIED = (
     "collection_id, group_id, stix_id, stix_type, producer_org, tlp, sectors, recipients,"
-    " withdrawn, withheld, confidence, labels, indicator_types, created_by_ref, ioc_kinds"
+    " withdrawn, withheld, ioc_kinds"
 )
 _SEQ = "nextval(pg_get_serial_sequence('objects', 'seq'))"
 # One instant of the ingest clock for the whole statement (its row lock orders commits).
@@ -53,12 +53,15 @@ class RemovalRow(VersionRow):
 
 
 def _selects(f: FeedFilter) -> FeedFilter:
-    """The part of a feed filter that says which objects it carries, not whether they are
-    still current: a removal is what a valid-only or score feed most needs, and the
-    score, warninglist and sighting conditions read columns a removed version no longer
-    has."""
-    return f.model_copy(update={"valid_only": False, "min_score": None,
-                                "exclude_warninglisted": False, "sightings_of_mine": False})
+    """The structural part of a feed filter (collections, groups, types, TLP, observable
+    kinds): not whether an object is still current (a removal is what a valid-only or
+    score feed most needs), nor its content (labels, confidence, indicator types, author,
+    warninglists, sightings), which a removal event does not keep. A feed may so receive a
+    removal of an id it never held, always one its organisation could see."""
+    return f.model_copy(update={
+        "valid_only": False, "min_score": None, "exclude_warninglisted": False,
+        "sightings_of_mine": False, "labels": None, "min_confidence": None,
+        "indicator_types": None, "producers": None})
 
 
 async def after(

@@ -6,9 +6,12 @@
 -- identity sequence and their date_added from the ingest clock (under its row lock, so in
 -- commit order), so one cursor (date_added, seq) orders objects and removals together:
 -- Last-Event-ID and webhook positions resume across both. A row keeps, under the same
--- names as in `objects`, the columns the visibility predicate and the feed filters read,
--- copied from the version it removes, and nothing of its content: the same predicate
--- (server.store.visibility) judges it at emission time, after the version itself is gone.
+-- names as in `objects`, the columns the visibility predicate and the structural feed
+-- filters read (collection, group, type, TLP, observable kinds), copied from the version
+-- it removes, and nothing of its content: not its labels, confidence, indicator types or
+-- author (an identity may be a person's), which an erasure must not keep. The same
+-- predicate (server.store.visibility) judges it at emission time, after the version is
+-- gone; feeds filtering on those properties receive the removal whatever they were.
 CREATE TABLE removal_events (
     seq             bigint PRIMARY KEY,
     date_added      timestamptz NOT NULL,
@@ -23,10 +26,6 @@ CREATE TABLE removal_events (
     recipients      uuid[] NOT NULL,
     withdrawn       boolean NOT NULL,
     withheld        boolean NOT NULL,
-    confidence      integer,
-    labels          text[],
-    indicator_types text[],
-    created_by_ref  text,
     ioc_kinds       text[]
 );
 CREATE INDEX removal_events_added ON removal_events (date_added, seq);
