@@ -240,3 +240,22 @@ async def test_removal_events_resume_with_last_event_id(http, base_url, world):
         # Event ids are sealed afresh each time: the event is known by what it says.
         assert first is not None and (first.kind, first.data) == (
             events[n + 1].kind, events[n + 1].data)
+
+
+async def test_an_erasure_is_no_event_for_who_could_not_see_the_object(
+        http, base_url, world, factory):
+    # A group of alice and carol only: bob, reading every feed he may, never saw its objects.
+    private = await factory.collection(await factory.group(world.alice, world.carol))
+    feed = await create_feed(http, base_url, world.bob.reader, filter={})
+    hidden, shared = indicator("100.64.26.1"), indicator("100.64.26.2")
+    await post(http, base_url, private, world.alice.contributor, hidden)
+    await post(http, base_url, world.collection_id, world.alice.contributor, shared)
+    for obj in (hidden, shared):
+        assert (await _erase(http, base_url, world.alice.admin, obj["id"]))[0] == 200
+    resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"], beginning=True)
+    seen = []
+    while (event := await reader.next(timeout=1.0)) is not None:
+        if event.kind == "removed":  # objects: the reference group's, the shared one
+            seen.append(event.data["id"])
+    resp.close()
+    assert seen == [shared["id"]]
