@@ -60,6 +60,9 @@ async def prefix_lengths(conn: asyncpg.Connection) -> dict[str, frozenset[int]]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
+_FEW_KEYS = 64
+
+
 def _order(h: Hit, version: datetime) -> tuple:
     return (h.index, h.stix_id, -version.timestamp(), str(h.collection_id))
 
@@ -112,12 +115,17 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         f" coalesce(o.ioc_values, '{{}}') || coalesce(o.obs_values, '{{}}')) AS u(k, v)"
         f" WHERE u.v = q.v AND u.k = q.kind)"
     )
-    async with conn.transaction():
-        # Index probes only: starting parallel workers costs far more than the query, and
-        # on a small table the planner would test `&&` row by row instead of probing.
-        await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0;"
-                           " SET LOCAL enable_seqscan = off")
+    if len(keys) <= _FEW_KEYS:
+        # A single lookup: one round trip (a transaction and its settings took three more,
+        # half of the answer's time); a few keys plan as index probes on their own.
         rows = await conn.fetch(sql, *p.values)
+    else:
+        async with conn.transaction():
+            # Index probes only: starting parallel workers costs far more than the query,
+            # and on a small table the planner would scan the table once for each key.
+            await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0;"
+                               " SET LOCAL enable_seqscan = off")
+            rows = await conn.fetch(sql, *p.values)
     found: list[tuple[tuple, Hit]] = []
     for r in rows:
         for x in by_key[(r[0], r[1])]:
