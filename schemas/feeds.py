@@ -41,14 +41,14 @@ class FeedFilter(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _legacy_exclude(cls, data: object) -> object:
-        """Read the former opt-out `exclude_warninglisted` (false then was the default):
-        true is today's default; false, sent on purpose, asks for the listed values."""
+        """Accept and drop the former opt-out `exclude_warninglisted`. Leaving the listed
+        values out is now the default, and `false` (the old default, written into every
+        stored filter whether asked or not) is not read as asking for them, as migration
+        0025 reads stored filters: only `include_warninglisted` puts values such as
+        10.0.0.0/8 into a firewall's blocklist."""
         if isinstance(data, dict) and "exclude_warninglisted" in data:
             data = dict(data)
-            exclude = data.pop("exclude_warninglisted")
-            if exclude is False and "include_warninglisted" not in data:
-                data["include_warninglisted"] = True
-            elif exclude is not True:
+            if not isinstance(data.pop("exclude_warninglisted"), bool):
                 raise ValueError("exclude_warninglisted (replaced by include_warninglisted)"
                                  " must be a boolean")
         return data

@@ -134,13 +134,17 @@ async def test_warninglisted_values_are_flagged_and_left_out_unless_the_feed_ask
         assert values | {"93.184.216.34"} <= asked[shape]
 
 
-async def test_the_former_opt_out_is_read_as_before(http, base_url, world):
+async def test_the_former_opt_out_is_accepted_and_dropped(http, base_url, world):
     async def made(filt: dict) -> dict:
         async with http.post(f"{base_url}/api/v1/feeds", headers=json_auth(world.bob.reader),
                              data=orjson.dumps({"name": "legacy", "filter": filt})) as resp:
             assert resp.status == 201
             return (await resp.json())["filter"]
 
+    # Dropped either way, as migration 0025 drops it from stored filters: only
+    # include_warninglisted brings the listed values in.
     assert (await made({"exclude_warninglisted": True}))["include_warninglisted"] is False
-    assert (await made({"exclude_warninglisted": False}))["include_warninglisted"] is True
+    assert (await made({"exclude_warninglisted": False}))["include_warninglisted"] is False
+    assert (await made({"exclude_warninglisted": False, "include_warninglisted": True}))[
+        "include_warninglisted"] is True
     assert "exclude_warninglisted" not in await made({})
