@@ -148,3 +148,26 @@ async def test_the_former_opt_out_is_accepted_and_dropped(http, base_url, world)
     assert (await made({"exclude_warninglisted": False, "include_warninglisted": True}))[
         "include_warninglisted"] is True
     assert "exclude_warninglisted" not in await made({})
+
+
+async def test_the_default_export_reads_the_flag_from_blocklist_rows(http, base_url, world,
+                                                                      pool):
+    # The default filter leaves warninglisted values out without leaving the export's fast
+    # path (blocklist_rows, no bodies): the flag that decides is the copy in that table.
+    from schemas.feeds import FeedFilter
+    from server.store.exports import _reads_bodies
+
+    assert not _reads_bodies(FeedFilter())
+    plain = indicator("93.184.216.77", object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, plain)
+    async with http.post(f"{base_url}/api/v1/feeds", headers=json_auth(world.bob.reader),
+                         data=orjson.dumps({"name": "default", "filter": {
+                             "collections": [str(world.collection_id)]}})) as resp:
+        feed = await resp.json()
+    assert "93.184.216.77" in (await _feed_views(http, base_url, world.bob.reader,
+                                                 feed["id"]))["txt"]
+    await pool.execute("UPDATE blocklist_rows SET warned = true WHERE stix_id = $1",
+                       plain["id"])
+    views = await _feed_views(http, base_url, world.bob.reader, feed["id"])
+    assert "93.184.216.77" not in views["txt"] and "93.184.216.77" not in views["csv"]
+    assert plain["id"] in views["taxii"]  # the TAXII view reads objects, where it is not set
