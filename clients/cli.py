@@ -910,6 +910,8 @@ def _feed_filter(args: argparse.Namespace) -> dict[str, Any]:
         spec["min_confidence"] = args.min_confidence
     if args.valid_only:
         spec["valid_only"] = True
+    if args.include_warninglisted:
+        spec["include_warninglisted"] = True
     return spec
 
 
@@ -978,6 +980,9 @@ def add_feed_commands(commands: Any) -> None:
         p.add_argument("--min-confidence", type=_confidence)
         p.add_argument("--valid-only", action="store_true",
                        help="drop revoked and expired objects")
+        p.add_argument("--include-warninglisted", action="store_true",
+                       help="also deliver values on a shipped warninglist (left out by"
+                       " default: private ranges, public resolvers, top domains)")
         p.add_argument("--webhook", metavar="URL", help="push batches to this URL")
         p.add_argument("--tlp1-markings", action=argparse.BooleanOptionalAction,
                        help="also serve each object's TLP 1.0 marking id (for consumers that"

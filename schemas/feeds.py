@@ -14,6 +14,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    model_validator,
 )
 
 from schemas.tlp import Tlp
@@ -37,6 +38,21 @@ class FeedFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_exclude(cls, data: object) -> object:
+        """Accept and drop the former opt-out `exclude_warninglisted`. Leaving the listed
+        values out is now the default, and `false` (the old default, written into every
+        stored filter whether asked or not) is not read as asking for them, as migration
+        0025 reads stored filters: only `include_warninglisted` puts values such as
+        10.0.0.0/8 into a firewall's blocklist."""
+        if isinstance(data, dict) and "exclude_warninglisted" in data:
+            data = dict(data)
+            if not isinstance(data.pop("exclude_warninglisted"), bool):
+                raise ValueError("exclude_warninglisted (replaced by include_warninglisted)"
+                                 " must be a boolean")
+        return data
+
     collections: list[uuid.UUID] | None = Field(None, min_length=1, max_length=1000)
     groups: list[uuid.UUID] | None = Field(None, min_length=1, max_length=1000)
     types: list[StixType] | None = Field(None, min_length=1, max_length=100)
@@ -59,11 +75,12 @@ class FeedFilter(BaseModel):
         " valid_from or the last sighting, false-positive reports; README: the decay score)"
         " is below this; other objects pass.",
     )
-    exclude_warninglisted: StrictBool = Field(
+    include_warninglisted: StrictBool = Field(
         False,
-        description="Leave out indicators whose values are on a shipped warninglist"
+        description="Also deliver indicators whose values are on a shipped warninglist"
         " (private and documentation ranges, public resolvers, CDN and cloud ranges, top"
-        " domains): values a member must never block blindly.",
+        " domains): values a member must never block blindly, so feeds and exports leave"
+        " them out unless asked (issue 12).",
     )
     sightings_of_mine: StrictBool = Field(
         False,

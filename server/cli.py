@@ -41,6 +41,7 @@ from server.db.pool import resolve_dsn
 from server.errors import AccordError
 from server.federation import cli as peer_cli
 from server.ingest import warninglists
+from server.intel import reindex
 
 
 class NoDatabase(AccordError):
@@ -423,6 +424,21 @@ async def _collection_archive(admin: Admin, args: argparse.Namespace) -> None:
     print(f"archived collection {done.id} ({done.title!r})")
 
 
+def _reindex(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(conn: asyncpg.Connection) -> reindex.Outcome:
+        def say(read: int, rewritten: int) -> None:
+            print(f"read {read:,} versions, rewrote {rewritten:,}", flush=True)
+
+        return await reindex.reindex(conn, batch=args.batch, max_batches=args.max_batches,
+                                     restart=args.restart, progress=say if args.verbose else None)
+
+    done = asyncio.run(_on_database(existing_dsn(settings), run, create=False))
+    where = f"resumed after seq {done.resumed_after}" if done.resumed_after else "from the start"
+    state = "finished" if done.finished else "stopped (run again to resume)"
+    print(f"reindex {state}: {done.read:,} versions read, {done.rewritten:,} rewritten ({where})")
+    return 0
+
+
 def _warninglists_update(args: argparse.Namespace, _settings: Settings) -> int:
     target = args.to or warninglists.data_dir()
     for name, version, count in warninglists.update(args.source, target):
@@ -636,6 +652,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="a checkout of github.com/MISP/misp-warninglists")
     p.add_argument("--to", type=Path, metavar="DIR", help="default: the installed package's")
     p.set_defaults(run=_warninglists_update)
+
+    p = things.add_parser(
+        "reindex", help="derive again the lookup values and warninglist flags of stored"
+        " versions (those stored before 0020; after a warninglist update); resumable")
+    p.add_argument("--batch", type=int, default=2000, help="versions a transaction (2000)")
+    p.add_argument("--max-batches", type=int, help="stop after this many (run again to resume)")
+    p.add_argument("--restart", action="store_true", help="start over, not where it stopped")
+    p.add_argument("--verbose", action="store_true", help="print progress after each batch")
+    p.set_defaults(run=_reindex)
 
     p = things.add_parser("audit", help="query the audit log (one JSON entry a line)")
     p.add_argument("--since", help="ISO timestamp with zone, e.g. 2026-01-01T00:00:00Z")

@@ -208,3 +208,49 @@ def test_parent_domains_are_bounded():
     _, keys = classify(".".join(["a"] * 100) + ".example")
     parents = [k for _, k, match in keys if match == "parent"]
     assert len(parents) == 8 and parents[0].count(".") == 99
+
+
+def test_supernets_by_integer_masks_are_those_of_ipaddress():
+    import ipaddress
+
+    from server.ingest.lookup_values import _supernets
+
+    for text in ("10.1.2.3/32", "0.0.0.0/32", "255.255.255.255/32", "172.16.5.0/24",
+                 "2001:db8:abcd::1/128", "ffff::/16", "::1/128"):
+        net = ipaddress.ip_network(text)
+        assert _supernets(net) == [str(net.supernet(new_prefix=b))
+                                   for b in range(net.prefixlen - 1, -1, -1)]
+    assert _supernets(ipaddress.ip_network("10.1.2.3/32"), frozenset({8, 24})) == [
+        "10.1.2.0/24", "10.0.0.0/8"]
+
+
+def test_an_address_is_probed_only_at_the_stored_prefix_lengths():
+    _, keys = classify("10.1.2.3", {"ipv4": frozenset({16})})
+    assert keys == [("ipv4", "10.1.2.3", "exact"), ("ipv4", "10.1.0.0/16", "range")]
+    # Nothing stored in CIDR form: the address alone (its /32 spelling could equal nothing).
+    assert classify("10.1.2.3", {})[1] == [("ipv4", "10.1.2.3", "exact")]
+    # A looked-up range is always probed as itself.
+    assert ("ipv4", "10.1.0.0/16", "exact") in classify("10.1.0.0/16", {})[1]
+
+
+async def test_a_bulk_lookup_matches_ranges_of_every_stored_length(http, base_url, world,
+                                                                  pool):
+    n = uuid.uuid4().int
+    a, b = 10 + n % 200, n >> 8 & 255
+    wide = _pattern_indicator(f"[ipv4-addr:value = '{a}.{b}.0.0/16']",
+                              object_marking_refs=[TLP_GREEN])
+    narrow = _pattern_indicator(f"[ipv4-addr:value = '{a}.{b}.7.0/24']",
+                                object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, wide, narrow)
+    stored = {r["bits"] for r in await pool.fetch(
+        "SELECT bits FROM lookup_prefix_lengths WHERE kind = 'ipv4'")}
+    assert {16, 24} <= stored  # kept at ingest (migration 0025's trigger)
+    values = [f"{a}.{b}.{i // 250}.{i % 250 + 1}" for i in range(2000)]  # 0.1 .. 7.250
+    results = await _lookup(http, base_url, world.bob.reader, *values, "unknown.example")
+    assert [r["value"] for r in results] == [*values, "unknown.example"]
+    for value, r in zip(values, results, strict=False):
+        ids = {m["id"] for m in r["matches"] if m["match"] == "range"} & {wide["id"],
+                                                                          narrow["id"]}
+        third = int(value.split(".")[2])
+        assert ids == ({wide["id"], narrow["id"]} if third == 7 else {wide["id"]}), value
+    assert results[-1]["matches"] == []

@@ -220,7 +220,9 @@ async def test_object_posted_to_one_process_reaches_a_stream_on_another(admin_ds
             async with aiohttp.ClientSession() as http:
                 bearer = {"Authorization": f"Bearer {reader_token}"}
                 async with http.post(f"{second.url}/api/v1/feeds", headers=bearer,
-                                     json={"name": "all"}) as resp:
+                                     json={"name": "all", "filter": {
+                                         # indicator() is a documentation address.
+                                         "include_warninglisted": True}}) as resp:
                     assert resp.status == 201
                     feed_id = (await resp.json())["id"]
                 stream = await http.get(f"{second.url}/api/v1/feeds/{feed_id}/stream",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from server.cli import main
 from server.ingest import warninglists
+from tests.feed_helpers import SseReader, create_feed, json_auth
+from tests.helpers import TLP_GREEN, auth, get_json, indicator, post
 
 
 def test_the_shipped_lists_load_with_their_versions():
@@ -59,34 +63,111 @@ def test_the_update_command_writes_where_asked(tmp_path):
     assert code == 0 and warninglists.load(out).versions["rfc1918"] == "3"
 
 
-async def test_a_warninglisted_value_is_stored_with_a_warning_and_left_out_on_request(
-        http, base_url, world):
-    from tests.feed_helpers import create_feed
-    from tests.helpers import TLP_GREEN, auth, get_json, indicator, post
+async def _feed_views(http, base_url, key, feed_id: str) -> dict[str, set[str]]:
+    """What each pull view of a feed holds: TAXII object ids, export.txt and export.csv
+    values."""
+    url = f"{base_url}/taxii2/feeds/collections/{feed_id}/objects/"
+    code, body, _ = await get_json(http, url, key)
+    assert code == 200
+    views = {"taxii": {o["id"] for o in body["objects"]}}
+    for shape in ("txt", "csv"):
+        async with http.get(f"{base_url}/api/v1/feeds/{feed_id}/export.{shape}",
+                            headers=auth(key)) as resp:
+            assert resp.status == 200, await resp.text()
+            text = await resp.text()
+        views[shape] = (set(text.split()) if shape == "txt"
+                        else {line.split(",")[1] for line in text.splitlines()[1:]})
+    return views
 
+
+async def test_warninglisted_values_are_flagged_and_left_out_unless_the_feed_asks(
+        http, base_url, world):
     listed = indicator("8.8.8.8", object_marking_refs=[TLP_GREEN])
     wide = indicator("8.0.0.0/8", object_marking_refs=[TLP_GREEN])  # holds a resolver
+    documentation = indicator("198.51.100.99", object_marking_refs=[TLP_GREEN])  # RFC 5737
     plain = indicator("93.184.216.34", object_marking_refs=[TLP_GREEN])
+    warned = {listed["id"], wide["id"], documentation["id"]}
+    feeds, streams = {}, {}
+    for asks in (False, True):
+        # The default filter (no key at all: not through create_feed, which asks), and
+        # the opt-in.
+        filt = {"collections": [str(world.collection_id)]}
+        if asks:
+            feeds[asks] = await create_feed(http, base_url, world.bob.reader,
+                                            filter={**filt, "include_warninglisted": True})
+        else:
+            async with http.post(f"{base_url}/api/v1/feeds", headers=json_auth(
+                    world.bob.reader), data=orjson.dumps({"name": "default",
+                                                          "filter": filt})) as resp:
+                assert resp.status == 201
+                feeds[asks] = await resp.json()
+        assert feeds[asks]["filter"]["include_warninglisted"] is asks
+        streams[asks] = await http.get(
+            f"{base_url}/api/v1/feeds/{feeds[asks]['id']}/stream",
+            headers={"Authorization": f"Bearer {world.bob.reader.token}"}, timeout=None)
+        assert streams[asks].status == 200
+    await asyncio.sleep(0.3)
     status = await post(http, base_url, world.collection_id, world.alice.contributor,
-                        listed, wide, plain)
+                        listed, wide, documentation, plain)
     messages = {s["id"]: s.get("message", "") for s in status["successes"]}
     assert "public-dns-v4" in messages[listed["id"]]
     assert "public-dns-v4" in messages[wide["id"]]
     assert messages[plain["id"]] == ""
-    ids, values = {}, {}
-    for exclude in (False, True):
-        feed = await create_feed(http, base_url, world.bob.reader, filter={
-            "collections": [str(world.collection_id)], "exclude_warninglisted": exclude})
-        url = f"{base_url}/taxii2/feeds/collections/{feed['id']}/objects/"
-        code, body, _ = await get_json(http, url, world.bob.reader)
-        assert code == 200
-        ids[exclude] = {o["id"] for o in body["objects"]}
-        async with http.get(f"{base_url}/api/v1/feeds/{feed['id']}/export.txt",
-                            headers=auth(world.bob.reader)) as resp:
-            assert resp.status == 200, await resp.text()
-            values[exclude] = set((await resp.text()).split())
-    assert {listed["id"], wide["id"], plain["id"]} <= ids[False]
-    assert plain["id"] in ids[True] and not {listed["id"], wide["id"]} & ids[True]
-    # The blocklist export leaves them out alike.
-    assert {"8.8.8.8", "8.0.0.0/8", "93.184.216.34"} <= values[False]
-    assert "93.184.216.34" in values[True] and not {"8.8.8.8", "8.0.0.0/8"} & values[True]
+    streamed = {}
+    for asks, resp in streams.items():
+        reader = SseReader(resp)
+        events = [await reader.next(timeout=10 if asks or not streamed.get(asks) else 1)
+                  for _ in range(4 if asks else 1)]
+        assert await reader.next(timeout=1) is None  # and nothing more
+        resp.close()
+        streamed[asks] = {e.data["id"] for e in events if e is not None}
+    assert streamed[False] == {plain["id"]}
+    assert streamed[True] == warned | {plain["id"]}
+
+    default = await _feed_views(http, base_url, world.bob.reader, feeds[False]["id"])
+    asked = await _feed_views(http, base_url, world.bob.reader, feeds[True]["id"])
+    values = {"8.8.8.8", "8.0.0.0/8", "198.51.100.99"}
+    assert plain["id"] in default["taxii"] and not warned & default["taxii"]
+    assert warned | {plain["id"]} <= asked["taxii"]
+    for shape in ("txt", "csv"):
+        assert "93.184.216.34" in default[shape] and not values & default[shape]
+        assert values | {"93.184.216.34"} <= asked[shape]
+
+
+async def test_the_former_opt_out_is_accepted_and_dropped(http, base_url, world):
+    async def made(filt: dict) -> dict:
+        async with http.post(f"{base_url}/api/v1/feeds", headers=json_auth(world.bob.reader),
+                             data=orjson.dumps({"name": "legacy", "filter": filt})) as resp:
+            assert resp.status == 201
+            return (await resp.json())["filter"]
+
+    # Dropped either way, as migration 0025 drops it from stored filters: only
+    # include_warninglisted brings the listed values in.
+    assert (await made({"exclude_warninglisted": True}))["include_warninglisted"] is False
+    assert (await made({"exclude_warninglisted": False}))["include_warninglisted"] is False
+    assert (await made({"exclude_warninglisted": False, "include_warninglisted": True}))[
+        "include_warninglisted"] is True
+    assert "exclude_warninglisted" not in await made({})
+
+
+async def test_the_default_export_reads_the_flag_from_blocklist_rows(http, base_url, world,
+                                                                      pool):
+    # The default filter leaves warninglisted values out without leaving the export's fast
+    # path (blocklist_rows, no bodies): the flag that decides is the copy in that table.
+    from schemas.feeds import FeedFilter
+    from server.store.exports import _reads_bodies
+
+    assert not _reads_bodies(FeedFilter())
+    plain = indicator("93.184.216.77", object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, plain)
+    async with http.post(f"{base_url}/api/v1/feeds", headers=json_auth(world.bob.reader),
+                         data=orjson.dumps({"name": "default", "filter": {
+                             "collections": [str(world.collection_id)]}})) as resp:
+        feed = await resp.json()
+    assert "93.184.216.77" in (await _feed_views(http, base_url, world.bob.reader,
+                                                 feed["id"]))["txt"]
+    await pool.execute("UPDATE blocklist_rows SET warned = true WHERE stix_id = $1",
+                       plain["id"])
+    views = await _feed_views(http, base_url, world.bob.reader, feed["id"])
+    assert "93.184.216.77" not in views["txt"] and "93.184.216.77" not in views["csv"]
+    assert plain["id"] in views["taxii"]  # the TAXII view reads objects, where it is not set

@@ -41,6 +41,7 @@ def _filter(request: web.Request) -> FeedFilter:
     if labels:
         values["labels"] = labels
     values["valid_only"] = form.get("valid_only") == "on"
+    values["include_warninglisted"] = form.get("include_warninglisted") == "on"
     try:
         return FeedFilter.model_validate(values)
     except ValidationError as exc:

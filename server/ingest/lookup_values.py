@@ -109,12 +109,40 @@ _MAX_LOOKED_UP = 2048
 _PARENTS = 8  # a name of a thousand labels must not cost a thousand probes
 
 
-def classify(value: str) -> tuple[str | None, list[tuple[str, str, str]]]:
+def _supernets(net: ipaddress.IPv4Network | ipaddress.IPv6Network,
+               lengths: frozenset[int] | None = None) -> list[str]:
+    """Each network holding `net` (of these prefix lengths, else all), narrowest first,
+    spelt as str(ip_network(...)) spells it.
+
+    Integer masks rather than `supernet()`, which took 8 of the 10 s of classifying a
+    10,000-value bulk lookup (32 network objects per IPv4 address).
+    """
+    width = net.max_prefixlen
+    first = int(net.network_address)
+    full = (1 << width) - 1
+    out = []
+    for bits in range(net.prefixlen - 1, -1, -1):
+        if lengths is not None and bits not in lengths:
+            continue
+        base = first & (full ^ (full >> bits))
+        if width == 32:
+            text = f"{base >> 24}.{base >> 16 & 255}.{base >> 8 & 255}.{base & 255}"
+        else:
+            text = str(ipaddress.IPv6Address(base))
+        out.append(f"{text}/{bits}")
+    return out
+
+
+def classify(value: str, lengths: dict[str, frozenset[int]] | None = None,
+             ) -> tuple[str | None, list[tuple[str, str, str]]]:
     """The kind of a looked-up value and its search keys (kind, canonical value, match).
 
     match: `exact` (the value itself), `range` (a stored CIDR range holding the address:
     each of its prefixes is a key) or `parent` (a parent domain, as context). Spelt as
     ingest spells values (schemas.observables.canonical), so both sides agree.
+    `lengths`: the prefix lengths of the ranges stored, by kind (server.store.lookup); a
+    key in CIDR form of another length can equal no stored value and is left out
+    (None: every length).
     """
     text = value.strip()
     if not text or len(text) > _MAX_LOOKED_UP or "\x00" in text:
@@ -125,12 +153,13 @@ def classify(value: str) -> tuple[str | None, list[tuple[str, str, str]]]:
         net = None
     if net is not None:
         kind = "ipv4" if net.version == 4 else "ipv6"
+        stored = None if lengths is None else lengths.get(kind, frozenset())
         keys = []
         if net.prefixlen == net.max_prefixlen:
             keys.append((kind, str(net.network_address), "exact"))
-        keys.append((kind, str(net), "exact"))
-        keys += [(kind, str(net.supernet(new_prefix=n)), "range")
-                 for n in range(net.prefixlen - 1, -1, -1)]
+        if stored is None or net.prefixlen in stored or net.prefixlen < net.max_prefixlen:
+            keys.append((kind, str(net), "exact"))
+        keys += [(kind, prefix, "range") for prefix in _supernets(net, stored)]
         return kind, keys
     if len(text) in _HASH_LENGTHS and _HEX.fullmatch(text):
         kind = _HASH_LENGTHS[len(text)]

@@ -35,13 +35,15 @@ def _summary(found: sightings.Aggregate | None) -> SightingSummary:
 
 async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) -> LookupResponse:
     """What the principal may see of each value, all values in one query."""
-    classified = [classify(v) for v in values]
-    probes = [store.Probe(i, kind, key, match)
-              for i, (_, keys) in enumerate(classified) for kind, key, match in keys]
     hits: list[store.Hit] = []
     summaries: dict[str, sightings.Aggregate] = {}
-    if probes:
-        async with pool.acquire() as conn:
+    async with pool.acquire() as conn:
+        # An address is probed as each prefix a stored range can have, not all 32 (or 128).
+        lengths = await store.prefix_lengths(conn)
+        classified = [classify(v, lengths) for v in values]
+        probes = [store.Probe(i, kind, key, match)
+                  for i, (_, keys) in enumerate(classified) for kind, key, match in keys]
+        if probes:
             hits = await store.find(conn, principal, probes)
             # Over the sightings this reader can see: none goes wider than its indicator.
             summaries = await sightings.aggregates(

@@ -208,8 +208,8 @@ _SAFE_VALUE = (
 
 def _reads_bodies(f: FeedFilter) -> bool:
     """Whether the feed's filter needs columns blocklist_rows does not copy: the decay score
-    (valid_from in the body, the sightings) and the warninglist flag."""
-    return f.min_score is not None or f.exclude_warninglisted
+    (valid_from in the body, the sightings). The warninglist flag is copied (0025)."""
+    return f.min_score is not None
 
 
 def _values(principal: Principal, f: FeedFilter, kinds: list[str] | None, p: Params,

@@ -74,7 +74,10 @@ def condition(f: FeedFilter, p: Params, o: str = "o", principal: Principal | Non
         parts.append(f"NOT {o}.revoked AND ({o}.valid_until IS NULL OR {o}.valid_until > now())")
     if f.min_score is not None:
         parts.append(score_at_least(principal, p, f.min_score, o))
-    if f.exclude_warninglisted:
+    if not f.include_warninglisted:
+        # Warninglisted values stay out unless the feed asks (issue 12). `warned` is in
+        # `objects` and in `blocklist_rows` (migration 0025), so the export's fast path
+        # reads it too.
         parts.append(f"{o}.warned IS NOT TRUE")
     if f.sightings_of_mine:
         parts.append(of_producer(principal, p, o))

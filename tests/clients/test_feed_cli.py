@@ -13,7 +13,7 @@ async def test_feed_create_list_update_show_delete(cli, world):
     feed = orjson.loads(made.out)
     assert feed["filter"] == {"types": ["indicator"], "observable_kinds": ["domain"],
                               "min_confidence": 60, "valid_only": True,
-                              "exclude_warninglisted": False, "sightings_of_mine": False}
+                              "include_warninglisted": False, "sightings_of_mine": False}
     listed = await cli(key, "feed", "list")
     assert f"{feed['id']}  c2 domains" in listed.out
     changed = await cli(key, "feed", "update", feed["id"], "--name", "renamed",

@@ -113,7 +113,9 @@ async def test_paged_reads_resume_with_added_after_and_next(alice, bob, world):
 
 
 async def test_feeds_and_exports_with_etag(alice, bob, world):
+    # The test values are documentation addresses, on the shipped warninglists.
     feed = await bob.create_feed("blocklist", {"collections": [str(world.collection_id)],
+                                               "include_warninglisted": True,
                                                "observable_kinds": ["ipv4"]})
     assert feed.id in {f.id for f in await bob.feeds()}
     await alice.post_objects(world.collection_id, [indicator("192.0.2.77")])
@@ -168,7 +170,8 @@ class Proxy:
 
 
 async def test_stream_resumes_after_a_dropped_connection(server, alice, bob, world):
-    feed = await bob.create_feed("live", {"collections": [str(world.collection_id)]})
+    feed = await bob.create_feed("live", {"collections": [str(world.collection_id)],
+                                          "include_warninglisted": True})
     proxy = Proxy(server.port)
     url = await proxy.start()
     first = [indicator(f"198.51.100.{i}") for i in range(3)]

@@ -176,6 +176,8 @@ async def _flow(flow: Flow, browser: Browser, world, pool, base_url: str, http) 
     await sam.get_by_label("Name").fill("Border IOCs")
     await sam.get_by_label("indicator", exact=True).check()
     await sam.get_by_label("Labels, comma-separated (any of them)").fill("border")
+    # The tour's values are documentation addresses, on the shipped warninglists.
+    await sam.get_by_label("Also warninglisted values", exact=False).check()
     await sam.get_by_role("button", name="Preview").click()
     await expect(sam.locator("#preview-result h2")).to_contain_text("2")
     await shot(sam, "feed-preview")
