@@ -275,10 +275,12 @@ async def test_gzip_when_asked(http, base_url, world):
         assert resp.headers["Content-Encoding"] == "gzip"
         body = gzip.decompress(await resp.read()).decode()
     assert sorted(body.splitlines()) == sorted(values)
-    async with http.get(poller.url, headers=auth(world.bob.reader, **{
-            "Accept-Encoding": "identity"}), auto_decompress=False) as resp:
-        assert "Content-Encoding" not in resp.headers
-        assert sorted((await resp.text()).splitlines()) == sorted(values)
+    for refused in ("identity", "gzip;q=0, identity"):
+        async with http.get(poller.url, headers=auth(world.bob.reader, **{
+                "Accept-Encoding": refused}), auto_decompress=False) as resp:
+            assert "Content-Encoding" not in resp.headers
+            assert resp.headers["Vary"] == "Accept-Encoding"
+            assert sorted((await resp.text()).splitlines()) == sorted(values)
 
 
 async def test_a_hidden_later_version_leaves_the_visible_one_exported(http, base_url, world):
