@@ -253,7 +253,7 @@ async def copy_text(conn: asyncpg.Connection, principal: Principal, f: FeedFilte
     million values cost more than the scan itself; a blocklist is a set either way.
     Without a kind to select, each indicator's values leave as one COPY row (joined by
     newlines, which COPY escapes and _unescaping restores): at a million indicators that
-    took 0.75 s of PostgreSQL CPU against 1.06 s for a row per value through unnest (no
+    took 0.78 s of PostgreSQL CPU against 1.06 s for a row per value through unnest (no
     parallel workers, best of 3, bench/README.md).
     """
     p = Params()
