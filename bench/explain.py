@@ -88,7 +88,9 @@ async def main() -> None:
     w = Params()
     queries["export watermark (ETag)"] = (exports.watermark_sql(reader, f, w), w.values)
     e = Params()
-    queries["export.txt rows (full)"] = (
+    queries["export.txt rows (full)"] = (exports._lines(reader, f, e), e.values)
+    e = Params()
+    queries["export.txt rows, a value each"] = (  # ?kind=, and the full export before
         f"SELECT v FROM ({exports._values(reader, f, None, e)}) x", e.values)
     e = Params()
     queries["export.txt rows, objects"] = (  # the same rows as before migration 0016

@@ -277,10 +277,12 @@ async def test_gzip_when_asked(http, base_url, world):
         assert resp.headers["Content-Encoding"] == "gzip"
         body = gzip.decompress(await resp.read()).decode()
     assert sorted(body.splitlines()) == sorted(values)
-    async with http.get(poller.url, headers=auth(world.bob.reader, **{
-            "Accept-Encoding": "identity"}), auto_decompress=False) as resp:
-        assert "Content-Encoding" not in resp.headers
-        assert sorted((await resp.text()).splitlines()) == sorted(values)
+    for refused in ("identity", "gzip;q=0, identity"):
+        async with http.get(poller.url, headers=auth(world.bob.reader, **{
+                "Accept-Encoding": refused}), auto_decompress=False) as resp:
+            assert "Content-Encoding" not in resp.headers
+            assert resp.headers["Vary"] == "Accept-Encoding"
+            assert sorted((await resp.text()).splitlines()) == sorted(values)
 
 
 async def test_a_hidden_later_version_leaves_the_visible_one_exported(http, base_url, world):
@@ -365,3 +367,31 @@ async def test_purge_of_old_deletions_keeps_the_etag(http, base_url, world, pool
                                    world.group_id)
     assert left == 1
     assert await poller.conditional() == 304
+
+
+async def test_lines_are_the_stored_values_several_to_an_indicator_and_backslashes(
+        http, base_url, world, pool):
+    # A full export.txt leaves each indicator's values as one COPY row joined by newlines,
+    # which COPY escapes, as it does a backslash (a URL may hold one, even before an "n"):
+    # every line must be a stored value exactly, in the full export and by kind alike.
+    poller = await _poller(http, base_url, world)
+    md5, sha1 = "d41d8cd98f00b204e9800998ecf8427e", "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+    hashes = indicator(pattern=f"[file:hashes.MD5 = '{md5}'] OR"
+                               f" [file:hashes.'SHA-1' = '{sha1}']")
+    urls = [indicator(pattern=f"[url:value = '{u}']") for u in (
+        "https://evil.example/a\\\\b", "https://evil.example/a\\\\nb\\\\\\\\")]
+    await post(http, base_url, world.collection_id, world.alice.contributor,
+               hashes, *urls, indicator("198.51.100.30"))
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT array_agg(v ORDER BY v) FROM objects, unnest(ioc_values) v"
+            " WHERE collection_id = $1", world.collection_id)
+    assert {md5, sha1, "https://evil.example/a\\b", "198.51.100.30"} <= set(stored)
+    assert "https://evil.example/a\\nb\\\\" in stored
+    assert sorted(await poller.full()) == sorted(stored)
+    by_kind = []
+    for kind in ("url", "md5", "sha1", "ipv4"):
+        async with http.get(poller.url, params={"kind": kind},
+                            headers=auth(world.bob.reader)) as resp:
+            by_kind += (await resp.text()).splitlines()
+    assert sorted(by_kind) == sorted(stored)

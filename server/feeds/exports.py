@@ -4,11 +4,13 @@ gzip when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import zlib
 
 from aiohttp import web
-from aiohttp.web import ContentCoding
 
+from server.config import SETTINGS
 from server.db.pool import POOL
 from server.errors import BadRequest
 from server.feeds.api import ANY_ROLE, feed_id
@@ -16,6 +18,7 @@ from server.feeds.channels import DeliveryChannel
 from server.store import exports as store
 from server.store.feeds import get_feed
 from server.web.auth import principal_of
+from server.web.middleware import accepts_gzip
 from server.web.routes import JsonApiRoutes
 
 admin = JsonApiRoutes()
@@ -26,7 +29,9 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "stix": "application/stix+json;version=2.1",
 }
-_CHUNK = 1 << 18  # bytes written to the client at a time
+# gzip input gathered before one zlib call in a worker thread (zlib releases the GIL, so
+# PostgreSQL's stream keeps being read meanwhile); plain answers are written as they come.
+_GZIP_CHUNK = 1 << 18
 
 
 def _etag_list(header: str) -> set[str]:
@@ -34,21 +39,44 @@ def _etag_list(header: str) -> set[str]:
 
 
 class _Sink:
-    """Buffers what PostgreSQL sends (one message a row) into large writes."""
+    """Relays what PostgreSQL sends to the client.
 
-    def __init__(self, resp: web.StreamResponse) -> None:
-        self.resp, self.parts, self.size = resp, [], 0
+    asyncpg hands over all the COPY rows of one socket read at once (tens of kB, whole
+    rows), so a plain answer writes each straight through: no copy, no join; the write
+    waits only when the client is slower than PostgreSQL (aiohttp's drain). A gzip answer
+    is compressed here at the server's `gzip_level` (aiohttp's own compression would use
+    level 6: at a million values 2-3x the CPU of level 1 for 20 % fewer bytes).
+    """
+
+    def __init__(self, resp: web.StreamResponse, gzip_level: int | None) -> None:
+        self.resp = resp
+        self.packer = (zlib.compressobj(gzip_level, zlib.DEFLATED, 31)
+                       if gzip_level is not None else None)  # wbits 31: a gzip member
+        self.parts: list[bytes] = []
+        self.size = 0
 
     async def __call__(self, data: bytes) -> None:
+        if self.packer is None:
+            await self.resp.write(data)
+            return
         self.parts.append(data)
         self.size += len(data)
-        if self.size >= _CHUNK:
-            await self.flush()
+        if self.size >= _GZIP_CHUNK:
+            await self._pack()
+
+    async def _pack(self) -> None:
+        assert self.packer is not None
+        data, self.parts, self.size = b"".join(self.parts), [], 0
+        packed = await asyncio.get_running_loop().run_in_executor(
+            None, self.packer.compress, data)
+        if packed:
+            await self.resp.write(packed)
 
     async def flush(self) -> None:
-        if self.parts:
-            data, self.parts, self.size = b"".join(self.parts), [], 0
-            await self.resp.write(data)
+        """Write what is held back (the end of a gzip member)."""
+        if self.packer is not None:
+            await self._pack()
+            await self.resp.write(self.packer.flush())
 
 
 @admin.route("GET", "/feeds/{feed_id}/export.{fmt}", role=ANY_ROLE,
@@ -87,11 +115,15 @@ async def export(request: web.Request, which: uuid.UUID, fmt: str) -> web.Stream
             if base is not None:
                 change = await store.delta(conn, principal, feed.filter, kinds, base, mark)
             headers["X-Accord-Export"] = "delta" if change is not None else "full"
-            resp = web.StreamResponse(headers={**headers, "Content-Type": FORMATS[fmt]})
-            if "gzip" in request.headers.get("Accept-Encoding", "").lower():
-                resp.enable_compression(ContentCoding.gzip)
+            headers["Content-Type"] = FORMATS[fmt]
+            headers["Vary"] = "Accept-Encoding"
+            level = request.app[SETTINGS].gzip_level
+            gzip = level > 0 and accepts_gzip(request.headers.get("Accept-Encoding", ""))
+            if gzip:
+                headers["Content-Encoding"] = "gzip"
+            resp = web.StreamResponse(headers=headers)
             await resp.prepare(request)
-            sink = _Sink(resp)
+            sink = _Sink(resp, level if gzip else None)
             if change is not None:
                 await sink(b"".join([*(f"+{v}\n".encode() for v in change.added),
                                      *(f"-{v}\n".encode() for v in change.removed)]))
