@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import orjson
 
 from schemas import admin as api
 from schemas.cursors import CursorCodec
@@ -23,6 +24,7 @@ from server.admin.access import (
 )
 from server.db.pool import atomic
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
+from server.ingest import review
 from server.store import audit, collections, groups, keys, orgs
 from server.store import objects as object_store
 from server.store.records import (
@@ -73,6 +75,7 @@ def _policy(g: GroupInfo) -> api.GroupPolicy:
         default_tlp=g.default_tlp, default_attribution=g.default_attribution,
         allow_anonymous=g.allow_anonymous, confidential_roster=g.confidential_roster,
         allowed_sectors=None if g.allowed_sectors is None else sorted(g.allowed_sectors),
+        privacy_policy=g.privacy_policy,
     )
 
 
@@ -640,3 +643,37 @@ async def audit_query(
     last = found[-1] if more and found else None
     return api.AuditPage(entries=entries, next=cursors.encode(Cursor(last.at, last.seq))
                          if last is not None else None)
+
+
+# --- privacy review -------------------------------------------------------------------------
+
+
+def _held(row: review.HeldRow) -> dict:
+    return {"id": row.id, "stix_id": row.stix_id, "version": row.version,
+            "collection_id": row.collection_id, "producer_org": row.producer_org,
+            "status_id": row.status_id, "held": row.held, "deadline": row.deadline,
+            "findings": [api.ReviewFinding(**f) for f in row.findings]}
+
+
+async def review_queue(pool: asyncpg.Pool, principal: Principal, q: api.ReviewQuery
+                       ) -> api.HeldList:
+    """The review queue the caller may decide (its own organisation's; every one for
+    platform admins)."""
+    rows = await review.list_held(pool, principal, q.limit)
+    return api.HeldList(objects=[api.HeldObject(**_held(r)) for r in rows])
+
+
+async def review_show(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID
+                      ) -> api.HeldObjectDetail:
+    """One held object with its body as posted."""
+    row = await review.show_held(pool, principal, held_id)
+    return api.HeldObjectDetail(**_held(row), object=orjson.loads(row.body or "{}"))
+
+
+async def review_decide(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID,
+                        decision: str, reason: str) -> api.ReviewDecision:
+    """Release, redact or reject a held object."""
+    done = await review.decide(pool, principal, held_id, decision, reason)
+    return api.ReviewDecision(id=done.held_id, decision=done.decision, stix_id=done.stix_id,
+                              status_id=done.status_id, stored_version=done.stored_version,
+                              message=done.message)

@@ -11,13 +11,13 @@ from server.store.query import Params
 from server.store.records import GroupInfo, GroupMember, Invitation, TrustGroup
 
 _POLICY = ("default_tlp", "default_attribution", "allow_anonymous", "allowed_sectors",
-           "confidential_roster")
+           "confidential_roster", "privacy_policy")
 # The reference group is the platform's own; the admin API never lists or changes it.
 _GROUP = (
     "SELECT g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
     " m.org_id IS NOT NULL AS is_member, coalesce(m.is_manager, false) AS is_manager,"
-    " g.archived"
+    " g.archived, g.privacy_policy"
     " FROM trust_groups g LEFT JOIN group_members m ON m.group_id = g.id AND m.org_id = $1"
     " WHERE NOT g.is_reference"
 )

@@ -72,6 +72,7 @@ class GroupInfo:
     is_member: bool
     is_manager: bool
     archived: bool
+    privacy_policy: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,409 @@
+"""Personal-data screening of STIX objects: pure, no I/O, patterns compiled once.
+
+Each finding names the property (a JSON path in the object) and the reason; never the value,
+so findings can be logged, audited and shown without repeating what they flag. The free-text
+patterns follow Microsoft Presidio's predefined recognisers (EmailRecognizer,
+PhoneRecognizer's formats, IbanRecognizer's mod-97 check, CreditCardRecognizer's Luhn check,
+UsSsnRecognizer's invalid ranges, UkNinoRecognizer's prefixes) without its NLP models, which
+are too heavy for a 2-core server; the national identifiers screened are exactly
+NATIONAL_IDS (README "Privacy").
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# Reasons, as they appear in findings, audit entries and the review queue.
+EMAIL = "email-address"
+PHONE = "phone-number"
+IBAN = "iban"
+CARD = "payment-card"
+POSTAL = "postal-address"
+VICTIM_EMAIL = "victim-email-addr"
+USER_ACCOUNT = "user-account"
+INDIVIDUAL = "individual-identity"
+EMAIL_BODY = "email-body"
+X509_INDIVIDUAL = "x509-individual-subject"
+# National identifier formats screened, by reason: the documented set (README "Privacy").
+NATIONAL_IDS = {
+    "national-id:us-ssn": "United States Social Security number (AAA-GG-SSSS, valid ranges)",
+    "national-id:uk-nino": "United Kingdom National Insurance number (valid prefixes)",
+    "national-id:fr-nir": "France NIR (numéro de sécurité sociale, with its 97 key)",
+    "national-id:de-steuer-id": "Germany Steuer-IdNr (11 digits, ISO 7064 MOD 11,10 check)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Personal data found in one property of an object (the value is never kept)."""
+
+    property: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"property": self.property, "reason": self.reason}
+
+
+# --- free text -------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")
+# International (+CC ...), North American ((NPA) NXX-XXXX, NPA-NXX-XXXX) and European
+# national forms with a trunk 0 and grouped digits; a digit count check follows.
+_PHONE_RE = re.compile(
+    r"(?<![\w+/.-])(?<!\d )(?:"
+    r"\+\d{1,3}[ .-]?(?:\(0?\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"
+    r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
+    r"|\d{3}[.-]\d{3}[.-]\d{4}"
+    r"|0[1-9](?:[ .]\d{2}){4}"
+    r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}"
+    r")(?![\w/.-]*\d)(?! \d)")
+_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+_CARD_RE = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+_SSN_RE = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
+_NINO_RE = re.compile(
+    r"\b([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+_NINO_BAD_PREFIX = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+_NIR_RE = re.compile(
+    r"(?<![\w-])([12]) ?(\d{2}) ?(0[1-9]|1[0-2]|[2-9]\d) ?(\d{2}|2[AB]) ?(\d{3}) ?(\d{3}) ?(\d{2})"
+    r"(?![\w-])")
+_STEUER_RE = re.compile(r"(?<![\w-])([1-9]\d) ?(\d{3}) ?(\d{3}) ?(\d{3})(?![\w-])")
+# Conservative: a house number and a street word (EN, FR) or a German street name and number.
+_POSTAL_RE = re.compile(
+    r"\b\d{1,5}[a-z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St\.|Avenue|Ave\.|Road|Rd\.|"
+    r"Boulevard|Blvd\.|Lane|Ln\.|Drive|Dr\.|Court|Ct\.|Terrace|Place|Way)(?=[\s,.;]|$)"
+    r"|\b\d{1,4}(?: ?bis| ?ter)?,?\s+(?:rue|avenue|boulevard|impasse|allée|chemin|place)"
+    r"\s+(?:d[eu']\s?|des\s|la\s|l')?[A-ZÉ][\w'-]+"
+    r"|\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|weg|platz|allee|gasse)\s+\d{1,4}[a-z]?\b")
+_DIGITS_ONLY = re.compile(r"\D")
+# One cheap scan decides whether the numbered patterns can match at all: each needs a run of
+# at least eight digits and separators that starts a word (or an IBAN's country and check).
+_NUMBER_LIKE = re.compile(r"[\d+(][\d ().-]{6,}\d|[A-Z]{2}\d\d")
+
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for n, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if n % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card(text: str) -> bool:
+    digits = _DIGITS_ONLY.sub("", text)
+    # Issuer prefixes of the schemes (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay).
+    if not 13 <= len(digits) <= 19 or digits[0] not in "34562":
+        return False
+    if digits[0] == "2" and not "2221" <= digits[:4] <= "2720":
+        return False
+    return _luhn(digits)
+
+
+def _iban(text: str) -> bool:
+    compact = text.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    number = "".join(str(int(ch, 36)) for ch in moved)
+    return int(number) % 97 == 1
+
+
+def _ssn(m: re.Match[str]) -> bool:
+    area, group, serial = m.groups()
+    return (area not in ("000", "666") and area[0] != "9" and group != "00"
+            and serial != "0000" and len(set(area + group + serial)) > 1)
+
+
+def _nir(m: re.Match[str]) -> bool:
+    sex, year, month, dept, commune, order, key = m.groups()
+    body = sex + year + month + dept.replace("2A", "19").replace("2B", "18") + commune + order
+    return 97 - int(body) % 97 == int(key)
+
+
+def _steuer_id(m: re.Match[str]) -> bool:
+    digits = "".join(m.groups())
+    counts = sorted((digits[:10].count(d) for d in set(digits[:10])), reverse=True)
+    # Of the first ten digits exactly one appears two or three times, the others at most once.
+    if counts[0] not in (2, 3) or (len(counts) > 1 and counts[1] > 1):
+        return False
+    product = 10
+    for ch in digits[:10]:
+        total = (int(ch) + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10 == int(digits[10])
+
+
+_NUMBERED: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool]], ...] = (
+    (CARD, _CARD_RE, lambda m: _card(m.group())),
+    (IBAN, _IBAN_RE, lambda m: _iban(m.group())),
+    ("national-id:us-ssn", _SSN_RE, _ssn),
+    ("national-id:uk-nino", _NINO_RE, lambda m: m.group(1) not in _NINO_BAD_PREFIX),
+    ("national-id:fr-nir", _NIR_RE, _nir),
+    ("national-id:de-steuer-id", _STEUER_RE, _steuer_id),
+)
+
+
+def _matches(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """Each personal-data match in free text: its reason and span."""
+    found: list[tuple[str, tuple[int, int]]] = []
+    if "@" in text:
+        found += [(EMAIL, m.span()) for m in _EMAIL_RE.finditer(text)]
+    if _NUMBER_LIKE.search(text):
+        # Spans already explained (or shaped like a bank account): not phone numbers too.
+        taken = [m.span() for m in _IBAN_RE.finditer(text)]
+        iban_shaped = len(taken)
+        for reason, pattern, valid in _NUMBERED:
+            spans = [m.span() for m in pattern.finditer(text) if valid(m) and (
+                pattern is _IBAN_RE or not _overlaps(m, taken[:iban_shaped]))]
+            found += [(reason, span) for span in spans]
+            taken += spans
+        found += [(PHONE, m.span()) for m in _PHONE_RE.finditer(text)
+                  if _phone(m.group()) and not _overlaps(m, taken)]
+    found += [(POSTAL, m.span()) for m in _POSTAL_RE.finditer(text)]
+    return found
+
+
+def screen_text(text: str) -> list[str]:
+    """The reasons this free text holds personal data (each reason once)."""
+    return list(dict.fromkeys(reason for reason, _ in _matches(text)))
+
+
+def _overlaps(m: re.Match[str], spans: list[tuple[int, int]]) -> bool:
+    return any(a < m.end() and m.start() < b for a, b in spans)
+
+
+def _phone(text: str) -> bool:
+    return 9 <= len(_DIGITS_ONLY.sub("", text)) <= 15
+
+
+# Properties that are free text in the STIX 2.1 specification (plus every custom x_ string).
+_FREE_TEXT = frozenset({"name", "description", "content", "abstract", "explanation",
+                        "subject", "aliases", "roles", "contact_information", "objective",
+                        "display_name", "x_opencti_description"})
+# Never free text: the other standard STIX 2.1 properties (identifiers, references,
+# timestamps, patterns, hashes, URLs, vocabularies). A key in neither set is custom.
+_NOT_TEXT = frozenset({
+    "id", "type", "spec_version", "created", "modified", "pattern", "pattern_type",
+    "pattern_version", "valid_from", "valid_until", "indicator_types", "hashes",
+    "external_references", "kill_chain_phases", "object_marking_refs", "granular_markings",
+    "created_by_ref", "extensions", "value", "url", "labels", "lang", "confidence", "revoked",
+    "published", "report_types", "object_refs", "first_seen", "last_seen", "identity_class",
+    "sectors", "is_family", "malware_types", "tool_types", "relationship_type", "source_ref",
+    "target_ref", "start_time", "stop_time", "first_observed", "last_observed",
+    "number_observed", "count", "sighting_of_ref", "where_sighted_refs", "observed_data_refs",
+    "opinion", "authors", "definition_type", "definition", "is_multipart", "to_refs",
+    "cc_refs", "bcc_refs", "from_ref", "sender_ref", "date", "resolves_to_refs", "mime_type",
+    "size", "defanged", "x_mitre_version", "x_mitre_domains", "x_mitre_modified_by_ref",
+    "x_mitre_attack_spec_version", "x_mitre_platforms", "x_mitre_deprecated",
+    "x_mitre_is_subtechnique", "x_mitre_data_sources", "x_mitre_tactic_type",
+    "x_mitre_shortname", "x_mitre_contributors",
+})
+def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _strings(item, f"{path}[{n}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not key.endswith("_ref") and not key.endswith("_refs"):
+                yield from _strings(item, f"{path}.{key}")
+
+
+def _free_text(obj: dict) -> list[tuple[str, str]]:
+    found = []
+    for key in obj.keys() - _NOT_TEXT:  # a set operation: no loop over every property
+        if key in _FREE_TEXT or key.startswith("x_"):
+            value = obj[key]
+            if isinstance(value, str):  # the common case, without the walk
+                found.append((key, value))
+            elif not key.endswith(("_ref", "_refs")):
+                found.extend(_strings(value, key))
+    return found
+
+
+# --- objects and properties that identify people ----------------------------------------
+
+_SENDER_IN_PATTERN = re.compile(
+    r"(?:from_ref|sender_ref)\.value\s*=\s*'([^']*)'|email-addr:value\s*=\s*'([^']*)'")
+_X509_PERSONAL = re.compile(r"(?:^|[,/]\s*)(?:emailAddress|E|GN|SN|givenName|surname)\s*=",
+                            re.IGNORECASE)
+_X509_CN = re.compile(r"(?:^|[,/]\s*)CN\s*=\s*([^,/]+)", re.IGNORECASE)
+_X509_ORG = re.compile(r"(?:^|[,/]\s*)O\s*=", re.IGNORECASE)
+_PERSON_NAME = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ'-]+(?: [A-ZÀ-Ý][a-zà-ÿ'.-]+){1,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeRoles:
+    """Who plays which part in an envelope: e-mail addresses as recipients and as senders."""
+
+    recipients: frozenset[str]  # email-addr ids in to/cc/bcc of an email-message
+    senders: frozenset[str]  # email-addr ids in from/sender of an email-message
+    sender_values: frozenset[str]  # addresses an indicator pattern names as a sender
+
+
+def roles_of(objects: Iterable[dict]) -> EnvelopeRoles:
+    """The e-mail roles that the objects of one envelope give their email-addr objects."""
+    recipients: set[str] = set()
+    senders: set[str] = set()
+    values: set[str] = set()
+    for obj in objects:
+        kind = obj.get("type")
+        if kind == "email-message":
+            for key in ("to_refs", "cc_refs", "bcc_refs"):
+                refs = obj.get(key)
+                if isinstance(refs, list):
+                    recipients.update(r for r in refs if isinstance(r, str))
+            for key in ("from_ref", "sender_ref"):
+                ref = obj.get(key)
+                if isinstance(ref, str):
+                    senders.add(ref)
+        elif kind == "indicator":
+            pattern = obj.get("pattern")
+            if isinstance(pattern, str) and "'" in pattern and (
+                    "email" in pattern):
+                for a, b in _SENDER_IN_PATTERN.findall(pattern):
+                    values.add((a or b).lower())
+    return EnvelopeRoles(frozenset(recipients), frozenset(senders), frozenset(values))
+
+
+_NO_ROLES = EnvelopeRoles(frozenset(), frozenset(), frozenset())
+
+
+def _x509_individual(subject: str) -> bool:
+    if _X509_PERSONAL.search(subject):
+        return True
+    cn = _X509_CN.search(subject)
+    return bool(cn and not _X509_ORG.search(subject) and _PERSON_NAME.match(cn.group(1).strip()))
+
+
+_TYPED = frozenset({"email-addr", "user-account", "identity", "email-message",
+                    "x509-certificate"})
+# What the numbered patterns need: a run of eight digits and separators starting a word, or
+# an IBAN's country and check digits. (E-mail addresses need an "@", postal addresses a
+# street word; both are checked apart, as substrings.)
+# (Dots only in the dotted phone forms: IP addresses, common in this field, do not trigger.)
+# Each alternative starts with a character class and looks behind only once it matched
+# (a lookbehind first costs a check at every position of every text).
+_TRIGGER = re.compile(r"[\d+(](?<![\w.][\d+(])(?:[\d ()-]{6,}\d|\d\.\d\d\.\d\d\.\d\d"
+                      r"|\d\d\.\d{3}\.\d{4})|[A-Z](?<![\w.][A-Z])[A-Z]\d\d")
+_STREET_WORDS = frozenset({"street", "st.", "avenue", "ave.", "road", "rd.", "boulevard",
+                           "blvd.", "lane", "ln.", "drive", "dr.", "court", "ct.", "terrace",
+                           "place", "way", "rue", "impasse", "allée", "chemin"})
+_STREET_SUFFIXES = ("straße", "strasse", "weg ", "platz", "allee", "gasse")
+
+
+def _typed(obj: dict, roles: EnvelopeRoles) -> list[Finding]:
+    kind = obj.get("type")
+    found: list[Finding] = []
+    if kind == "email-addr":
+        value = obj.get("value")
+        sender = obj.get("id") in roles.senders or (
+            isinstance(value, str) and value.lower() in roles.sender_values)
+        if obj.get("id") in roles.recipients and not sender:
+            found.append(Finding("value", VICTIM_EMAIL))
+        elif not sender:
+            found.append(Finding("value", EMAIL))
+        if isinstance(obj.get("display_name"), str) and not sender:
+            found.append(Finding("display_name", VICTIM_EMAIL if obj.get("id")
+                                 in roles.recipients else EMAIL))
+    elif kind == "user-account":
+        for key in ("user_id", "account_login", "display_name", "credential"):
+            if isinstance(obj.get(key), str):
+                found.append(Finding(key, USER_ACCOUNT))
+    elif kind == "identity" and obj.get("identity_class") == "individual":
+        found.append(Finding("name", INDIVIDUAL))
+    elif kind == "email-message":
+        if isinstance(obj.get("body"), str):
+            found.append(Finding("body", EMAIL_BODY))
+        parts = obj.get("body_multipart")
+        if isinstance(parts, list):
+            found.extend(Finding(f"body_multipart[{n}].body", EMAIL_BODY)
+                         for n, p in enumerate(parts) if isinstance(p, dict)
+                         and isinstance(p.get("body"), str))
+    elif kind == "x509-certificate":
+        subject = obj.get("subject")
+        if isinstance(subject, str) and _x509_individual(subject):
+            found.append(Finding("subject", X509_INDIVIDUAL))
+    return found
+
+
+def screen_object(obj: dict, roles: EnvelopeRoles = _NO_ROLES) -> list[Finding]:
+    """The personal data in one object: typed findings, then free-text ones."""
+    found = _typed(obj, roles) if obj.get("type") in _TYPED else []
+    texts = _free_text(obj)
+    if not texts:
+        return found
+    # Most objects hold nothing any pattern needs: one scan of all their text says so.
+    joined = "\n".join(text for _, text in texts)
+    if "@" not in joined and _TRIGGER.search(joined) is None:
+        lowered = joined.lower()
+        if _STREET_WORDS.isdisjoint(lowered.replace(",", " ").split()) and not any(
+                suffix in lowered for suffix in _STREET_SUFFIXES):
+            return found
+    flagged = {f.property for f in found}
+    for path, text in texts:
+        if path in flagged or len(text) < 6:
+            continue
+        found.extend(Finding(path, reason) for reason in screen_text(text))
+    return found
+
+
+def screen_envelope(objects: list[dict]) -> dict[str, list[Finding]]:
+    """Findings per object id, for the objects of one envelope that have any."""
+    roles = roles_of(objects) if any(o.get("type") == "email-message" or o.get("type")
+                                     == "indicator" for o in objects) else _NO_ROLES
+    out: dict[str, list[Finding]] = {}
+    for obj in objects:
+        found = screen_object(obj, roles)
+        if found:
+            out.setdefault(str(obj.get("id")), []).extend(found)
+    return out
+
+
+# --- redaction -----------------------------------------------------------------------------
+
+# What a redacted value becomes (README "Privacy"): free text keeps its words around it.
+PLACEHOLDER = "[personal data removed]"
+_FREE_TEXT_REASONS = frozenset({EMAIL, PHONE, IBAN, CARD, POSTAL, *NATIONAL_IDS})
+_PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def redact_text(text: str) -> str:
+    """Free text with every personal-data match replaced by PLACEHOLDER."""
+    spans = sorted({span for _, span in _matches(text)})
+    out, at = [], 0
+    for start, end in spans:
+        if start < at:  # overlapping matches: one placeholder covers both
+            continue
+        out += [text[at:start], PLACEHOLDER]
+        at = end
+    return "".join(out) + text[at:]
+
+
+def redact(obj: dict, findings: Iterable[Finding]) -> dict:
+    """A copy of the object with the flagged values replaced: in free text only the matched
+    spans, a property that identifies a person whole (README "Privacy")."""
+    out = copy.deepcopy(obj)
+    for finding in findings:
+        keys: list[str | int] = [int(i) if i else k
+                                 for k, i in _PATH_PART.findall(finding.property)]
+        parent: Any = out
+        try:
+            for key in keys[:-1]:
+                parent = parent[key]
+            value = parent[keys[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue  # already redacted through an overlapping finding
+        if not isinstance(value, str):
+            continue
+        parent[keys[-1]] = (redact_text(value) if finding.reason in _FREE_TEXT_REASONS
+                            else PLACEHOLDER)
+    return out
