@@ -12,6 +12,7 @@ NATIONAL_IDS (README "Privacy").
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -217,15 +218,22 @@ def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
                 yield from _strings(item, f"{path}.{key}")
 
 
+_KNOWN = _FREE_TEXT | _NOT_TEXT
+
+
 def _free_text(obj: dict) -> list[tuple[str, str]]:
+    # The standard free-text properties, and the custom (x_) ones among the keys the
+    # specification does not define.
+    wanted = sorted(_FREE_TEXT.intersection(obj))
+    if not _KNOWN.issuperset(obj):
+        wanted += sorted(k for k in obj if k.startswith("x_") and k not in _KNOWN)
     found = []
-    for key in obj.keys() - _NOT_TEXT:  # a set operation: no loop over every property
-        if key in _FREE_TEXT or key.startswith("x_"):
-            value = obj[key]
-            if isinstance(value, str):  # the common case, without the walk
-                found.append((key, value))
-            elif not key.endswith(("_ref", "_refs")):
-                found.extend(_strings(value, key))
+    for key in wanted:
+        value = obj[key]
+        if isinstance(value, str):  # the common case, without the walk
+            found.append((key, value))
+        elif not key.endswith(("_ref", "_refs")):
+            found.extend(_strings(value, key))
     return found
 
 
@@ -298,6 +306,25 @@ _STREET_WORDS = frozenset({"street", "st.", "avenue", "ave.", "road", "rd.", "bo
                            "blvd.", "lane", "ln.", "drive", "dr.", "court", "ct.", "terrace",
                            "place", "way", "rue", "impasse", "allée", "chemin"})
 _STREET_SUFFIXES = ("straße", "strasse", "weg ", "platz", "allee", "gasse")
+# Each free-text pattern needs one of these shapes, with the text's digits made "0" (and
+# white space " "): a card, NIR or Steuer-ID a run of 11 digits or groups ("000 000", a
+# group that no letter follows, unlike a hash's digits after "SHA-256 "); an SSN
+# "000-00-0000"; an IBAN or NINO two capitals and two digits, or pairs ("00 00 00"); a
+# phone "+" (tested apart), "(000)", groups, "0.000.0000" or five dotted pairs (never an
+# IPv4 address: four groups); a postal address a house number before a capitalised word or
+# a French street word, or a German street word before its number ("...weg 0").
+_SHAPES = str.maketrans({chr(i): chr(i) for i in range(128)}
+                        | {c: "0" for c in "0123456789"} | {c: " " for c in "\t\n\r\x0b\x0c"})
+_FRENCH_STREET = r"(?:rue|avenue|boulevard|impasse|allée|chemin|place) "
+_MARKS = re.compile(
+    r"0(?:0(?:0{9}(?![A-Za-z])|[ -]000(?![0A-Za-z]*[A-Za-z])|-00-0000|(?<=[A-Z][A-Z]00)"
+    r"|(?<=\(00)0\))"
+    r"| (?:00 00| ?[A-Z]|(?:bis |ter )?" + _FRENCH_STREET + ")"
+    r"|,(?: [A-Z]| " + _FRENCH_STREET + ")"
+    r"|[a-z](?:,? [A-Z])"
+    r"|(?:bis|ter),? " + _FRENCH_STREET
+    + r"|\.(?:00\.00\.00\.00|000[.-]0000)"
+    r"|(?<=[egz] 0))")
 
 
 def _typed(obj: dict, roles: EnvelopeRoles) -> list[Finding]:
@@ -335,36 +362,72 @@ def _typed(obj: dict, roles: EnvelopeRoles) -> list[Finding]:
     return found
 
 
+def _suspect(text: str) -> bool:
+    """Whether any free-text pattern can match this text. One scan with a pattern that
+    starts with a literal (which the regex engine finds at C speed) over the text with its
+    digits made "0": a regular expression tried at every character costs more than the
+    rest of ingest spends on an object."""
+    return "@" in text or "+" in text or _MARKS.search(text.translate(_SHAPES)) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _suspect_long(text: str) -> bool:
+    return _suspect(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _reasons(text: str) -> tuple[str, ...]:
+    # Real feeds repeat their texts (ATT&CK descriptions, a vendor's boilerplate): a text
+    # already screened is looked up by its content, not screened again.
+    return tuple(screen_text(text)) if len(text) >= 6 else ()
+
+
+def _screen_texts(found: list[Finding], texts: list[tuple[str, str]]) -> list[Finding]:
+    flagged = {f.property for f in found}
+    for path, text in texts:
+        if path not in flagged:
+            found.extend(Finding(path, reason) for reason in _reasons(text))
+    return found
+
+
 def screen_object(obj: dict, roles: EnvelopeRoles = _NO_ROLES) -> list[Finding]:
     """The personal data in one object: typed findings, then free-text ones."""
     found = _typed(obj, roles) if obj.get("type") in _TYPED else []
     texts = _free_text(obj)
-    if not texts:
+    if not texts or not _suspect("\n".join([text for _, text in texts])):
         return found
-    # Most objects hold nothing any pattern needs: one scan of all their text says so.
-    joined = "\n".join(text for _, text in texts)
-    if "@" not in joined and _TRIGGER.search(joined) is None:
-        lowered = joined.lower()
-        if _STREET_WORDS.isdisjoint(lowered.replace(",", " ").split()) and not any(
-                suffix in lowered for suffix in _STREET_SUFFIXES):
-            return found
-    flagged = {f.property for f in found}
-    for path, text in texts:
-        if path in flagged or len(text) < 6:
-            continue
-        found.extend(Finding(path, reason) for reason in screen_text(text))
-    return found
+    return _screen_texts(found, texts)
 
 
 def screen_envelope(objects: list[dict]) -> dict[str, list[Finding]]:
-    """Findings per object id, for the objects of one envelope that have any."""
-    roles = roles_of(objects) if any(o.get("type") == "email-message" or o.get("type")
-                                     == "indicator" for o in objects) else _NO_ROLES
+    """Findings per object id, for the objects of one envelope that have any.
+
+    The cost that matters is that of clean objects: their free-text values are gathered by
+    set operations on their keys and tested once by _suspect; only the few it stops at are
+    walked and screened in full.
+    """
+    roles = _NO_ROLES
+    if any(o.get("type") == "email-addr" for o in objects):
+        roles = roles_of(objects)
     out: dict[str, list[Finding]] = {}
     for obj in objects:
-        found = screen_object(obj, roles)
+        found = _typed(obj, roles) if obj.get("type") in _TYPED else []
+        # (A set's own methods iterate over the object's few keys; `keys() - set` would
+        # iterate over the whole set.)
+        wanted = _FREE_TEXT.intersection(obj)
+        if not _KNOWN.issuperset(obj):
+            wanted = wanted.union([k for k in obj if k.startswith("x_") and k not in _KNOWN])
+        if wanted:
+            values = [obj[k] for k in wanted]
+            # Lists and objects (aliases, custom structures) are joined as their JSON-ish
+            # text: a superset of their strings, enough to decide whether to walk them.
+            text = "\n".join([v if isinstance(v, str) else str(v) for v in values])
+            # Long texts (ATT&CK's techniques, reports, a vendor's boilerplate) come back
+            # again and again: looked up by content, each is tested once.
+            if _suspect_long(text) if len(text) > 256 else _suspect(text):
+                found = _screen_texts(found, _free_text(obj))
         if found:
-            out.setdefault(str(obj.get("id")), []).extend(found)
+            out[str(obj.get("id"))] = found
     return out
 
 
