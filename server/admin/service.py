@@ -647,6 +647,8 @@ async def audit_query(
 
 # --- privacy review -------------------------------------------------------------------------
 
+Db = asyncpg.Pool | asyncpg.Connection
+
 
 def _held(row: review.HeldRow) -> dict:
     return {"id": row.id, "stix_id": row.stix_id, "version": row.version,
@@ -655,7 +657,7 @@ def _held(row: review.HeldRow) -> dict:
             "findings": [api.ReviewFinding(**f) for f in row.findings]}
 
 
-async def review_queue(pool: asyncpg.Pool, principal: Principal, q: api.ReviewQuery
+async def review_queue(pool: Db, principal: Principal, q: api.ReviewQuery
                        ) -> api.HeldList:
     """The review queue the caller may decide (its own organisation's; every one for
     platform admins)."""
@@ -663,14 +665,14 @@ async def review_queue(pool: asyncpg.Pool, principal: Principal, q: api.ReviewQu
     return api.HeldList(objects=[api.HeldObject(**_held(r)) for r in rows])
 
 
-async def review_show(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID
+async def review_show(pool: Db, principal: Principal, held_id: uuid.UUID
                       ) -> api.HeldObjectDetail:
     """One held object with its body as posted."""
     row = await review.show_held(pool, principal, held_id)
     return api.HeldObjectDetail(**_held(row), object=orjson.loads(row.body or "{}"))
 
 
-async def review_decide(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID,
+async def review_decide(pool: Db, principal: Principal, held_id: uuid.UUID,
                         decision: str, reason: str) -> api.ReviewDecision:
     """Release, redact or reject a held object."""
     done = await review.decide(pool, principal, held_id, decision, reason)

@@ -6,6 +6,8 @@ object's entry in its TAXII status (README "Privacy")."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,6 +44,20 @@ class Decision:
     message: str | None = None
 
 
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+@asynccontextmanager
+async def _atomic(db: Db) -> AsyncIterator[asyncpg.Connection]:
+    # The CLI's database mode hands in a connection, the server a pool.
+    if isinstance(db, asyncpg.Connection):
+        async with db.transaction():
+            yield db
+        return
+    async with db.acquire() as conn, conn.transaction():
+        yield conn
+
+
 def _reviewer_org(principal: Principal) -> uuid.UUID | None:
     """The producer whose queue the principal reviews (None: every one, a platform admin)."""
     if principal.is_platform_admin:
@@ -52,18 +68,18 @@ def _reviewer_org(principal: Principal) -> uuid.UUID | None:
     return principal.org_id
 
 
-async def list_held(pool: asyncpg.Pool, principal: Principal, limit: int = 100
+async def list_held(pool: Db, principal: Principal, limit: int = 100
                     ) -> list[HeldRow]:
     """The review queue the principal may decide, oldest first (no bodies)."""
     org = _reviewer_org(principal)
-    async with pool.acquire() as conn:
+    async with _atomic(pool) as conn:
         return await review_store.queue(conn, org, limit)
 
 
-async def show_held(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID) -> HeldRow:
+async def show_held(pool: Db, principal: Principal, held_id: uuid.UUID) -> HeldRow:
     """One held object with its body and findings; NotFound for another producer's."""
     org = _reviewer_org(principal)
-    async with pool.acquire() as conn:
+    async with _atomic(pool) as conn:
         row = await review_store.get(conn, held_id, org)
     if row is None:
         raise NotFound("no such object in the review queue")
@@ -88,7 +104,7 @@ def _redacted(row: HeldRow, body: dict) -> dict:
     return out
 
 
-async def decide(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID, decision: str,
+async def decide(pool: Db, principal: Principal, held_id: uuid.UUID, decision: str,
                  reason: str) -> Decision:
     """Release, redact or reject one held object, audited with who and why; its status
     entry turns to a success or a failure."""
@@ -96,7 +112,7 @@ async def decide(pool: asyncpg.Pool, principal: Principal, held_id: uuid.UUID, d
         raise BadRequest(f"a decision is one of {', '.join(DECISIONS)}")
     why = _why(reason)
     org = _reviewer_org(principal)
-    async with pool.acquire() as conn, conn.transaction():
+    async with _atomic(pool) as conn:
         row = await review_store.take(conn, held_id, org)
         if row is None:
             raise NotFound("no such object in the review queue")
@@ -145,9 +161,9 @@ async def _store(conn: asyncpg.Connection, row: HeldRow, decision: str, posted: 
     return None, failures[0]["message"] if failures else None
 
 
-async def expire_held(pool: asyncpg.Pool) -> int:
+async def expire_held(pool: Db) -> int:
     """Refuse the held objects nobody reviewed within REVIEW_WAIT; how many."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with _atomic(pool) as conn:
         rows = await review_store.take_expired(conn)
         for row in rows:
             await statuses.settle_pending(conn, row.status_id, [], [{
