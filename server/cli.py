@@ -248,6 +248,7 @@ def _policy(args: argparse.Namespace) -> api.GroupPolicyPatch | None:
         "default_tlp": args.default_tlp, "default_attribution": args.default_attribution,
         "allow_anonymous": args.anonymous, "confidential_roster": args.confidential,
         "allowed_sectors": [] if args.any_sector else args.sector,
+        "privacy_policy": args.privacy,
     }
     values = {k: v for k, v in values.items() if v is not None}
     return api.GroupPolicyPatch(**values) if values else None
@@ -526,6 +527,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--any-sector", action="store_true", help="lift the sector restriction")
         p.add_argument("--confidential", action=argparse.BooleanOptionalAction,
                        help="hide the member list from members who do not manage the group")
+        p.add_argument("--privacy", choices=["pass", "hold", "refuse"],
+                       help="what a post the personal-data screen flags becomes: shared and"
+                            " audited, held for review, or refused")
 
     org = things.add_parser("org", help=_GROUP_LINES["org"]) \
         .add_subparsers(dest="action", required=True)

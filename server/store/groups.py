@@ -229,7 +229,7 @@ _INVITATION = (
     "SELECT i.org_id, o.name AS org_name, i.state, i.created AS invited, i.decided,"
     " g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
-    " false AS is_member, false AS is_manager, g.archived"
+    " false AS is_member, false AS is_manager, g.archived, g.privacy_policy"
     " FROM group_invitations i JOIN trust_groups g ON g.id = i.group_id"
     " JOIN organizations o ON o.id = i.org_id"
 )

@@ -13,7 +13,8 @@ from tests.helpers import auth, indicator, objects_url, post
 async def test_create_and_describe_a_group_with_policy(api, factory):
     cert = await factory.member("cert", "government")
     policy = {"default_tlp": "green", "default_attribution": "withheld", "allow_anonymous": True,
-              "allowed_sectors": ["government", "private"], "confidential_roster": True}
+              "allowed_sectors": ["government", "private"], "confidential_roster": True,
+              "privacy_policy": "hold"}
     made = await api("POST", "/groups", cert.admin,
                      {"name": f"g-{uuid.uuid4().hex[:6]}", "description": "d", "policy": policy})
     assert made.status == 201, made.body
