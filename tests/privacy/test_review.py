@@ -189,3 +189,17 @@ async def test_a_passing_group_shares_flagged_objects_and_audits_the_findings(
     code, _, _ = await get_json(
         http, objects_url(base_url, world.collection_id, f"{flagged['id']}/"), world.bob.reader)
     assert code == 200
+
+
+async def test_an_object_nobody_reviews_in_time_fails(http, base_url, world, pool):
+    flagged, _, status = await held_world(http, base_url, world, pool)
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE held_objects SET deadline = now() - interval '1 second'"
+                           " WHERE stix_id = $1", flagged["id"])
+    assert await review.expire_held(pool) >= 1
+    after = await _status(http, base_url, status, world.alice.reader)
+    assert after["pending_count"] == 0 and after["failure_count"] == 1, after
+    assert "not reviewed within 30 days" in after["failures"][0]["message"]
+    async with pool.acquire() as conn:
+        entries = await audit.query(conn, org_id=world.alice.org_id, action="review.expired")
+    assert any(e.subject == flagged["id"] for e in entries)
