@@ -6,8 +6,6 @@ object's entry in its TAXII status (README "Privacy")."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,6 +13,7 @@ import asyncpg
 import orjson
 
 from schemas.principal import Principal, Role
+from server.db.pool import atomic
 from server.errors import BadRequest, Forbidden, NotFound
 from server.ingest import envelope
 from server.privacy import screening
@@ -47,17 +46,6 @@ class Decision:
 Db = asyncpg.Pool | asyncpg.Connection
 
 
-@asynccontextmanager
-async def _atomic(db: Db) -> AsyncIterator[asyncpg.Connection]:
-    # The CLI's database mode hands in a connection, the server a pool.
-    if isinstance(db, asyncpg.Connection):
-        async with db.transaction():
-            yield db
-        return
-    async with db.acquire() as conn, conn.transaction():
-        yield conn
-
-
 def _reviewer_org(principal: Principal) -> uuid.UUID | None:
     """The producer whose queue the principal reviews (None: every one, a platform admin)."""
     if principal.is_platform_admin:
@@ -72,14 +60,14 @@ async def list_held(pool: Db, principal: Principal, limit: int = 100
                     ) -> list[HeldRow]:
     """The review queue the principal may decide, oldest first (no bodies)."""
     org = _reviewer_org(principal)
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         return await review_store.queue(conn, org, limit)
 
 
 async def show_held(pool: Db, principal: Principal, held_id: uuid.UUID) -> HeldRow:
     """One held object with its body and findings; NotFound for another producer's."""
     org = _reviewer_org(principal)
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         row = await review_store.get(conn, held_id, org)
     if row is None:
         raise NotFound("no such object in the review queue")
@@ -112,7 +100,7 @@ async def decide(pool: Db, principal: Principal, held_id: uuid.UUID, decision: s
         raise BadRequest(f"a decision is one of {', '.join(DECISIONS)}")
     why = _why(reason)
     org = _reviewer_org(principal)
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         row = await review_store.take(conn, held_id, org)
         if row is None:
             raise NotFound("no such object in the review queue")
@@ -163,7 +151,7 @@ async def _store(conn: asyncpg.Connection, row: HeldRow, decision: str, posted: 
 
 async def expire_held(pool: Db) -> int:
     """Refuse the held objects nobody reviewed within REVIEW_WAIT; how many."""
-    async with _atomic(pool) as conn:
+    async with atomic(pool) as conn:
         rows = await review_store.take_expired(conn)
         for row in rows:
             await statuses.settle_pending(conn, row.status_id, [], [{
