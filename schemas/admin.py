@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     StrictBool,
     StringConstraints,
     WithJsonSchema,
@@ -179,7 +180,21 @@ class GroupPolicy(Response):
     privacy_policy: PrivacyPolicy = Field(
         "pass", description="What a post the personal-data screen flags becomes: `pass` (shared,"
                             " the findings audited), `hold` (pending, in the review queue) or"
-                            " `refuse`."
+                            " `refuse`. Unless set, `hold` when the members are of more than"
+                            " one sector, `pass` otherwise."
+    )
+    privacy_policy_set: bool = Field(
+        False, description="Whether privacy_policy was set for the group (false: decided from"
+                           " its members' sectors, and it changes as they do)."
+    )
+    privacy_reviewers: list[uuid.UUID] = Field(
+        default_factory=list, description="Organisations whose org-admins review the group's"
+                                          " held objects, besides the producer's."
+    )
+    victim_ranges: list[IPvAnyNetwork] = Field(
+        default_factory=list, description="Address ranges the group marks as victim-side: an IP"
+                                          " address in them in an observed-data or a sighting"
+                                          " is a finding (`victim-ip-addr`)."
     )
 
 
@@ -195,8 +210,16 @@ class GroupPolicyPatch(Request):
     confidential_roster: StrictBool | None = Field(
         None, description="Hide the roster from members."
     )
-    privacy_policy: PrivacyPolicy | None = Field(
-        None, description="What flagged posts become: pass, hold or refuse."
+    privacy_policy: PrivacyPolicy | Literal["default"] | None = Field(
+        None, description="What flagged posts become: pass, hold or refuse; `default`: unset"
+                          " (hold for members of more than one sector, else pass)."
+    )
+    privacy_reviewers: Annotated[list[uuid.UUID], Field(max_length=50)] | None = Field(
+        None, description="Organisations whose org-admins may review held objects (replaces"
+                          " the list; an empty list: the producer's org-admins only)."
+    )
+    victim_ranges: Annotated[list[IPvAnyNetwork], Field(max_length=200)] | None = Field(
+        None, description="Victim-side address ranges, CIDR (replaces the list; empty: none)."
     )
 
 

@@ -249,6 +249,8 @@ def _policy(args: argparse.Namespace) -> api.GroupPolicyPatch | None:
         "allow_anonymous": args.anonymous, "confidential_roster": args.confidential,
         "allowed_sectors": [] if args.any_sector else args.sector,
         "privacy_policy": args.privacy,
+        "privacy_reviewers": [] if args.no_reviewers else args.reviewer,
+        "victim_ranges": [] if args.no_victim_ranges else args.victim_range,
     }
     values = {k: v for k, v in values.items() if v is not None}
     return api.GroupPolicyPatch(**values) if values else None
@@ -527,9 +529,21 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--any-sector", action="store_true", help="lift the sector restriction")
         p.add_argument("--confidential", action=argparse.BooleanOptionalAction,
                        help="hide the member list from members who do not manage the group")
-        p.add_argument("--privacy", choices=["pass", "hold", "refuse"],
+        p.add_argument("--privacy", choices=["pass", "hold", "refuse", "default"],
                        help="what a post the personal-data screen flags becomes: shared and"
-                            " audited, held for review, or refused")
+                            " audited, held for review, or refused; default: unset (hold"
+                            " when the members are of more than one sector, else pass)")
+        p.add_argument("--reviewer", action="append", type=uuid.UUID, metavar="ORG_ID",
+                       help="an organisation whose org-admins may review the group's held"
+                            " objects besides the producer's (repeatable; replaces the list)")
+        p.add_argument("--no-reviewers", action="store_true",
+                       help="no reviewers besides the producer's org-admins")
+        p.add_argument("--victim-range", action="append", metavar="CIDR",
+                       help="an address range the group marks as victim-side: its addresses"
+                            " in observed-data or sightings are personal data (repeatable;"
+                            " replaces the list)")
+        p.add_argument("--no-victim-ranges", action="store_true",
+                       help="mark no address range as victim-side")
 
     org = things.add_parser("org", help=_GROUP_LINES["org"]) \
         .add_subparsers(dest="action", required=True)

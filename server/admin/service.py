@@ -75,7 +75,9 @@ def _policy(g: GroupInfo) -> api.GroupPolicy:
         default_tlp=g.default_tlp, default_attribution=g.default_attribution,
         allow_anonymous=g.allow_anonymous, confidential_roster=g.confidential_roster,
         allowed_sectors=None if g.allowed_sectors is None else sorted(g.allowed_sectors),
-        privacy_policy=g.privacy_policy,
+        privacy_policy=review.effective_policy(g.privacy_policy, g.member_sectors),
+        privacy_policy_set=g.privacy_policy is not None,
+        privacy_reviewers=sorted(g.privacy_reviewers), victim_ranges=g.victim_ranges,
     )
 
 
@@ -123,7 +125,22 @@ def _policy_changes(patch: api.GroupPolicyPatch | None) -> dict[str, object]:
     if "allowed_sectors" in changes:
         # An empty list lifts the restriction; kept sorted and unique for stable output.
         changes["allowed_sectors"] = sorted(set(changes["allowed_sectors"])) or None
+    if changes.get("privacy_policy") == "default":
+        changes["privacy_policy"] = None  # decided from the members' sectors
+    for key in ("privacy_reviewers", "victim_ranges"):
+        if key in changes:
+            changes[key] = sorted(set(changes[key]))
     return changes
+
+
+async def _check_reviewers(conn: asyncpg.Connection, changes: dict[str, object]) -> None:
+    """Every organisation named as a privacy reviewer exists (ids are not guessable)."""
+    for org_id in changes.get("privacy_reviewers") or []:  # type: ignore[attr-defined]
+        try:
+            await orgs.org_by_id(conn, uuid.UUID(str(org_id)))
+        except NotFound:
+            raise BadRequest(f"privacy_reviewers: no organisation {org_id}",
+                             details={"privacy_reviewers": str(org_id)}) from None
 
 
 # --- organisations --------------------------------------------------------------------------
@@ -246,6 +263,7 @@ async def create_group(
             managers = [await orgs.resolve_org(conn, ref) for ref in req.managers]
         else:
             members, managers = [], [await orgs.org_by_id(conn, principal.org_id)]
+        await _check_reviewers(conn, settings)
         allowed = settings.get("allowed_sectors")
         joined = {o.id: o for o in [*members, *managers]}
         for org in joined.values():
@@ -287,6 +305,7 @@ async def change_group(
     async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         changes = _policy_changes(req.policy)
+        await _check_reviewers(conn, changes)
         if req.description is not None:
             changes["description"] = req.description
         await groups.set_group(conn, group.id, changes)

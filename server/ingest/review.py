@@ -1,7 +1,8 @@
-"""The privacy review: the producer's org-admins (or a platform admin) see the objects the
-screen held, with the findings, and release them, release them redacted or reject them.
-Every decision is audited with who and why, never with the object's content; it settles the
-object's entry in its TAXII status (README "Privacy")."""
+"""The privacy review: the producer's org-admins, those of the organisations the trust group
+names as reviewers, or a platform admin, see the objects the screen held, with the
+findings, and release them, release them redacted or reject them. Every decision is audited
+with who and why, never with the object's content; it settles the object's entry in its
+TAXII status (README "Privacy")."""
 
 from __future__ import annotations
 
@@ -16,15 +17,35 @@ from schemas.principal import Principal, Role
 from server.db.pool import atomic
 from server.errors import BadRequest, Forbidden, NotFound
 from server.ingest import envelope
-from server.privacy import screening
+from server.privacy import rules, screening
+
+# The pure rules the admin API and the console show, through the service that applies them.
+from server.privacy.rules import effective_policy
+from server.privacy.screening import (
+    CARD,
+    EMAIL,
+    EMAIL_BODY,
+    IBAN,
+    INDIVIDUAL,
+    NATIONAL_IDS,
+    PHONE,
+    POSTAL,
+    USER_ACCOUNT,
+    VICTIM_EMAIL,
+    VICTIM_IP,
+    X509_INDIVIDUAL,
+    text_spans,
+)
 from server.store import audit, statuses
 from server.store import collections as collection_store
 from server.store import groups as group_store
 from server.store import review as review_store
 from server.store.review import HeldRow
 
-__all__ = ["DECISIONS", "Decision", "HeldRow", "decide", "expire_held", "list_held",
-           "show_held"]
+__all__ = ["CARD", "DECISIONS", "EMAIL", "EMAIL_BODY", "IBAN", "INDIVIDUAL", "NATIONAL_IDS",
+           "PHONE", "POSTAL", "USER_ACCOUNT", "VICTIM_EMAIL", "VICTIM_IP", "X509_INDIVIDUAL",
+           "Decision", "HeldRow", "decide", "effective_policy", "expire_held", "list_held",
+           "show_held", "text_spans"]
 
 DECISIONS = ("release", "redact", "reject")
 _ACTIONS = {"release": "review.released", "redact": "review.redacted",
@@ -47,7 +68,9 @@ Db = asyncpg.Pool | asyncpg.Connection
 
 
 def _reviewer_org(principal: Principal) -> uuid.UUID | None:
-    """The producer whose queue the principal reviews (None: every one, a platform admin)."""
+    """The organisation whose queue the principal reviews: the held objects it produced
+    and those of the trust groups naming it a privacy reviewer (None: every one, a
+    platform admin)."""
     if principal.is_platform_admin:
         return None
     if not principal.has_role(Role.ORG_ADMIN):
@@ -81,11 +104,11 @@ def _why(reason: str) -> str:
     return reason
 
 
-def _redacted(row: HeldRow, body: dict) -> dict:
+def _redacted(row: HeldRow, body: dict, ranges: tuple[rules.Network, ...]) -> dict:
     """The redacted version: flagged values replaced, a new `modified` (a new version of
     the producer's, later than the one posted) where the object is versioned."""
     out = screening.redact(body, [screening.Finding(f["property"], f["reason"])
-                                  for f in row.findings])
+                                  for f in row.findings], ranges)
     if "modified" in out:
         now = datetime.now(UTC)
         out["modified"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
@@ -125,8 +148,6 @@ async def _store(conn: asyncpg.Connection, row: HeldRow, decision: str, posted: 
     """Store a released object as its poster, judged as if posted now; settle its status."""
     assert row.body is not None
     body = orjson.loads(row.body)
-    if decision == "redact":
-        body = _redacted(row, body)
     poster = envelope.poster_principal(row.poster)
     try:
         # Judged with the poster's rights of now: one that left the group posts nothing.
@@ -140,6 +161,9 @@ async def _store(conn: asyncpg.Connection, row: HeldRow, decision: str, posted: 
                                     " organisation left this collection's trust group before"
                                     " the review ended"}]
     else:
+        if decision == "redact":
+            ranges = rules.networks(await review_store.victim_ranges(conn, collection.group_id))
+            body = _redacted(row, body, ranges)
         successes, failures = await envelope.store_released(
             conn, row.poster, collection, row.status_id, row.ord, body)
     replaced = [posted] if decision == "redact" else []

@@ -15,13 +15,14 @@ import asyncpg
 import orjson
 
 from schemas.principal import Principal
-from server.privacy import screening
+from server.privacy import rules, screening
 from server.store import audit
 from server.store import review as review_store
 from server.store.records import CollectionView
 
 # How long a held object waits for a reviewer; then it is refused (README "Privacy").
 REVIEW_WAIT = timedelta(days=30)
+_OBSERVING = frozenset({"observed-data", "sighting"})
 
 
 class Item(Protocol):
@@ -67,10 +68,19 @@ async def screen(conn: asyncpg.Connection, collection: CollectionView, items: Se
                  refuse: Callable[[Any, str, str], None]) -> Screening:
     """Screen these objects and apply the group's policy; `refuse(item, message, reason)`
     records a refusal in the post's failures."""
-    findings = screening.screen_envelope([c.obj for c in items])
+    objects = [c.obj for c in items]
+    group = None
+    ranges: tuple = ()
+    if any(c.facts.type in _OBSERVING for c in items):
+        # Only a post that observes something needs the group's victim ranges first.
+        group = await review_store.group_privacy(conn, collection.group_id)
+        ranges = rules.networks(group.victim_ranges)
+    findings = screening.screen_envelope(objects, ranges)
     if not findings:  # the common case: no database work at all
         return Screening(list(items))
-    policy = await review_store.group_policy(conn, collection.group_id)
+    if group is None:
+        group = await review_store.group_privacy(conn, collection.group_id)
+    policy = rules.effective_policy(group.policy, group.member_sectors)
     if policy == "pass":
         return Screening(list(items), [], findings, policy)
     admitted, flagged = [], []

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from server.privacy.rules import Network, in_ranges
+
 # Reasons, as they appear in findings, audit entries and the review queue.
 EMAIL = "email-address"
 PHONE = "phone-number"
@@ -29,6 +31,7 @@ USER_ACCOUNT = "user-account"
 INDIVIDUAL = "individual-identity"
 EMAIL_BODY = "email-body"
 X509_INDIVIDUAL = "x509-individual-subject"
+VICTIM_IP = "victim-ip-addr"  # in an observed-data or sighting, in a group's victim ranges
 # National identifier formats screened, by reason: the documented set (README "Privacy").
 NATIONAL_IDS = {
     "national-id:us-ssn": "United States Social Security number (AAA-GG-SSSS, valid ranges)",
@@ -405,8 +408,10 @@ def screen_object(obj: dict, roles: EnvelopeRoles = _NO_ROLES) -> list[Finding]:
     return _screen_texts(found, texts)
 
 
-def screen_envelope(objects: list[dict]) -> dict[str, list[Finding]]:
-    """Findings per object id, for the objects of one envelope that have any.
+def screen_envelope(objects: list[dict], victim_ranges: tuple[Network, ...] = ()
+                    ) -> dict[str, list[Finding]]:
+    """Findings per object id, for the objects of one envelope that have any; with
+    `victim_ranges` (a trust group's), also the victim-side addresses it observed.
 
     The cost that matters is that of clean objects: their free-text values are gathered by
     set operations on their keys and tested once by _suspect; only the few it stops at are
@@ -422,7 +427,65 @@ def screen_envelope(objects: list[dict]) -> dict[str, list[Finding]]:
             found = _screen_texts(found, _free_text(obj))
         if found:
             out[str(obj.get("id"))] = found
+    if victim_ranges:
+        for stix_id, found in victim_ips(objects, victim_ranges).items():
+            out.setdefault(stix_id, []).extend(found)
     return out
+
+
+_OBSERVING = frozenset({"observed-data", "sighting"})
+_IP_TYPES = frozenset({"ipv4-addr", "ipv6-addr"})
+# Candidates only (ipaddress decides): a dotted quad, or hex groups with colons.
+_IP_TOKEN = re.compile(r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}"
+                       r"){2,7})(?:/\d{1,3})?(?![\w.:])")
+
+
+def _observed_refs(obj: dict, by_id: dict[str, dict]) -> list[str]:
+    """The SCOs an observed-data or a sighting observed (in this envelope): its object_refs,
+    its observed-data's, and the ends of network traffic among them."""
+    refs = list(obj.get("object_refs") or [])
+    for od in obj.get("observed_data_refs") or []:
+        refs += (by_id.get(od) or {}).get("object_refs") or []
+    for ref in list(refs):
+        sco = by_id.get(ref) if isinstance(ref, str) else None
+        if sco is not None and sco.get("type") == "network-traffic":
+            refs += [sco.get("src_ref"), sco.get("dst_ref")]
+    return [r for r in refs if isinstance(r, str)]
+
+
+def victim_ips(objects: list[dict], ranges: tuple[Network, ...]) -> dict[str, list[Finding]]:
+    """Victim-side IP addresses: in the text of observed-data and sightings (the deprecated
+    embedded `objects` too) and the ipv4-addr / ipv6-addr objects they observe, in ranges."""
+    observing = [o for o in objects if o.get("type") in _OBSERVING]
+    if not ranges or not observing:
+        return {}
+    by_id = {o["id"]: o for o in objects if isinstance(o.get("id"), str)}
+    out: dict[str, list[Finding]] = {}
+    observed: set[str] = set()
+    for obj in observing:
+        observed.update(_observed_refs(obj, by_id))
+        found = [Finding(path, VICTIM_IP) for key, value in obj.items() if key != "id"
+                 and not key.endswith(("_ref", "_refs")) for path, text in _strings(value, key)
+                 if any(in_ranges(t, ranges) for t in _IP_TOKEN.findall(text))]
+        if found:
+            out[obj["id"]] = found
+    for ref in sorted(observed):
+        sco = by_id.get(ref)
+        if sco is not None and sco.get("type") in _IP_TYPES and isinstance(
+                sco.get("value"), str) and in_ranges(sco["value"], ranges):
+            out.setdefault(ref, []).append(Finding("value", VICTIM_IP))
+    return out
+
+
+def _generalise(text: str, ranges: tuple[Network, ...]) -> str:
+    """Each victim-side address in the text replaced by the victim range it lies in (so an
+    ipv4-addr stays valid STIX: its value may be a CIDR)."""
+    def one(m: re.Match[str]) -> str:
+        for r in ranges:
+            if in_ranges(m.group(), (r,)):
+                return str(r)
+        return m.group()
+    return _IP_TOKEN.sub(one, text)
 
 
 def suspect_text(obj: dict) -> bool:
@@ -452,6 +515,16 @@ _FREE_TEXT_REASONS = frozenset({EMAIL, PHONE, IBAN, CARD, POSTAL, *NATIONAL_IDS}
 _PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
 
 
+def text_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where free text holds personal data: (start, end, reason), in order, not overlapping
+    (for a reviewer's highlighting)."""
+    out: list[tuple[int, int, str]] = []
+    for reason, (start, end) in sorted(_matches(text), key=lambda m: m[1]):
+        if not out or start >= out[-1][1]:
+            out.append((start, end, reason))
+    return out
+
+
 def redact_text(text: str) -> str:
     """Free text with every personal-data match replaced by PLACEHOLDER."""
     spans = sorted({span for _, span in _matches(text)})
@@ -464,9 +537,11 @@ def redact_text(text: str) -> str:
     return "".join(out) + text[at:]
 
 
-def redact(obj: dict, findings: Iterable[Finding]) -> dict:
+def redact(obj: dict, findings: Iterable[Finding], victim_ranges: tuple[Network, ...] = ()
+           ) -> dict:
     """A copy of the object with the flagged values replaced: in free text only the matched
-    spans, a property that identifies a person whole (README "Privacy")."""
+    spans, a property that identifies a person whole, a victim-side address by the victim
+    range it lies in (README "Privacy")."""
     out = copy.deepcopy(obj)
     for finding in findings:
         keys: list[str | int] = [int(i) if i else k
@@ -479,6 +554,9 @@ def redact(obj: dict, findings: Iterable[Finding]) -> dict:
         except (KeyError, IndexError, TypeError):
             continue  # already redacted through an overlapping finding
         if not isinstance(value, str):
+            continue
+        if finding.reason == VICTIM_IP:
+            parent[keys[-1]] = _generalise(value, victim_ranges)
             continue
         parent[keys[-1]] = (redact_text(value) if finding.reason in _FREE_TEXT_REASONS
                             else PLACEHOLDER)

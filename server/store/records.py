@@ -72,7 +72,10 @@ class GroupInfo:
     is_member: bool
     is_manager: bool
     archived: bool
-    privacy_policy: str
+    privacy_policy: str | None  # None: not set (decided from member_sectors)
+    privacy_reviewers: list[uuid.UUID]
+    victim_ranges: list[str]
+    member_sectors: list[str]
 
 
 @dataclass(frozen=True, slots=True)

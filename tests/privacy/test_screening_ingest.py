@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 
 from server.store import audit
+from server.store import review as review_store
 from tests.helpers import indicator, post
 
 
@@ -13,6 +14,8 @@ async def test_findings_are_audited_without_the_values(http, base_url, world, po
     phone, iban = "+44 20 7946 0958", "DE89 3704 0044 0532 0130 00"
     flagged = indicator(description=f"Victim called from {phone}; paid from {iban}.")
     clean = indicator()
+    async with pool.acquire() as conn:  # (unset, a group of mixed sectors holds)
+        await review_store.set_group_policy(conn, world.group_id, "pass")
     status = await post(http, base_url, world.collection_id, world.alice.contributor,
                         flagged, clean)
     assert status["success_count"] == 2, status
