@@ -462,7 +462,8 @@ def _review_commands(commands: argparse._SubParsersAction) -> None:
         description="Without --url the commands act on the database as the platform (or, with"
                     " --org, as that organisation's org-admin); with --url and --key (or"
                     " ACCORD_URL, ACCORD_KEY) they call a server with that key's rights: an"
-                    " org-admin reviews its own organisation's posts, a platform admin all.",
+                    " org-admin reviews its own organisation's posts and those of the groups"
+                    " naming it a reviewer, a platform admin all.",
     )
     review.add_argument("--url", help="base URL of a remote Accord server (ACCORD_URL)")
     review.add_argument("--key", help="API key token for --url (ACCORD_KEY)")

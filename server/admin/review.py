@@ -17,7 +17,8 @@ from server.web.routes import JsonApiRoutes
 admin = JsonApiRoutes()
 routes = admin.table
 
-_ROLE = "org-admin of the producer (its own queue), or platform-admin"
+_ROLE = ("org-admin of the producer or of a reviewer organisation the trust group names,"
+         " or platform-admin")
 
 
 @admin.route("GET", "/review", role=_ROLE, query=api.ReviewQuery, response=api.HeldList,
