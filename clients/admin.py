@@ -219,3 +219,19 @@ class AdminClient:
         params = {k: str(v) if not hasattr(v, "isoformat") else v.isoformat()
                   for k, v in q.model_dump(exclude_none=True).items()}
         return await self._call("GET", "/audit", api.AuditPage, params=params)
+
+    # --- privacy review ---------------------------------------------------------------------
+
+    async def review_list(self, q: api.ReviewQuery) -> api.HeldList:
+        """GET /review."""
+        return await self._call("GET", "/review", api.HeldList, params={"limit": str(q.limit)})
+
+    async def review_show(self, held_id: uuid.UUID) -> api.HeldObjectDetail:
+        """GET /review/{held_id}."""
+        return await self._call("GET", f"/review/{held_id}", api.HeldObjectDetail)
+
+    async def review_decide(self, held_id: uuid.UUID, decision: str,
+                            req: api.ReviewDecisionRequest) -> api.ReviewDecision:
+        """POST /review/{held_id}/{decision}."""
+        return await self._call("POST", f"/review/{held_id}/{decision}", api.ReviewDecision,
+                                body=req)

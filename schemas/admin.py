@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     StrictBool,
     StrictInt,
     StringConstraints,
@@ -29,6 +30,7 @@ from schemas.principal import Role, Sector
 from schemas.tlp import Tlp
 
 Attribution = Literal["credited", "withheld"]
+PrivacyPolicy = Literal["pass", "hold", "refuse"]
 
 
 def _not_clear(level: Tlp) -> Tlp:
@@ -182,6 +184,25 @@ class GroupPolicy(Response):
         description="If true, only managers and platform admins see the member list."
     )
     retention_days: int | None = Field(None, description=GROUP_RETENTION)
+    privacy_policy: PrivacyPolicy = Field(
+        "pass", description="What a post the personal-data screen flags becomes: `pass` (shared,"
+                            " the findings audited), `hold` (pending, in the review queue) or"
+                            " `refuse`. Unless set, `hold` when the members are of more than"
+                            " one sector, `pass` otherwise."
+    )
+    privacy_policy_set: bool = Field(
+        False, description="Whether privacy_policy was set for the group (false: decided from"
+                           " its members' sectors, and it changes as they do)."
+    )
+    privacy_reviewers: list[uuid.UUID] = Field(
+        default_factory=list, description="Organisations whose org-admins review the group's"
+                                          " held objects, besides the producer's."
+    )
+    victim_ranges: list[IPvAnyNetwork] = Field(
+        default_factory=list, description="Address ranges the group marks as victim-side: an IP"
+                                          " address in them in an observed-data or a sighting"
+                                          " is a finding (`victim-ip-addr`)."
+    )
 
 
 class GroupPolicyPatch(Request):
@@ -198,6 +219,17 @@ class GroupPolicyPatch(Request):
     )
     retention_days: Annotated[StrictInt, Field(ge=1, le=36500)] | None = Field(
         None, description=GROUP_RETENTION)
+    privacy_policy: PrivacyPolicy | Literal["default"] | None = Field(
+        None, description="What flagged posts become: pass, hold or refuse; `default`: unset"
+                          " (hold for members of more than one sector, else pass)."
+    )
+    privacy_reviewers: Annotated[list[uuid.UUID], Field(max_length=50)] | None = Field(
+        None, description="Organisations whose org-admins may review held objects (replaces"
+                          " the list; an empty list: the producer's org-admins only)."
+    )
+    victim_ranges: Annotated[list[IPvAnyNetwork], Field(max_length=200)] | None = Field(
+        None, description="Victim-side address ranges, CIDR (replaces the list; empty: none)."
+    )
 
 
 class GroupCreate(Request):
@@ -472,3 +504,68 @@ class AuditPage(Response):
     next: str | None = Field(
         description="Opaque: pass as `after` for the next page; null at the end."
     )
+
+
+# --- privacy review -------------------------------------------------------------------------
+
+
+class ReviewQuery(Request):
+    """Filters of the review queue (query-string parameters)."""
+
+    limit: QueryInt = Field(100, ge=1, le=1000, description="Most held objects returned.")
+
+
+class ReviewFinding(Response):
+    """Personal data the screen found: where and what kind, never the value."""
+
+    property: str = Field(description="Path of the property in the object, e.g. `description`"
+                                      " or `body_multipart[0].body`.")
+    reason: str = Field(description="What was found, e.g. `phone-number`, `victim-email-addr`.")
+
+
+class HeldObject(Response):
+    """One object held for privacy review: pending in its status, shared with nobody."""
+
+    id: uuid.UUID = Field(description="Id of the held object in the review queue.")
+    stix_id: str = Field(description="The STIX id of the object.")
+    version: str = Field(description="The version posted (`modified`, or empty).")
+    collection_id: uuid.UUID = Field(description="Collection it was posted to.")
+    producer_org: uuid.UUID = Field(description="Organisation that posted it.")
+    status_id: uuid.UUID = Field(description="TAXII status resource it is pending in.")
+    findings: list[ReviewFinding] = Field(description="What the screen found.")
+    held: datetime = Field(description="When it was held.")
+    deadline: datetime = Field(description="When it is refused if nobody has decided.")
+
+
+class HeldObjectDetail(HeldObject):
+    """A held object with its body as posted, for the reviewer."""
+
+    object: dict = Field(description="The STIX object as posted.")
+
+
+class HeldList(Response):
+    """The review queue the caller may decide, oldest first."""
+
+    objects: list[HeldObject] = Field(description="The held objects.")
+
+
+class ReviewDecisionRequest(Request):
+    """Why the reviewer decides as they do (kept in the audit log)."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500,
+                                             pattern=_ONE_LINE)] = Field(
+        description="Why, in a line (1 to 500 characters); audited with the reviewer's key."
+    )
+
+
+class ReviewDecision(Response):
+    """The outcome of a review decision."""
+
+    id: uuid.UUID = Field(description="Id of the held object decided.")
+    decision: Literal["release", "redact", "reject"] = Field(description="What was decided.")
+    stix_id: str = Field(description="The STIX id of the object.")
+    status_id: uuid.UUID = Field(description="TAXII status resource whose entry it settled.")
+    stored_version: str | None = Field(
+        description="The version stored (a redaction stores a new one); null if none was."
+    )
+    message: str | None = Field(description="Why nothing was stored, if nothing was.")

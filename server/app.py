@@ -16,6 +16,7 @@ from server.admin import groups as admin_groups
 from server.admin import keys as admin_keys
 from server.admin import openapi
 from server.admin import orgs as admin_orgs
+from server.admin import review as admin_review
 from server.admin.openapi import DOCUMENTED
 from server.config import SETTINGS, Settings
 from server.console import routes as console
@@ -32,6 +33,7 @@ from server.ingest import warninglists
 from server.ingest.envelope import expire_pending
 from server.ingest.patterns import PATTERNS, PatternChecker
 from server.ingest.reference import seed_reference
+from server.ingest.review import expire_held
 from server.ingest.withheld import release_loop
 from server.intel import api as intel_api
 from server.ops import health
@@ -81,6 +83,7 @@ async def _purge_statuses(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
             await expire_pending(app[POOL])
+            await expire_held(app[POOL])
             async with app[POOL].acquire() as conn:
                 await purge_statuses(conn, app[SETTINGS].status_retention_hours)
             await asyncio.sleep(_PURGE_EVERY_S)
@@ -128,8 +131,8 @@ async def _listen(app: web.Application) -> AsyncIterator[None]:
 TAXII_ROUTES = (discovery.routes, collections.routes, objects.routes, manifest.routes,
                 status.routes)
 JSON_API_ROUTES = (admin_orgs.admin, admin_keys.admin, admin_groups.admin,
-                   admin_collections.admin, admin_audit.admin, feeds_api.admin,
-                   federation_api.admin, intel_api.admin, openapi.admin)
+                   admin_collections.admin, admin_audit.admin, admin_review.admin,
+                   feeds_api.admin, federation_api.admin, intel_api.admin, openapi.admin)
 OTHER_ROUTES = (published.routes, health.routes, ops_metrics.routes, *console.ROUTES)
 CHANNELS = (taxii_feeds.CHANNEL, feed_stream.CHANNEL, webhooks.CHANNEL, exports.CHANNEL)
 

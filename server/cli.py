@@ -250,6 +250,9 @@ def _policy(args: argparse.Namespace) -> api.GroupPolicyPatch | None:
         "allow_anonymous": args.anonymous, "confidential_roster": args.confidential,
         "allowed_sectors": [] if args.any_sector else args.sector,
         "retention_days": args.retention_days,
+        "privacy_policy": args.privacy,
+        "privacy_reviewers": [] if args.no_reviewers else args.reviewer,
+        "victim_ranges": [] if args.no_victim_ranges else args.victim_range,
     }
     values = {k: v for k, v in values.items() if v is not None}
     return api.GroupPolicyPatch(**values) if values else None
@@ -460,6 +463,61 @@ async def _audit(admin: Admin, args: argparse.Namespace) -> None:
         print(f"# more: --after {page.next}", file=sys.stderr)
 
 
+async def _review_list(admin: Admin, args: argparse.Namespace) -> None:
+    held = (await admin.review_list(api.ReviewQuery(limit=args.limit))).objects
+    for h in held:
+        found = ", ".join(f"{f.reason} in {f.property}" for f in h.findings)
+        print(f"{h.id}  {h.held:%Y-%m-%d %H:%M}  {h.stix_id}  {found}")
+    if not held:
+        print("the review queue is empty")
+
+
+async def _review_show(admin: Admin, args: argparse.Namespace) -> None:
+    _show(await admin.review_show(args.held_id))
+
+
+async def _review_decide(admin: Admin, args: argparse.Namespace) -> None:
+    done = await admin.review_decide(args.held_id, args.decision,
+                                     api.ReviewDecisionRequest(reason=args.reason))
+    if done.stored_version is not None:
+        print(f"{done.decision}: stored {done.stix_id} version {done.stored_version}"
+              f" (status {done.status_id})")
+    else:
+        print(f"{done.decision}: {done.stix_id} not stored: {done.message}"
+              f" (status {done.status_id})")
+
+
+def _review_commands(commands: argparse._SubParsersAction) -> None:
+    """`accord review list|show|release|redact|reject` (README "Privacy review")."""
+    review = commands.add_parser(
+        "review", help="the privacy review queue: objects the personal-data screen held",
+        description="Without --url the commands act on the database as the platform (or, with"
+                    " --org, as that organisation's org-admin); with --url and --key (or"
+                    " ACCORD_URL, ACCORD_KEY) they call a server with that key's rights: an"
+                    " org-admin reviews its own organisation's posts and those of the groups"
+                    " naming it a reviewer, a platform admin all.",
+    )
+    review.add_argument("--url", help="base URL of a remote Accord server (ACCORD_URL)")
+    review.add_argument("--key", help="API key token for --url (ACCORD_KEY)")
+    review.add_argument("--org", dest="as_org",
+                        help="database mode: review as the org-admin of this organisation")
+    actions = review.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("list", help="list the held objects, oldest first, with findings")
+    p.add_argument("--limit", type=int, default=100, help="at most this many objects")
+    p.set_defaults(run=_admin(_review_list))
+    p = actions.add_parser("show", help="show a held object as posted, with its findings")
+    p.add_argument("held_id", type=uuid.UUID, help="the held object's id (from list)")
+    p.set_defaults(run=_admin(_review_show))
+    for name, text in (("release", "share a held object as posted"),
+                       ("redact", "share it with the flagged values replaced (a new version)"),
+                       ("reject", "refuse a held object for good (its status fails)")):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("held_id", type=uuid.UUID, help="the held object's id (from list)")
+        p.add_argument("--reason", required=True,
+                       help="why, in a line: kept in the audit log with who decided")
+        p.set_defaults(run=_admin(_review_decide), decision=name)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accord",
@@ -506,6 +564,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="hide the member list from members who do not manage the group")
         p.add_argument("--retention-days", type=int, metavar="DAYS",
                        help="days the group's collections keep a version (default: for ever)")
+        p.add_argument("--privacy", choices=["pass", "hold", "refuse", "default"],
+                       help="what a post the personal-data screen flags becomes: shared and"
+                            " audited, held for review, or refused; default: unset (hold"
+                            " when the members are of more than one sector, else pass)")
+        p.add_argument("--reviewer", action="append", type=uuid.UUID, metavar="ORG_ID",
+                       help="an organisation whose org-admins may review the group's held"
+                            " objects besides the producer's (repeatable; replaces the list)")
+        p.add_argument("--no-reviewers", action="store_true",
+                       help="no reviewers besides the producer's org-admins")
+        p.add_argument("--victim-range", action="append", metavar="CIDR",
+                       help="an address range the group marks as victim-side: its addresses"
+                            " in observed-data or sightings are personal data (repeatable;"
+                            " replaces the list)")
+        p.add_argument("--no-victim-ranges", action="store_true",
+                       help="mark no address range as victim-side")
 
     org = things.add_parser("org", help=_GROUP_LINES["org"]) \
         .add_subparsers(dest="action", required=True)
@@ -671,6 +744,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.set_defaults(run=_admin(_audit))
     peer_cli.add_commands(things, _admin)
+    _review_commands(commands)
     member_cli.add_commands(commands)
     member_cli.add_feed_commands(commands)
     intel_cli.add_intel_commands(commands, member_cli.connection_flags, member_cli.run_with)
@@ -720,6 +794,8 @@ _EXAMPLES = {
                          " indicator--<uuid>",
     ("admin", "peer"): "example: accord admin peer add sector-isac --url"
                        " https://isac.example/taxii2/root/ --key \"$ISAC_TOKEN\" --sector private",
+    ("review",): "example: accord review release HELD_ID --reason \"the number is the"
+                 " attacker's call centre\"",
     ("import",): "example: accord import misp event-1234.json --collection \"Finance IOCs\"",
     ("feed",): "example: accord feed create \"C2 for the SIEM\" --type indicator --kind ipv4"
                " --tlp-max amber",

@@ -45,11 +45,20 @@ def _is_sensitive(name: str) -> bool:
     return any(part in lowered for part in _SENSITIVE_NAMES)
 
 
+# Parameters whose values never carry an object's content or an observable's value; the
+# others (match[...] filters, searches) are logged by name only (README "Privacy").
+_PLAIN_PARAMS = frozenset({"limit", "added_after", "next", "since", "until", "format",
+                           "offset", "after", "kind"})
+WITHHELD = "[withheld]"
+
+
 def redact_query(items: Iterable[tuple[str, str]]) -> str:
-    """A query string fit for a log: credential-like parameters' values replaced."""
+    """A query string fit for a log: credential-like parameters' values replaced, and any
+    value that may be content (a filter's, a search's) withheld."""
     parts = []
     for name, value in items:
-        shown = REDACTED if _is_sensitive(name) else value[:_MAX_QUERY_VALUE]
+        shown = (REDACTED if _is_sensitive(name) else value[:_MAX_QUERY_VALUE]
+                 if name in _PLAIN_PARAMS else WITHHELD)
         parts.append(f"{name}={shown}")
     return "&".join(parts)
 

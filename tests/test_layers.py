@@ -23,9 +23,10 @@ _BASE = {"config", "errors", "logs"}
 # just below them; the TAXII view of saved feeds reads through `feeds`, a delivery channel.
 ALLOWED: dict[str, set[str]] = {
     "policy": set(),
+    "privacy": set(),  # the personal-data screen: pure, like policy
     "db": {"config"},
     "store": {"db", "errors"},
-    "ingest": {"policy", "store", "db"} | _BASE,
+    "ingest": {"policy", "privacy", "store", "db"} | _BASE,
     "web": {"store", "db"} | _BASE,
     "ops": {"web", "store", "db"} | _BASE,
     "admin": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,

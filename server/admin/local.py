@@ -147,3 +147,19 @@ class LocalAdmin:
     async def audit(self, q: api.AuditQuery) -> api.AuditPage:
         cursors = await cursor_codec(self.conn, Settings.from_env())
         return await service.audit_query(self.conn, self.principal, q, cursors)
+
+    # --- privacy review ---------------------------------------------------------------------
+
+    async def review_list(self, q: api.ReviewQuery) -> api.HeldList:
+        """The review queue."""
+        return await service.review_queue(self.conn, self.principal, q)
+
+    async def review_show(self, held_id: uuid.UUID) -> api.HeldObjectDetail:
+        """One held object with its body."""
+        return await service.review_show(self.conn, self.principal, held_id)
+
+    async def review_decide(self, held_id: uuid.UUID, decision: str,
+                            req: api.ReviewDecisionRequest) -> api.ReviewDecision:
+        """Release, redact or reject a held object."""
+        return await service.review_decide(self.conn, self.principal, held_id, decision,
+                                           req.reason)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import orjson
 
 from schemas import admin as api
 from schemas.cursors import CursorCodec
@@ -23,6 +24,7 @@ from server.admin.access import (
 )
 from server.db.pool import atomic
 from server.errors import BadRequest, Conflict, Forbidden, NotFound
+from server.ingest import review
 from server.store import audit, collections, groups, keys, orgs
 from server.store import objects as object_store
 from server.store import removals as removal_store
@@ -75,6 +77,9 @@ def _policy(g: GroupInfo) -> api.GroupPolicy:
         allow_anonymous=g.allow_anonymous, confidential_roster=g.confidential_roster,
         allowed_sectors=None if g.allowed_sectors is None else sorted(g.allowed_sectors),
         retention_days=g.retention_days,
+        privacy_policy=review.effective_policy(g.privacy_policy, g.member_sectors),
+        privacy_policy_set=g.privacy_policy is not None,
+        privacy_reviewers=sorted(g.privacy_reviewers), victim_ranges=g.victim_ranges,
     )
 
 
@@ -122,7 +127,22 @@ def _policy_changes(patch: api.GroupPolicyPatch | None) -> dict[str, object]:
     if "allowed_sectors" in changes:
         # An empty list lifts the restriction; kept sorted and unique for stable output.
         changes["allowed_sectors"] = sorted(set(changes["allowed_sectors"])) or None
+    if changes.get("privacy_policy") == "default":
+        changes["privacy_policy"] = None  # decided from the members' sectors
+    for key in ("privacy_reviewers", "victim_ranges"):
+        if key in changes:
+            changes[key] = sorted(set(changes[key]))
     return changes
+
+
+async def _check_reviewers(conn: asyncpg.Connection, changes: dict[str, object]) -> None:
+    """Every organisation named as a privacy reviewer exists (ids are not guessable)."""
+    for org_id in changes.get("privacy_reviewers") or []:  # type: ignore[attr-defined]
+        try:
+            await orgs.org_by_id(conn, uuid.UUID(str(org_id)))
+        except NotFound:
+            raise BadRequest(f"privacy_reviewers: no organisation {org_id}",
+                             details={"privacy_reviewers": str(org_id)}) from None
 
 
 # --- organisations --------------------------------------------------------------------------
@@ -245,6 +265,7 @@ async def create_group(
             managers = [await orgs.resolve_org(conn, ref) for ref in req.managers]
         else:
             members, managers = [], [await orgs.org_by_id(conn, principal.org_id)]
+        await _check_reviewers(conn, settings)
         allowed = settings.get("allowed_sectors")
         joined = {o.id: o for o in [*members, *managers]}
         for org in joined.values():
@@ -286,6 +307,7 @@ async def change_group(
     async with atomic(pool) as conn:
         group = await _group(conn, principal, group_id, manage=True)
         changes = _policy_changes(req.policy)
+        await _check_reviewers(conn, changes)
         if req.description is not None:
             changes["description"] = req.description
         await groups.set_group(conn, group.id, changes)
@@ -667,3 +689,39 @@ async def audit_query(
     last = found[-1] if more and found else None
     return api.AuditPage(entries=entries, next=cursors.encode(Cursor(last.at, last.seq))
                          if last is not None else None)
+
+
+# --- privacy review -------------------------------------------------------------------------
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+def _held(row: review.HeldRow) -> dict:
+    return {"id": row.id, "stix_id": row.stix_id, "version": row.version,
+            "collection_id": row.collection_id, "producer_org": row.producer_org,
+            "status_id": row.status_id, "held": row.held, "deadline": row.deadline,
+            "findings": [api.ReviewFinding(**f) for f in row.findings]}
+
+
+async def review_queue(pool: Db, principal: Principal, q: api.ReviewQuery
+                       ) -> api.HeldList:
+    """The review queue the caller may decide (its own organisation's; every one for
+    platform admins)."""
+    rows = await review.list_held(pool, principal, q.limit)
+    return api.HeldList(objects=[api.HeldObject(**_held(r)) for r in rows])
+
+
+async def review_show(pool: Db, principal: Principal, held_id: uuid.UUID
+                      ) -> api.HeldObjectDetail:
+    """One held object with its body as posted."""
+    row = await review.show_held(pool, principal, held_id)
+    return api.HeldObjectDetail(**_held(row), object=orjson.loads(row.body or "{}"))
+
+
+async def review_decide(pool: Db, principal: Principal, held_id: uuid.UUID,
+                        decision: str, reason: str) -> api.ReviewDecision:
+    """Release, redact or reject a held object."""
+    done = await review.decide(pool, principal, held_id, decision, reason)
+    return api.ReviewDecision(id=done.held_id, decision=done.decision, stix_id=done.stix_id,
+                              status_id=done.status_id, stored_version=done.stored_version,
+                              message=done.message)

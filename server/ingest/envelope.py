@@ -25,7 +25,7 @@ from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
-from server.ingest import sightings, warninglists
+from server.ingest import screen, sightings, warninglists
 from server.ingest.facets import facets_of
 from server.ingest.patterns import PatternChecker, known_answers, sort_patterns
 from server.store import audit, statuses
@@ -195,12 +195,15 @@ async def _write(conn: asyncpg.Connection, principal: Principal, collection: Col
                  checked: list[_Checked], repeats: list[tuple[_Checked, _Checked]],
                  failures: list[dict], now: datetime) -> statuses.Status:
     write = _IngestTransaction(conn, principal, collection, failures)
-    successes = await write.store(checked)
-    _report_repeats(repeats, successes, failures, write.pending)
-    await audit.record(conn, write.audit_entries())
-    status = await statuses.save_status(conn, principal, collection.id, successes,
-                                        failures, [_entry(c) for c in write.pending])
+    screened = await screen.screen(conn, collection, checked, write._refuse)
+    successes = await write.store(screened.admitted)
+    _report_repeats(repeats, successes, failures, write.pending + screened.held)
+    await audit.record(conn, write.audit_entries() + screened.audit_entries(principal,
+                                                                             collection))
+    status = await statuses.save_status(conn, principal, collection.id, successes, failures,
+                                        [_entry(c) for c in write.pending + screened.held])
     await write.hold_pending(status.id, now)
+    await screened.keep(conn, status.id, principal, collection, _poster(principal), now)
     if write.stored_markings:
         await release_pending(conn, collection, write.stored_markings)
     return status
@@ -273,6 +276,32 @@ def _principal(poster: dict) -> Principal:
         Sector(poster["sector"]), Role(poster["role"]), poster["identity_id"],
         poster["default_tlp"], poster["default_attribution"],
     )
+
+
+async def store_released(conn: asyncpg.Connection, poster: dict, collection: CollectionView,
+                         status_id: uuid.UUID, index: int, obj: dict
+                         ) -> tuple[list[dict], list[dict]]:
+    """Store an object released from privacy review under its poster, judged as if posted
+    now; returns its status successes and failures (none of either: it now waits, under
+    the same status, for a marking-definition)."""
+    principal, now, failures = _principal(poster), datetime.now(UTC), []
+    items = []
+    try:
+        items.append(_check(index, obj, collection.allow_custom, now))
+    except StixError as exc:
+        failures.append(_failure(obj, index, exc.message))
+    write = _IngestTransaction(conn, principal, collection, failures)
+    successes = await write.store(items)
+    await audit.record(conn, write.audit_entries())
+    await write.hold_pending(status_id, now)
+    if write.stored_markings:
+        await release_pending(conn, collection, write.stored_markings)
+    return successes, failures
+
+
+def poster_principal(poster: dict) -> Principal:
+    """The principal a waiting object was posted under, as its queue keeps it."""
+    return _principal(poster)
 
 
 async def read_status(pool: asyncpg.Pool, principal: Principal, status_id: uuid.UUID,

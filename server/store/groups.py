@@ -11,13 +11,20 @@ from server.store.query import Params
 from server.store.records import GroupInfo, GroupMember, Invitation, TrustGroup
 
 _POLICY = ("default_tlp", "default_attribution", "allow_anonymous", "allowed_sectors",
-           "confidential_roster", "retention_days")
+           "confidential_roster", "retention_days", "privacy_policy", "privacy_reviewers",
+           "victim_ranges")
+# The privacy columns of a group, with the distinct sectors of its members (an unset
+# privacy policy is decided from them: server/privacy/rules.py).
+_PRIVACY = (" g.privacy_policy, g.privacy_reviewers, g.victim_ranges::text[] AS victim_ranges,"
+            " ARRAY(SELECT DISTINCT o.sector FROM group_members gm"
+            " JOIN organizations o ON o.id = gm.org_id WHERE gm.group_id = g.id"
+            " ORDER BY o.sector) AS member_sectors")
 # The reference group is the platform's own; the admin API never lists or changes it.
 _GROUP = (
     "SELECT g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
     " m.org_id IS NOT NULL AS is_member, coalesce(m.is_manager, false) AS is_manager,"
-    " g.archived, g.retention_days"
+    " g.archived, g.retention_days," + _PRIVACY +
     " FROM trust_groups g LEFT JOIN group_members m ON m.group_id = g.id AND m.org_id = $1"
     " WHERE NOT g.is_reference"
 )
@@ -229,7 +236,7 @@ _INVITATION = (
     "SELECT i.org_id, o.name AS org_name, i.state, i.created AS invited, i.decided,"
     " g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
-    " false AS is_member, false AS is_manager, g.archived, g.retention_days"
+    " false AS is_member, false AS is_manager, g.archived, g.retention_days," + _PRIVACY +
     " FROM group_invitations i JOIN trust_groups g ON g.id = i.group_id"
     " JOIN organizations o ON o.id = i.org_id"
 )

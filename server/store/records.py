@@ -72,6 +72,10 @@ class GroupInfo:
     is_member: bool
     is_manager: bool
     archived: bool
+    privacy_policy: str | None  # None: not set (decided from member_sectors)
+    privacy_reviewers: list[uuid.UUID]
+    victim_ranges: list[str]
+    member_sectors: list[str]
     retention_days: int | None = None
 
 

@@ -52,16 +52,17 @@ async def save_status(
 
 async def settle_pending(
     conn: asyncpg.Connection, status_id: uuid.UUID, successes: list[dict],
-    failures: list[dict],
+    failures: list[dict], *, replaced: list[dict] | None = None,
 ) -> None:
-    """Move decided objects of a status from its pendings to its successes or failures."""
+    """Move decided objects of a status from its pendings to its successes or failures
+    (`replaced`: pendings settled by another version, e.g. a redacted one)."""
     row = await conn.fetchrow(
         "SELECT successes, failures, pendings FROM statuses WHERE id = $1 FOR UPDATE",
         status_id,
     )
     if row is None:  # purged meanwhile
         return
-    decided = {(e["id"], e["version"]) for e in successes + failures}
+    decided = {(e["id"], e["version"]) for e in successes + failures + (replaced or [])}
     pendings = [e for e in orjson.loads(row["pendings"])
                 if (e["id"], e["version"]) not in decided]
     done = orjson.loads(row["successes"]) + successes

@@ -14,11 +14,12 @@ async def test_create_and_describe_a_group_with_policy(api, factory):
     cert = await factory.member("cert", "government")
     policy = {"default_tlp": "green", "default_attribution": "withheld", "allow_anonymous": True,
               "allowed_sectors": ["government", "private"], "confidential_roster": True,
-              "retention_days": 400}
+              "retention_days": 400, "privacy_policy": "hold"}
     made = await api("POST", "/groups", cert.admin,
                      {"name": f"g-{uuid.uuid4().hex[:6]}", "description": "d", "policy": policy})
     assert made.status == 201, made.body
-    assert made.body["policy"] == policy
+    assert made.body["policy"] == {**policy, "privacy_policy_set": True,
+                                   "privacy_reviewers": [], "victim_ranges": []}
     assert made.body["is_manager"] and [m["name"] for m in made.body["managers"]] == [cert.name]
     listed = await api("GET", "/groups", cert.reader)
     assert made.body["id"] in [g["id"] for g in listed.body["groups"]]

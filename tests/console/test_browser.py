@@ -24,7 +24,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from server.store import groups
 from tests.console.conftest import invite, next_code
-from tests.helpers import auth, indicator, post
+from tests.helpers import auth, get_json, indicator, objects_url, post
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
@@ -279,3 +279,40 @@ async def test_a_pending_status_goes_live_with_htmx(browser, world, pool, base_u
     except BaseException:
         await flow.save_failure("live-status")
         raise
+
+
+async def test_a_held_object_is_reviewed_in_the_console(browser, world, pool, base_url, http):
+    """The producer's org-admin opens the review queue, sees the personal data marked in
+    the held object, and releases it redacted with a reason."""
+    from server.store import review as review_store
+    expect.set_options(timeout=20_000)
+    phone = "+44 20 7946 0958"
+    async with pool.acquire() as conn:
+        await review_store.set_group_policy(conn, world.group_id, "hold")
+    flagged = indicator("198.51.100.66", description=f"The victim's phone is {phone}.")
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, flagged)
+    assert status["pending_count"] == 1, status
+    _, token = await invite(pool, world.alice.org_id, "org-admin")
+    flow = Flow()
+    try:
+        page = flow.track(await (await browser.new_context(
+            base_url=base_url, viewport={"width": 1100, "height": 800})).new_page())
+        await set_up_account(page, f"{base_url}/console/invite/{token}", totp=False)
+        await page.get_by_role("link", name="Privacy review").click()
+        await expect(page.get_by_role("heading", name="Privacy review")).to_be_visible()
+        await page.get_by_role("link", name=flagged["id"]).click()
+        await expect(page.locator("#held-object mark.finding")).to_have_text(phone)
+        await shot(page, "privacy-review")
+        await page.get_by_label("Reason (kept in the audit log)").fill("the victim's number")
+        await page.get_by_role("button", name="Release redacted").click()
+        await expect(page.locator("#review-done")).to_contain_text("Released redacted")
+        await expect(page.get_by_role("link", name=flagged["id"])).to_have_count(0)
+    except BaseException:
+        await flow.save_failure("privacy-review")
+        raise
+    _, body, _ = await get_json(http, f"{base_url}/taxii2/root/status/{status['id']}/",
+                                world.alice.reader)
+    assert body["pending_count"] == 0 and body["success_count"] == 1, body
+    _, body, _ = await get_json(
+        http, objects_url(base_url, world.collection_id, f"{flagged['id']}/"), world.bob.reader)
+    assert phone not in orjson.dumps(body).decode()

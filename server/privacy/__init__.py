@@ -1,0 +1,1 @@
+"""Privacy protections (issue 14): personal data screened at ingest (README "Privacy")."""
