@@ -367,7 +367,7 @@ class Erasure(Response):
     versions: int = Field(description="Stored versions deleted (every collection).")
     sightings: int = Field(description="Sightings of it deleted.")
     pending: int = Field(description="Copies deleted that were waiting for a decision"
-                                     " (pending markings, withheld release).")
+                                     " (pending markings, privacy review, withheld release).")
     statuses: int = Field(description="Status resources the id was removed from.")
 
 

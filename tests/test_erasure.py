@@ -259,3 +259,18 @@ async def test_an_erasure_is_no_event_for_who_could_not_see_the_object(
             seen.append(event.data["id"])
     resp.close()
     assert seen == [shared["id"]]
+
+
+async def test_erasure_deletes_a_copy_held_for_privacy_review(http, base_url, world, pool):
+    from tests.privacy.test_review import held_world
+
+    flagged, _, status = await held_world(http, base_url, world, pool)
+    assert status["pending_count"] == 1, status
+    async with pool.acquire() as conn:
+        held = "SELECT count(*) FROM held_objects WHERE stix_id = $1"
+        assert await conn.fetchval(held, flagged["id"]) == 1
+
+        code, answer = await _erase(http, base_url, world.alice.admin, flagged["id"])
+        assert code == 200, answer
+        assert (answer["versions"], answer["pending"]) == (0, 1)
+        assert await conn.fetchval(held, flagged["id"]) == 0

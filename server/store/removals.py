@@ -158,13 +158,18 @@ async def erase(
 ) -> ErasedVersions | None:
     """Delete every stored version of an object (of one producer, or every producer's) and
     everything derived from it: blocklist rows and lookup values (triggers and columns of
-    its rows), sightings of it, pending and withheld copies, its entries in status
+    its rows), sightings of it, pending, held and withheld copies, its entries in status
     resources; leave a removal event per version. None if nothing was stored. Call in a
     transaction."""
     seqs = await erasable_versions(conn, stix_id, producer_org)
     pending = await _delete_count(
         conn, "DELETE FROM pending_objects WHERE stix_id = $1 AND ($2::uuid IS NULL OR"
         " (poster->>'org_id')::uuid = $2)", stix_id, producer_org)
+    # Held for privacy review (issue 14): shared with nobody yet, but its body is the very
+    # personal data an erasure request is about.
+    pending += await _delete_count(
+        conn, "DELETE FROM held_objects WHERE stix_id = $1 AND ($2::uuid IS NULL OR"
+        " producer_org = $2)", stix_id, producer_org)
     # Withheld copies waiting for release: its own, and sightings of it (anonymous
     # sightings wait there too), in the groups it is erased from.
     withheld = await _delete_count(
