@@ -39,6 +39,7 @@ from schemas.feeds import (
     FeedUpdate,
     WebhookSpec,
 )
+from schemas.taxii import HELD_FOR_REVIEW
 
 TAXII = "application/taxii+json;version=2.1"
 # The bytes of an envelope around its objects: `{"objects":[` ... `]}`.
@@ -386,8 +387,10 @@ class AccordClient:
                                      body=body, content_type=TAXII, ok=(200, 201, 202))
         status = answer.json()
         deadline, delay = time.monotonic() + wait_s, 0.1
-        # Accord answers with a complete status; a pending one (TAXII allows it) is polled.
-        while status.get("status") == "pending" and time.monotonic() < deadline:
+        # Accord answers with a complete status; a pending one (TAXII allows it) is polled,
+        # unless all it waits for is a person's privacy review (days, not seconds).
+        while (status.get("status") == "pending" and time.monotonic() < deadline
+               and not _only_reviews(status)):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             status = await self.status(status["id"])
@@ -651,6 +654,12 @@ class AccordClient:
             # A clean close (restart, deploy) or a drop: resume after the delay, like a
             # browser's EventSource, backing off while the server stays away.
             await asyncio.sleep(min(delay * max(1, 2 ** max(0, failures_in_row - 1)), 60.0))
+
+
+def _only_reviews(status: Mapping[str, Any]) -> bool:
+    """Whether everything a pending status still waits for is held for privacy review."""
+    pendings = status.get("pendings") or []
+    return bool(pendings) and all(p.get("message") == HELD_FOR_REVIEW for p in pendings)
 
 
 def _abandon(tasks: Iterable[asyncio.Task[Any]]) -> None:

@@ -228,3 +228,8 @@ def parse_object_query(
 def is_stix_id(value: str) -> bool:
     """Whether value has the form type--UUID."""
     return bool(_STIX_ID.fullmatch(value))
+
+
+# The message of a status's pending entry held for a person's privacy review (issue 14):
+# days, not the seconds a missing marking-definition takes, so clients stop polling it.
+HELD_FOR_REVIEW = "held for privacy review"

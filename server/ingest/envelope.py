@@ -22,6 +22,7 @@ from schemas import strict_json
 from schemas.accord_extension import ACCORD_EXTENSION_ID, AccordTerms
 from schemas.principal import Principal, Role, Sector
 from schemas.stix import StixError, StixFacts, parse_timestamp, validate_object
+from schemas.taxii import HELD_FOR_REVIEW
 from schemas.tlp import TLP2_ID_OF, TLP_LEVELS, Tlp
 from server import policy
 from server.errors import BadRequest
@@ -201,7 +202,8 @@ async def _write(conn: asyncpg.Connection, principal: Principal, collection: Col
     await audit.record(conn, write.audit_entries() + screened.audit_entries(principal,
                                                                              collection))
     status = await statuses.save_status(conn, principal, collection.id, successes, failures,
-                                        [_entry(c) for c in write.pending + screened.held])
+                                        [*map(_entry, write.pending),
+                                         *(_entry(c, HELD_FOR_REVIEW) for c in screened.held)])
     await write.hold_pending(status.id, now)
     await screened.keep(conn, status.id, principal, collection, _poster(principal), now)
     if write.stored_markings:
@@ -234,8 +236,11 @@ async def _checked_objects(
     return list(checked.values()), repeats
 
 
-def _entry(c: _Checked) -> dict:
-    return {"id": c.facts.id, "version": c.facts.version or ""}
+def _entry(c: _Checked, message: str | None = None) -> dict:
+    entry = {"id": c.facts.id, "version": c.facts.version or ""}
+    if message:
+        entry["message"] = message
+    return entry
 
 
 def _report_repeats(repeats: list[tuple[_Checked, _Checked]], successes: list[dict],

@@ -391,6 +391,20 @@ def _reasons(text: str) -> tuple[str, ...]:
     return tuple(screen_text(text)) if len(text) >= 6 else ()
 
 
+def _without_own_addresses(obj: dict, texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The texts without the addresses the indicator's own pattern detects: an indicator of
+    a phishing sender names it in its name or description (importers write the value as
+    the name), and that address is the attacker's, not a person's data."""
+    pattern = obj.get("pattern")
+    if obj.get("type") != "indicator" or not isinstance(pattern, str) or "@" not in pattern:
+        return texts
+    own = [a or b for a, b in _SENDER_IN_PATTERN.findall(pattern) if a or b]
+    if not own:
+        return texts
+    strip = re.compile("|".join(map(re.escape, own)), re.IGNORECASE)
+    return [(path, strip.sub(" ", text)) for path, text in texts]
+
+
 def _screen_texts(found: list[Finding], texts: list[tuple[str, str]]) -> list[Finding]:
     flagged = {f.property for f in found}
     for path, text in texts:
@@ -405,7 +419,7 @@ def screen_object(obj: dict, roles: EnvelopeRoles = _NO_ROLES) -> list[Finding]:
     texts = _free_text(obj)
     if not texts or not _suspect(_TEXT_JOINER.join([text for _, text in texts])):
         return found
-    return _screen_texts(found, texts)
+    return _screen_texts(found, _without_own_addresses(obj, texts))
 
 
 def screen_envelope(objects: list[dict], victim_ranges: tuple[Network, ...] = ()
@@ -424,7 +438,7 @@ def screen_envelope(objects: list[dict], victim_ranges: tuple[Network, ...] = ()
     for obj in objects:
         found = _typed(obj, roles) if obj.get("type") in _TYPED else []
         if suspect_text(obj):
-            found = _screen_texts(found, _free_text(obj))
+            found = _screen_texts(found, _without_own_addresses(obj, _free_text(obj)))
         if found:
             out[str(obj.get("id"))] = found
     if victim_ranges:

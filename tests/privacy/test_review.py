@@ -81,7 +81,8 @@ async def test_a_held_object_is_pending_and_invisible_until_released(http, base_
     await asyncio.sleep(0.2)
     flagged, clean, status = await held_world(http, base_url, world, pool)
     assert status["success_count"] == 1 and status["pending_count"] == 1, status
-    assert status["pendings"] == [{"id": flagged["id"], "version": flagged["modified"]}]
+    assert status["pendings"] == [{"id": flagged["id"], "version": flagged["modified"],
+                                   "message": "held for privacy review"}]
     [first] = await events.take(1)
     assert first.data["id"] == clean["id"]
     for key in (world.bob.reader, world.alice.reader, world.carol.reader, world.platform):
@@ -205,3 +206,19 @@ async def test_an_object_nobody_reviews_in_time_fails(http, base_url, world, poo
     async with pool.acquire() as conn:
         entries = await audit.query(conn, org_id=world.alice.org_id, action="review.expired")
     assert any(e.subject == flagged["id"] for e in entries)
+
+
+async def test_the_client_stops_polling_a_status_held_for_privacy_review(base_url, world, pool):
+    # A review takes a person: the client returns the pending status (the held entry says
+    # why) instead of polling it for its whole wait.
+    from clients import AccordClient
+
+    async with pool.acquire() as conn:
+        await review_store.set_group_policy(conn, world.group_id, "hold")
+    flagged = indicator("198.51.100.33", description=f"The victim's phone is {PHONE}.")
+    async with AccordClient(base_url, world.alice.contributor.token) as client:
+        status = await client.post_envelope(world.collection_id, [orjson.dumps(flagged)],
+                                            wait_s=3600)
+    assert status["status"] == "pending" and status["pending_count"] == 1, status
+    assert status["pendings"] == [{"id": flagged["id"], "version": flagged["modified"],
+                                   "message": "held for privacy review"}]

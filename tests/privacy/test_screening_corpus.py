@@ -115,3 +115,16 @@ def test_every_free_text_finding_of_the_corpus_passes_the_quick_scan() -> None:
         missed += [o["id"] for o in case["objects"]
                    if o.get("id") in flagged and not screening.suspect_text(o)]
     assert missed == []
+
+
+def test_an_indicator_naming_the_sender_address_it_detects_is_no_finding() -> None:
+    # Importers name an indicator by its value: the phishing sender's address is the
+    # indicator's subject. Another address in the same text is still found.
+    own = {"type": "indicator", "id": "indicator--0b3c8a58-8a4b-4f55-9d3e-7e2a1f0c6d11",
+           "name": "user4@phish.example.org", "description": "sender",
+           "pattern": "[email-addr:value = 'user4@phish.example.org']"}
+    assert screening.screen_envelope([own]) == {}
+    assert screening.screen_object(own) == []
+    other = {**own, "description": "sent to jane.doe@victim.example"}
+    assert [f.property for f in screening.screen_envelope([other])[other["id"]]] == [
+        "description"]
