@@ -34,6 +34,28 @@ async def test_a_revocation_is_a_removal_event_on_the_stream(http, base_url, wor
         "removed", obj["id"], True)
 
 
+async def test_a_feed_with_the_default_warninglist_setting_streams_a_removal(
+        http, base_url, world):
+    # The feed helpers ask for warninglisted values unless told otherwise; a feed left at
+    # the default (warninglisted values out) must still read removal events, which carry
+    # no warninglist flag (the stream failed with "column o.warned does not exist").
+    feed = await create_feed(http, base_url, world.bob.reader, filter={
+        "collections": [str(world.collection_id)], "include_warninglisted": False})
+    resp = await http.get(f"{base_url}/api/v1/feeds/{feed['id']}/stream",
+                          headers={"Authorization": f"Bearer {world.bob.reader.token}"},
+                          timeout=None)
+    assert resp.status == 200
+    reader = SseReader(resp)
+    await asyncio.sleep(0.2)
+    obj = indicator("93.184.216.91")  # on no warninglist
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    await post(http, base_url, world.collection_id, world.alice.contributor, _revoked(obj))
+    first, second = await reader.take(2)
+    resp.close()
+    assert (first.kind, first.data["id"]) == ("object", obj["id"])
+    assert (second.kind, second.data["id"]) == ("removed", obj["id"])
+
+
 async def test_a_webhook_batch_lists_revoked_indicators_as_removed(http, base_url, world):
     receiver = Receiver()
     url = await receiver.start()

@@ -59,7 +59,7 @@ def _selects(f: FeedFilter) -> FeedFilter:
     warninglists, sightings), which a removal event does not keep. A feed may so receive a
     removal of an id it never held, always one its organisation could see."""
     return f.model_copy(update={
-        "valid_only": False, "min_score": None, "exclude_warninglisted": False,
+        "valid_only": False, "min_score": None, "include_warninglisted": True,
         "sightings_of_mine": False, "labels": None, "min_confidence": None,
         "indicator_types": None, "producers": None})
 
