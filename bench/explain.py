@@ -66,6 +66,14 @@ async def main() -> None:
     mid = await conn.fetchrow(
         "SELECT date_added, seq, stix_id FROM objects WHERE collection_id = $1"
         " ORDER BY date_added, seq OFFSET 50000 LIMIT 1", coll)
+    # The last-loaded collection too: judged by the table-wide date_added histogram, its
+    # middle looks like the table's last few percent (the plan that went wrong, issue 17).
+    last = await conn.fetchval(
+        "SELECT c.id FROM collections c JOIN group_members m ON m.group_id = c.group_id"
+        " WHERE m.org_id = $1 ORDER BY c.created DESC LIMIT 1", org["id"])
+    last_mid = await conn.fetchrow(
+        "SELECT date_added, seq FROM objects WHERE collection_id = $1"
+        " ORDER BY date_added, seq OFFSET 50000 LIMIT 1", last)
     print(f"reader {org['name']}: member of {groups} groups, producer of nothing")
     f = FeedFilter(types=["indicator"])
     page = ObjectQuery(limit=1000)
@@ -78,6 +86,11 @@ async def main() -> None:
 
     add("objects page 1", objs._filtered(reader, coll, page, objs.Projection.BODY))
     add("objects page (next)", objs._filtered(reader, coll, later, objs.Projection.BODY))
+    if last_mid is not None:
+        add("objects page (next), last collection", objs._filtered(
+            reader, last, ObjectQuery(limit=1000, cursor=Cursor(last_mid["date_added"],
+                                                                last_mid["seq"])),
+            objs.Projection.BODY))
     add("manifest page", objs._filtered(reader, coll, page, objs.Projection.MANIFEST))
     add("versions of one id", objs._filtered(
         reader, coll, ObjectQuery(limit=1000, versions=every), objs.Projection.VERSION,
@@ -99,7 +112,7 @@ async def main() -> None:
         for jit in ("on", "off"):
             await conn.execute(f"SET jit = {jit}")
             figures = await _explain(conn, sql, qargs)
-            print(f"{name:<26} jit={jit:<3} " + "  ".join(f"{k}={v}" for k, v in figures.items()),
+            print(f"{name:<36} jit={jit:<3} " + "  ".join(f"{k}={v}" for k, v in figures.items()),
                   flush=True)
         if args.show_plan == name:
             await conn.execute("SET jit = on")
