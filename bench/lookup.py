@@ -14,12 +14,15 @@ import os
 import random
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import orjson
 from common import AccordServer, TaxiiClient, describe_server, envelopes, make_indicators, post_all
 
 from server.ingest.facets import facets_of
+
+TAXII = "application/taxii+json;version=2.1"
 
 
 def _args() -> argparse.Namespace:
@@ -32,6 +35,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=16, help="concurrent clients")
     p.add_argument("--seconds", type=float, default=10, help="length of the concurrent run")
     p.add_argument("--bulk-rounds", type=int, default=3, help="10,000-value bulk lookups")
+    p.add_argument("--discovery", action="store_true",
+                   help="first time authenticated TAXII discovery requests the same way (the"
+                        " per-request cost of the HTTP edge: auth, middlewares, logging)")
     return p.parse_args()
 
 
@@ -58,6 +64,35 @@ def _pct(data: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def _timed(
+    name: str, one: Callable[[str], Awaitable[float]], values: list[str],
+    args: argparse.Namespace,
+) -> None:
+    """Sequential p50/p99 of `one`, then its rate (and p50/p99) from concurrent clients."""
+    for value in values[:50]:  # warm the connection and the caches
+        await one(value)
+    latencies = [await one(v) for v in values[: args.single]]
+    print(f"single {name}, sequential, {len(latencies)} requests: p50"
+          f" {statistics.median(latencies) * 1000:.2f} ms, p99"
+          f" {_pct(latencies, 0.99) * 1000:.2f} ms")
+
+    timings: list[float] = []
+    deadline = time.perf_counter() + args.seconds
+
+    async def client(offset: int) -> None:
+        n = offset
+        while time.perf_counter() < deadline and len(timings) < 1_000_000:
+            timings.append(await one(values[n % len(values)]))
+            n += args.clients
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(args.clients)))
+    elapsed = time.perf_counter() - started
+    print(f"{args.clients} concurrent clients: {len(timings) / elapsed:,.0f} {name}s/s over"
+          f" {elapsed:.1f} s ({len(timings):,} {name}s), p50"
+          f" {statistics.median(timings) * 1000:.2f} ms, p99 {_pct(timings, 0.99) * 1000:.2f} ms")
+
+
 async def _measure(base: str, token: str, values: list[str], args: argparse.Namespace) -> None:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     url = f"{base}/api/v1/lookup"
@@ -70,30 +105,19 @@ async def _measure(base: str, token: str, values: list[str], args: argparse.Name
                 assert resp.status == 200, resp.status
             return time.perf_counter() - started
 
-        for value in values[:50]:  # warm the connection and the caches
-            await one(value)
-        latencies = [await one(v) for v in values[: args.single]]
-        print(f"single lookup, sequential, {len(latencies)} values: p50"
-              f" {statistics.median(latencies) * 1000:.2f} ms, p99"
-              f" {_pct(latencies, 0.99) * 1000:.2f} ms")
+        async def discover(_: str) -> float:
+            started = time.perf_counter()
+            async with http.get(f"{base}/taxii2/", headers={"Accept": TAXII}) as resp:
+                await resp.read()
+                assert resp.status == 200, resp.status
+            return time.perf_counter() - started
 
-        done = 0
-        deadline = time.perf_counter() + args.seconds
+        if args.discovery:
+            await _timed("discovery", discover, values, args)
+        await _timed("lookup", one, values, args)
 
-        async def client(offset: int) -> None:
-            nonlocal done
-            n = offset
-            while time.perf_counter() < deadline and done < 1_000_000:
-                await one(values[n % len(values)])
-                n += args.clients
-                done += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client(i) for i in range(args.clients)))
-        elapsed = time.perf_counter() - started
-        print(f"{args.clients} concurrent clients: {done / elapsed:,.0f} lookups/s over"
-              f" {elapsed:.1f} s ({done:,} lookups)")
-
+        if not args.bulk_rounds:
+            return
         bulk = orjson.dumps({"values": values[:10_000]})
         times = []
         for _ in range(args.bulk_rounds):
