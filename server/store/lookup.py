@@ -7,7 +7,10 @@ an address is probed as itself and as each of its prefixes, one index scan in al
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,12 +89,38 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         f" AND n.version > o.version AND {visible(principal, p, 'n')}))"
         f" ORDER BY k.i, o.stix_id, o.version DESC, o.collection_id"
     )
-    async with conn.transaction():
-        # A handful of index probes: starting parallel workers costs far more than the query.
-        # And always the GIN index: on a small table the planner picks a scan that tests
-        # `&&` row by row, which compares every element with every probe (a 10,000-value
-        # bulk lookup holds some 100,000 probes: minutes instead of milliseconds).
-        await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0;"
-                           " SET LOCAL enable_seqscan = off")
+    async with _planned(conn):
         rows = await conn.fetch(sql, *p.values)
     return [Hit(*r) for r in rows]
+
+
+# A handful of index probes: starting parallel workers costs far more than the query. And
+# always the GIN index: on a small table the planner picks a scan that tests `&&` row by
+# row, which compares every element with every probe (a 10,000-value bulk lookup holds some
+# 100,000 probes: minutes instead of milliseconds).
+_PLANNER = "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off"
+
+
+@asynccontextmanager
+async def _planned(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A transaction with the lookup's planner settings, opened in one round trip.
+
+    `conn.transaction()` then `SET LOCAL` cost two round trips before the query; a single
+    lookup is a few of them in all, so the simple-query protocol takes BEGIN and the
+    settings together. Inside a caller's transaction, a savepoint as before.
+    """
+    if conn.is_in_transaction():
+        async with conn.transaction():
+            await conn.execute(_PLANNER)
+            yield
+        return
+    await conn.execute(f"BEGIN; {_PLANNER}")
+    try:
+        yield
+    except BaseException:
+        if not conn.is_closed():
+            # Cancelled or failed mid-query: the pool rolls back whatever is left open.
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
