@@ -40,12 +40,13 @@ from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
 from server.ops.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
+from server.store.keys import KEYS_CHANNEL
 from server.store.statuses import purge_statuses
 from server.taxii import collections, discovery, manifest, objects, status
 from server.taxii import feeds as taxii_feeds
 from server.web import published
 from server.web.apis import add_routes
-from server.web.auth import auth_middleware
+from server.web.auth import KEY_CACHE, KeyCache, auth_middleware
 from server.web.cursors import CURSORS, cursor_codec
 from server.web.middleware import (
     compression_middleware,
@@ -170,6 +171,9 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[NOTIFIER] = Notifier()
+    if settings.key_cache_s > 0:
+        app[KEY_CACHE] = KeyCache(settings.key_cache_s)
+        app[NOTIFIER].subscribe(KEYS_CHANNEL, app[KEY_CACHE].clear, app[KEY_CACHE].set_live)
     app[SHARED_READS] = SharedReads()
     app[METRICS] = Metrics()
     limiter = RateLimiter.from_settings(settings)

@@ -94,6 +94,14 @@ class Settings(BaseModel):
     rate_limit_per_s: float = Field(
         0.0, ge=0, description="Requests per second each API key may make; 0 disables limits."
     )
+    # Verified keys are remembered per process so that a request does not pay a database
+    # round trip to learn what the last one did; a revocation clears the memory at once in
+    # every process that is listening (NOTIFY), and this bounds it when a NOTIFY is late.
+    key_cache_s: float = Field(
+        5.0, ge=0, le=60, description="Seconds a process may answer with a verified API key"
+        " without asking the database again (revocations reach it at once through NOTIFY;"
+        " this bounds the rest); 0 checks the database on every request.",
+    )
     rate_limit_burst: int = Field(
         0, ge=0, description="Requests a key may make at once; 0 means one second's worth."
     )

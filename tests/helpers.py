@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -98,3 +99,24 @@ async def release_withheld(pool: object, min_producers: int = 1) -> int:
 
     return await release(pool, Settings(withheld_min_producers=min_producers),  # type: ignore[arg-type]
                          datetime.now(UTC) + timedelta(seconds=1))
+
+
+async def revoke_and_hear(pool: object, app: object, key_id: str) -> None:
+    """Revoke a key on a connection of our own, as another process would (`accord admin key
+    revoke`), and return once the server's listener heard the NOTIFY: from then on the
+    server refuses the key (the key cache's only window is that delivery)."""
+    from server.store.keys import revoke_key
+    from server.web.auth import KEY_CACHE
+
+    cache = app.get(KEY_CACHE)  # type: ignore[attr-defined]
+    before = cache.generation if cache is not None else 0
+    async with pool.acquire() as conn:  # type: ignore[attr-defined]
+        await revoke_key(conn, key_id)
+    if cache is None or not cache.live:
+        return  # nothing remembered: every request asks the database
+
+    async def heard() -> None:
+        while cache.generation == before:
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(heard(), 30)  # a bound against a hang, not a timing

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import uuid
 
 import pytest
 
-from server.store.keys import revoke_key
-from tests.helpers import TAXII, auth, envelope, indicator, objects_url
+from schemas.principal import Principal, Role, Sector
+from server.web.auth import KEY_CACHE, KeyCache
+from tests.feed_helpers import json_auth
+from tests.helpers import TAXII, auth, envelope, indicator, objects_url, revoke_and_hear
 
 
 @pytest.mark.parametrize(
@@ -49,14 +53,96 @@ async def test_basic_auth_with_key_id_and_secret(http, base_url, world):
         assert resp.status == 200
 
 
-async def test_revoked_key_is_refused_at_once(http, base_url, world, pool):
+async def test_revoked_key_is_refused_at_once(http, base_url, world, server, pool):
+    # Revoked elsewhere (another process, the CLI): refused as soon as the NOTIFY arrives,
+    # although the key was verified, and so remembered, a moment before.
+    key = world.alice.reader
+    cache = server.app[KEY_CACHE]
+    await asyncio.wait_for(_until_live(cache), 30)  # the listener connects at start-up
+    for _ in range(2):
+        async with http.get(f"{base_url}/taxii2/", headers=auth(key)) as resp:
+            assert resp.status == 200
+    assert cache.get(key.key.id, key.secret) is not None
+    await revoke_and_hear(pool, server.app, key.key.id)
+    assert cache.get(key.key.id, key.secret) is None
+    async with http.get(f"{base_url}/taxii2/", headers=auth(key)) as resp:
+        assert resp.status == 401
+
+
+async def test_key_revoked_over_the_api_is_refused_by_the_next_request(http, base_url, world):
+    # The revoking process forgets its verified keys itself, without waiting for the NOTIFY.
     key = world.alice.reader
     async with http.get(f"{base_url}/taxii2/", headers=auth(key)) as resp:
         assert resp.status == 200
-    async with pool.acquire() as conn:
-        await revoke_key(conn, key.key.id)
+    url = f"{base_url}/api/v1/orgs/{world.alice.org_id}/keys/{key.key.id}"
+    async with http.delete(url, headers=json_auth(world.alice.admin)) as resp:
+        assert resp.status == 200, await resp.text()
     async with http.get(f"{base_url}/taxii2/", headers=auth(key)) as resp:
         assert resp.status == 401
+
+
+async def test_remembered_key_id_with_a_wrong_secret_is_refused(http, base_url, world):
+    key = world.alice.reader
+    async with http.get(f"{base_url}/taxii2/", headers=auth(key)) as resp:
+        assert resp.status == 200
+    headers = {**TAXII, "Authorization": f"Bearer {key.key.id}.{key.secret[:-1]}x"}
+    async with http.get(f"{base_url}/taxii2/", headers=headers) as resp:
+        assert resp.status == 401
+
+
+async def _until_live(cache: KeyCache) -> None:
+    while not cache.live:
+        await asyncio.sleep(0.01)
+
+
+def _principal() -> Principal:
+    return Principal(key_id="ak_0123456789abcdef", org_id=uuid.uuid4(), org_name="A",
+                     sector=Sector.PRIVATE, role=Role.READER, identity_id="identity--x",
+                     default_tlp=None, default_attribution=None)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_key_cache_trusts_an_entry_for_its_ttl_only():
+    clock = _Clock()
+    cache = KeyCache(5, clock)
+    cache.set_live(True)
+    principal = _principal()
+    cache.put(principal.key_id, "secret", principal, cache.generation)
+    clock.now += 4.9
+    assert cache.get(principal.key_id, "secret") == principal
+    assert cache.get(principal.key_id, "other") is None
+    clock.now += 0.2
+    assert cache.get(principal.key_id, "secret") is None
+
+
+def test_key_cache_remembers_nothing_unless_revocations_can_reach_it():
+    cache = KeyCache(5)
+    principal = _principal()
+    cache.put(principal.key_id, "secret", principal, cache.generation)  # never listened
+    assert cache.get(principal.key_id, "secret") is None
+    cache.set_live(True)
+    cache.put(principal.key_id, "secret", principal, cache.generation)
+    cache.set_live(False)  # the listener was lost: forget, and stop remembering
+    assert cache.get(principal.key_id, "secret") is None
+    cache.put(principal.key_id, "secret", principal, cache.generation)
+    assert cache.get(principal.key_id, "secret") is None
+
+
+def test_key_cache_drops_an_answer_read_before_a_revocation_arrived():
+    cache = KeyCache(5)
+    cache.set_live(True)
+    principal = _principal()
+    read_at = cache.generation
+    cache.clear()  # a NOTIFY arrived while the database was being asked
+    cache.put(principal.key_id, "secret", principal, read_at)
+    assert cache.get(principal.key_id, "secret") is None
 
 
 async def test_reader_cannot_post_and_nothing_is_stored(http, base_url, world):

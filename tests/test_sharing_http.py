@@ -13,8 +13,16 @@ import orjson
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from server.store.groups import remove_member
-from server.store.keys import revoke_key
-from tests.helpers import TLP_GREEN, TLP_RED, auth, indicator, objects_url, post, release_withheld
+from tests.helpers import (
+    TLP_GREEN,
+    TLP_RED,
+    auth,
+    indicator,
+    objects_url,
+    post,
+    release_withheld,
+    revoke_and_hear,
+)
 
 
 def terms(**values: object) -> dict:
@@ -151,11 +159,10 @@ async def test_removed_member_next_token_reads_nothing_more(http, base_url, worl
         assert objs[-1]["id"].encode() not in await resp.read()
 
 
-async def test_revoked_key_reads_nothing(http, base_url, world, pool):
+async def test_revoked_key_reads_nothing(http, base_url, world, server, pool):
     obj = indicator()
     await post(http, base_url, world.collection_id, world.alice.contributor, obj)
-    async with pool.acquire() as conn:
-        await revoke_key(conn, world.bob.reader.key.id)
+    await revoke_and_hear(pool, server.app, world.bob.reader.key.id)
     after = await _read_everything(http, base_url, world.collection_id, world.bob.reader,
                                    obj["id"])
     assert {status for status, _, _ in after.values()} == {401}

@@ -7,7 +7,7 @@ from aiohttp import web
 from schemas import admin as api
 from server.admin import service
 from server.db.pool import POOL
-from server.web.auth import principal_of
+from server.web.auth import forget_keys, principal_of
 from server.web.json_api import body, respond
 from server.web.params import key_id_segment, uuid_segment
 from server.web.routes import JsonApiRoutes
@@ -40,5 +40,6 @@ async def revoke_key(request: web.Request) -> web.Response:
     """Revoke an API key; it is refused from the next request on."""
     org_id = uuid_segment(request, "org_id", "organisation")
     key_id = key_id_segment(request)
-    return respond(await service.revoke_key(request.app[POOL], principal_of(request), org_id,
-                                            key_id))
+    key = await service.revoke_key(request.app[POOL], principal_of(request), org_id, key_id)
+    forget_keys(request.app)
+    return respond(key)

@@ -28,6 +28,7 @@ from server.console.views import TLP_LABELS
 from server.db.pool import POOL
 from server.errors import BadRequest, Forbidden
 from server.store import audit, console, users
+from server.web.auth import forget_keys
 from server.web.cursors import CURSORS
 
 routes = table()
@@ -136,6 +137,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     if len(key_id) > 64:
         raise not_found()
     await service.revoke_key(request.app[POOL], principal, principal.org_id, key_id)
+    forget_keys(request.app)
     return redirect(ROOT + "admin")
 
 

@@ -8,7 +8,7 @@ from schemas import admin as admin_api
 from schemas import peers as api
 from server.db.pool import POOL
 from server.federation import peers as service
-from server.web.auth import principal_of
+from server.web.auth import forget_keys, principal_of
 from server.web.json_api import body, respond
 from server.web.params import uuid_segment
 from server.web.routes import JsonApiRoutes
@@ -69,6 +69,7 @@ async def remove_peer(request: web.Request) -> web.Response:
     """Remove a peer: every agreement with it ends at once; its objects stay."""
     await service.remove_peer(request.app[POOL], principal_of(request),
                               request.match_info["name"])
+    forget_keys(request.app)  # the peer's keys were revoked with it
     return respond(None)
 
 

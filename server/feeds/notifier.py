@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import asyncpg
 from aiohttp import web
@@ -21,6 +22,21 @@ class Notifier:
     def __init__(self) -> None:
         self.generation = 0
         self._event = asyncio.Event()
+        # Other channels heard on the same connection, and who wants to know whether it is
+        # up (a cache that is only sound while notifications arrive).
+        self._channels: dict[str, Callable[..., object]] = {}
+        self._on_state: list[Callable[[bool], None]] = []
+
+    def subscribe(self, channel: str, callback: Callable[..., object],
+                  on_state: Callable[[bool], None] | None = None) -> None:
+        """Also LISTEN on `channel`; `on_state` hears True once listening, False when lost."""
+        self._channels[channel] = callback
+        if on_state is not None:
+            self._on_state.append(on_state)
+
+    def _state(self, up: bool) -> None:
+        for callback in self._on_state:
+            callback(up)
 
     def wake(self, *_: object) -> None:
         """Something was committed (or the listener reconnected): let every waiter re-read."""
@@ -52,10 +68,14 @@ class Notifier:
             conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
             try:
                 await conn.add_listener(NOTIFY_CHANNEL, self.wake)
+                for channel, callback in self._channels.items():
+                    await conn.add_listener(channel, callback)
                 # Anything committed while we were not listening is found by re-reading.
                 self.wake()
+                self._state(True)
                 await lost.wait()
             finally:
+                self._state(False)
                 with contextlib.suppress(Exception):
                     await conn.close()
             await asyncio.sleep(0.5)

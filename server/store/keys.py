@@ -14,9 +14,13 @@ from server.errors import NotFound
 from server.store.records import ApiKey, NewApiKey
 
 _COLUMNS = "id, org_id, role, created, last_used, revoked_at, default_tlp, default_attribution"
+# Every process LISTENs here and forgets the keys it verified when a key is revoked; sent in
+# the revoking statement, so it is delivered at its commit (and never for a rollback).
+KEYS_CHANNEL = "accord_keys"
 
 
-def _hash(secret: str) -> bytes:
+def secret_hash(secret: str) -> bytes:
+    """The stored form of a key's secret."""
     # Secrets are 256 random bits, so a fast hash resists guessing as well as a slow one.
     return hashlib.sha256(secret.encode()).digest()
 
@@ -35,7 +39,7 @@ async def create_key(
     row = await conn.fetchrow(
         f"INSERT INTO api_keys (id, org_id, role, secret_hash, default_tlp, default_attribution)"
         f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
-        key_id, org_id, role.value, _hash(secret), default_tlp, default_attribution,
+        key_id, org_id, role.value, secret_hash(secret), default_tlp, default_attribution,
     )
     return NewApiKey(ApiKey(**dict(row)), secret)
 
@@ -45,13 +49,22 @@ async def revoke_key(
 ) -> ApiKey:
     """Revoke a key at once (of `org_id` only, if given); revoking twice keeps the first time."""
     row = await conn.fetchrow(
-        f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-        f" WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2) RETURNING {_COLUMNS}",
+        f"WITH r AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+        f" WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2) RETURNING {_COLUMNS})"
+        f" SELECT r.*, pg_notify('{KEYS_CHANNEL}', r.id) FROM r",
         key_id, org_id,
     )
     if row is None:
         raise NotFound(f"no API key {key_id!r}")
-    return ApiKey(**dict(row))
+    return ApiKey(**{k: v for k, v in row.items() if k != "pg_notify"})
+
+
+async def revoke_org_keys(conn: asyncpg.Connection, org_id: uuid.UUID) -> None:
+    """Revoke every key of an organisation at once (revoking twice keeps the first time)."""
+    await conn.execute(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE org_id = $1", org_id
+    )
+    await conn.execute(f"NOTIFY {KEYS_CHANNEL}")
 
 
 async def authenticate(conn: asyncpg.Connection, key_id: str, secret: str) -> Principal | None:
@@ -64,7 +77,7 @@ async def authenticate(conn: asyncpg.Connection, key_id: str, secret: str) -> Pr
         " WHERE k.id = $1 AND k.revoked_at IS NULL",
         key_id,
     )
-    if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
+    if row is None or not hmac.compare_digest(row["secret_hash"], secret_hash(secret)):
         return None
     if row["stale"]:
         # Coarse last-used tracking: one write a minute per key, not one per request.

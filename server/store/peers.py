@@ -11,6 +11,7 @@ import asyncpg
 from schemas.principal import Principal, Role, Sector
 from server.errors import Conflict, NotFound
 from server.store import feeds
+from server.store.keys import revoke_org_keys
 from server.store.query import Params
 from server.store.visibility import visible
 
@@ -177,8 +178,8 @@ async def delete_peer(conn: asyncpg.Connection, peer_id: uuid.UUID) -> None:
     Waits for a push attempt in flight (it holds its outbox row), so nothing is sent after;
     the keys issued to the peer's organisation are revoked, so nothing comes in either."""
     org = await conn.fetchval("DELETE FROM peers WHERE id = $1 RETURNING org_id", peer_id)
-    await conn.execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-                       " WHERE org_id = $1", org)
+    if org is not None:
+        await revoke_org_keys(conn, org)
 
 
 async def add_pull(conn: asyncpg.Connection, peer_id: uuid.UUID, remote: str,
