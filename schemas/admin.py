@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -18,7 +19,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    IPvAnyNetwork,
+    PlainSerializer,
+    PlainValidator,
     StrictBool,
     StrictInt,
     StringConstraints,
@@ -28,6 +30,32 @@ from pydantic import (
 from schemas.feeds import TLP1_MARKINGS
 from schemas.principal import Role, Sector
 from schemas.tlp import Tlp
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join([  # RFC 4291 2.2 text forms, without the embedded IPv4 one
+    f"({_H}:){{7}}{_H}", f"({_H}:){{1,7}}:", f"({_H}:){{1,6}}:{_H}",
+    f"({_H}:){{1,5}}(:{_H}){{1,2}}", f"({_H}:){{1,4}}(:{_H}){{1,3}}",
+    f"({_H}:){{1,3}}(:{_H}){{1,4}}", f"({_H}:){{1,2}}(:{_H}){{1,5}}",
+    f"{_H}:(:{_H}){{1,6}}", f":((:{_H}){{1,7}}|:)"])
+# The schema states the whole syntax, so a generated or hand-written value the schema
+# admits is one the server takes.
+CIDR_PATTERN = (rf"^(({_OCTET}\.){{3}}{_OCTET}(/(3[0-2]|[12]?[0-9]))?"
+                rf"|({_IPV6})(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$")
+
+
+def _cidr(value: object) -> IPv4Network | IPv6Network:
+    # Text only (pydantic's network type reads `true` as 0.0.0.1/32); host bits are
+    # dropped, as a range is meant: 10.20.3.4/16 is 10.20.0.0/16.
+    if not isinstance(value, str) or not re.fullmatch(CIDR_PATTERN, value):
+        raise ValueError("a CIDR range, e.g. 10.20.0.0/16 or 2001:db8:aa::/48")
+    return ip_network(value, strict=False)
+
+
+Cidr = Annotated[
+    IPv4Network | IPv6Network, PlainValidator(_cidr), PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": CIDR_PATTERN, "maxLength": 49}),
+]
 
 Attribution = Literal["credited", "withheld"]
 PrivacyPolicy = Literal["pass", "hold", "refuse"]
@@ -198,7 +226,7 @@ class GroupPolicy(Response):
         default_factory=list, description="Organisations whose org-admins review the group's"
                                           " held objects, besides the producer's."
     )
-    victim_ranges: list[IPvAnyNetwork] = Field(
+    victim_ranges: list[Cidr] = Field(
         default_factory=list, description="Address ranges the group marks as victim-side: an IP"
                                           " address in them in an observed-data or a sighting"
                                           " is a finding (`victim-ip-addr`)."
@@ -227,7 +255,7 @@ class GroupPolicyPatch(Request):
         None, description="Organisations whose org-admins may review held objects (replaces"
                           " the list; an empty list: the producer's org-admins only)."
     )
-    victim_ranges: Annotated[list[IPvAnyNetwork], Field(max_length=200)] | None = Field(
+    victim_ranges: Annotated[list[Cidr], Field(max_length=200)] | None = Field(
         None, description="Victim-side address ranges, CIDR (replaces the list; empty: none)."
     )
 

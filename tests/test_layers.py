@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "intel": {"ingest", "policy", "store", "db", "web", "ops"} | _BASE,
     "app": {"console", "admin", "feeds", "federation", "intel", "taxii", "ingest", "policy",
             "store", "db", "web", "ops"} | _BASE,
-    "cli": {"app", "admin", "federation", "ingest", "store", "db"} | _BASE,
+    "cli": {"app", "admin", "federation", "ingest", "intel", "store", "db"} | _BASE,
     "config": set(),
     "errors": set(),
     "logs": set(),

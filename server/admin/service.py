@@ -138,11 +138,12 @@ def _policy_changes(patch: api.GroupPolicyPatch | None) -> dict[str, object]:
 async def _check_reviewers(conn: asyncpg.Connection, changes: dict[str, object]) -> None:
     """Every organisation named as a privacy reviewer exists (ids are not guessable)."""
     for org_id in changes.get("privacy_reviewers") or []:  # type: ignore[attr-defined]
+        # 404 like every other reference to an organisation that is not there (a
+        # syntactically valid id is not a malformed request).
         try:
             await orgs.org_by_id(conn, uuid.UUID(str(org_id)))
         except NotFound:
-            raise BadRequest(f"privacy_reviewers: no organisation {org_id}",
-                             details={"privacy_reviewers": str(org_id)}) from None
+            raise NotFound(f"privacy_reviewers: no organisation {org_id}") from None
 
 
 # --- organisations --------------------------------------------------------------------------

@@ -92,7 +92,7 @@ async def test_a_named_reviewer_organisation_reviews_the_groups_held_objects(
     assert code == 200 and flagged["id"] not in {h["stix_id"] for h in queue["objects"]}
     code, body = await _call(http, base_url, "PATCH", f"/groups/{world.group_id}",
                              platform, {"policy": {"privacy_reviewers": [str(uuid.uuid4())]}})
-    assert code == 400, body
+    assert code == 404, body
     policy = await _policy(http, base_url, world.group_id, platform,
                            privacy_reviewers=[str(world.carol.org_id)])
     assert policy["privacy_reviewers"] == [str(world.carol.org_id)]
@@ -154,7 +154,7 @@ async def test_reviewers_and_victim_ranges_through_the_cli(http, base_url, world
     assert shown["privacy_reviewers"] == [str(world.carol.org_id)]
     assert shown["victim_ranges"] == ["10.20.0.0/16", "2001:db8:aa::/48"]
     err = await _accord(base_url, platform.token, "admin", "group", "policy",
-                        str(world.group_id), "--victim-range", "10.20.0.1/16", ok=False)
+                        str(world.group_id), "--victim-range", "10.20.0.0/33", ok=False)
     assert "victim_ranges" in err
     flagged = _flagged(71)
     await post(http, base_url, world.collection_id, world.alice.contributor, flagged)
@@ -242,3 +242,15 @@ async def test_a_victim_address_in_an_observation_is_held_and_redacted_to_its_ra
     status = await post(http, base_url, other, world.alice.contributor,
                         *_observation("10.20.3.5", "203.0.113.9"))
     assert status["success_count"] == 4, status
+
+
+async def test_a_victim_range_is_text_in_cidr_notation(http, base_url, world):
+    # pydantic's network type alone would read `true` as 0.0.0.1/32 and 167772160 as
+    # 10.0.0.0/32: such a policy is refused, and the group's ranges stay as they were.
+    for bad in ([True], [167772160], ["10.20.0.0/33"], "10.20.0.0/16"):
+        code, body = await _call(http, base_url, "PATCH", f"/groups/{world.group_id}",
+                                 world.alice.admin, {"policy": {"victim_ranges": bad}})
+        assert code == 400, (bad, body)
+    code, body = await _call(http, base_url, "GET", f"/groups/{world.group_id}",
+                             world.alice.admin)
+    assert code == 200 and body["policy"]["victim_ranges"] == [], body
