@@ -121,3 +121,12 @@ class Receiver:
     async def close(self) -> None:
         if self.server:
             await self.server.close()
+
+
+async def open_stream(http: aiohttp.ClientSession, base_url: str, key: NewApiKey, feed_id: str,
+                      *, beginning: bool = False) -> tuple[aiohttp.ClientResponse, SseReader]:
+    """A feed's event stream opened with this key (200 checked), and a reader of it."""
+    url = f"{base_url}/api/v1/feeds/{feed_id}/stream" + ("?from=beginning" if beginning else "")
+    resp = await http.get(url, headers={"Authorization": f"Bearer {key.token}"}, timeout=None)
+    assert resp.status == 200
+    return resp, SseReader(resp)

@@ -10,18 +10,11 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from server.feeds.lifecycle import run_expiry, run_retention
-from tests.feed_helpers import Receiver, SseReader, create_feed, json_auth
+from tests.feed_helpers import Receiver, SseReader, create_feed, json_auth, open_stream
 from tests.helpers import auth, indicator, post, release_withheld, stamp
 from tests.test_sightings import sighting
 
 _EVENT_KEYS = {"id", "type", "reason", "time"}
-
-
-async def _stream(http, base_url, key, feed_id, *, beginning: bool = False):
-    url = f"{base_url}/api/v1/feeds/{feed_id}/stream" + ("?from=beginning" if beginning else "")
-    resp = await http.get(url, headers={"Authorization": f"Bearer {key.token}"}, timeout=None)
-    assert resp.status == 200
-    return resp, SseReader(resp)
 
 
 async def _removals(receiver: Receiver, stix_id: str, timeout_s: float = 20) -> list[dict]:
@@ -54,7 +47,7 @@ async def test_expiry_is_a_removal_event_on_the_stream_and_a_webhook_once(
         hook = await create_feed(http, base_url, world.bob.reader, filter=spec,
                                  webhook={"url": url})
         outsider = await create_feed(http, base_url, world.mallory.reader, filter={})
-        resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"])
+        resp, reader = await open_stream(http, base_url, world.bob.reader, feed["id"])
         await asyncio.sleep(0.2)
         obj = indicator("100.64.21.1", valid_until=stamp(offset_s=1.0))
         await post(http, base_url, world.collection_id, world.alice.contributor, obj)
@@ -76,7 +69,7 @@ async def test_expiry_is_a_removal_event_on_the_stream_and_a_webhook_once(
             assert await conn.fetchval(
                 "SELECT count(*) FROM removal_events WHERE stix_id = $1", obj["id"]) == 1
         # An organisation that could not see the indicator hears nothing of its expiry.
-        resp, other = await _stream(http, base_url, world.mallory.reader, outsider["id"],
+        resp, other = await open_stream(http, base_url, world.mallory.reader, outsider["id"],
                                     beginning=True)
         seen = []
         while (event := await other.next(timeout=1.0)) is not None:
@@ -109,7 +102,7 @@ async def test_erasure_reaches_stream_webhook_and_export_and_deletes_every_row(
         async with http.get(export, headers=auth(world.bob.reader)) as r:
             before_etag, before = r.headers["ETag"], set((await r.text()).splitlines())
         assert value in before
-        resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"])
+        resp, reader = await open_stream(http, base_url, world.bob.reader, feed["id"])
         await asyncio.sleep(0.2)
 
         status, answer = await _erase(http, base_url, world.alice.admin, obj["id"])
@@ -231,7 +224,7 @@ async def test_removal_events_resume_with_last_event_id(http, base_url, world):
     await post(http, base_url, world.collection_id, world.alice.contributor, obj)
     assert (await _erase(http, base_url, world.alice.admin, obj["id"]))[0] == 200
     await post(http, base_url, world.collection_id, world.alice.contributor, after)
-    resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"], beginning=True)
+    resp, reader = await open_stream(http, base_url, world.bob.reader, feed["id"], beginning=True)
     events = await reader.take(3)
     resp.close()
     # The erased version itself is gone from the replay; its removal stands in its order.
@@ -260,7 +253,7 @@ async def test_an_erasure_is_no_event_for_who_could_not_see_the_object(
     await post(http, base_url, world.collection_id, world.alice.contributor, shared)
     for obj in (hidden, shared):
         assert (await _erase(http, base_url, world.alice.admin, obj["id"]))[0] == 200
-    resp, reader = await _stream(http, base_url, world.bob.reader, feed["id"], beginning=True)
+    resp, reader = await open_stream(http, base_url, world.bob.reader, feed["id"], beginning=True)
     seen = []
     while (event := await reader.next(timeout=1.0)) is not None:
         if event.kind == "removed":  # objects: the reference group's, the shared one

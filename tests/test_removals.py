@@ -7,7 +7,7 @@ import time
 
 import orjson
 
-from tests.feed_helpers import Receiver, SseReader, create_feed
+from tests.feed_helpers import Receiver, create_feed, open_stream
 from tests.helpers import indicator, post
 
 
@@ -18,11 +18,7 @@ def _revoked(obj: dict) -> dict:
 async def test_a_revocation_is_a_removal_event_on_the_stream(http, base_url, world):
     feed = await create_feed(http, base_url, world.bob.reader,
                              filter={"collections": [str(world.collection_id)]})
-    resp = await http.get(f"{base_url}/api/v1/feeds/{feed['id']}/stream",
-                          headers={"Authorization": f"Bearer {world.bob.reader.token}"},
-                          timeout=None)
-    assert resp.status == 200
-    reader = SseReader(resp)
+    resp, reader = await open_stream(http, base_url, world.bob.reader, feed["id"])
     await asyncio.sleep(0.2)
     obj = indicator("100.64.9.1")
     await post(http, base_url, world.collection_id, world.alice.contributor, obj)
@@ -41,11 +37,7 @@ async def test_a_feed_with_the_default_warninglist_setting_streams_a_removal(
     # no warninglist flag (the stream failed with "column o.warned does not exist").
     feed = await create_feed(http, base_url, world.bob.reader, filter={
         "collections": [str(world.collection_id)], "include_warninglisted": False})
-    resp = await http.get(f"{base_url}/api/v1/feeds/{feed['id']}/stream",
-                          headers={"Authorization": f"Bearer {world.bob.reader.token}"},
-                          timeout=None)
-    assert resp.status == 200
-    reader = SseReader(resp)
+    resp, reader = await open_stream(http, base_url, world.bob.reader, feed["id"])
     await asyncio.sleep(0.2)
     obj = indicator("93.184.216.91")  # on no warninglist
     await post(http, base_url, world.collection_id, world.alice.contributor, obj)

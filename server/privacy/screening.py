@@ -414,12 +414,12 @@ def _screen_texts(found: list[Finding], texts: list[tuple[str, str]]) -> list[Fi
 
 
 def screen_object(obj: dict, roles: EnvelopeRoles = _NO_ROLES) -> list[Finding]:
-    """The personal data in one object: typed findings, then free-text ones."""
+    """The personal data in one object: typed findings, then free-text ones (the quick
+    scan first: only the objects it stops at are walked and screened in full)."""
     found = _typed(obj, roles) if obj.get("type") in _TYPED else []
-    texts = _free_text(obj)
-    if not texts or not _suspect(_TEXT_JOINER.join([text for _, text in texts])):
-        return found
-    return _screen_texts(found, _without_own_addresses(obj, texts))
+    if suspect_text(obj):
+        found = _screen_texts(found, _without_own_addresses(obj, _free_text(obj)))
+    return found
 
 
 def screen_envelope(objects: list[dict], victim_ranges: tuple[Network, ...] = ()
@@ -436,10 +436,7 @@ def screen_envelope(objects: list[dict], victim_ranges: tuple[Network, ...] = ()
         roles = roles_of(objects)
     out: dict[str, list[Finding]] = {}
     for obj in objects:
-        found = _typed(obj, roles) if obj.get("type") in _TYPED else []
-        if suspect_text(obj):
-            found = _screen_texts(found, _without_own_addresses(obj, _free_text(obj)))
-        if found:
+        if found := screen_object(obj, roles):
             out[str(obj.get("id"))] = found
     if victim_ranges:
         for stix_id, found in victim_ips(objects, victim_ranges).items():

@@ -58,10 +58,14 @@ def _selects(f: FeedFilter) -> FeedFilter:
     score feed most needs), nor its content (labels, confidence, indicator types, author,
     warninglists, sightings), which a removal event does not keep. A feed may so receive a
     removal of an id it never held, always one its organisation could see."""
-    return f.model_copy(update={
-        "valid_only": False, "min_score": None, "include_warninglisted": True,
-        "sightings_of_mine": False, "labels": None, "min_confidence": None,
-        "indicator_types": None, "producers": None})
+    # Kept by name, so a content filter added to FeedFilter later never reaches for a
+    # column removal_events lacks (`warned` did); warninglisted values are a content
+    # condition that is on by default, so it is switched off here.
+    return FeedFilter.model_construct(include_warninglisted=True,
+                                      **{k: getattr(f, k) for k in _STRUCTURAL})
+
+
+_STRUCTURAL = ("collections", "groups", "types", "observable_kinds", "tlp_max")
 
 
 async def after(
