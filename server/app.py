@@ -21,7 +21,7 @@ from server.admin.openapi import DOCUMENTED
 from server.config import SETTINGS, Settings
 from server.console import routes as console
 from server.db.migrate import migrate
-from server.db.pool import DSN, POOL, create_pool, resolve_dsn
+from server.db.pool import DSN, GENERIC_POOL, POOL, create_pool, resolve_dsn
 from server.federation import http as federation_api
 from server.federation import runner as federation
 from server.feeds import api as feeds_api
@@ -36,6 +36,7 @@ from server.ingest.reference import seed_reference
 from server.ingest.review import expire_held
 from server.ingest.withheld import release_loop
 from server.intel import api as intel_api
+from server.intel.prefixes import PREFIX_LENGTHS, PrefixLengths
 from server.ops import health
 from server.ops import metrics as ops_metrics
 from server.ops.metrics import METRICS, Metrics, metrics_middleware
@@ -73,8 +74,10 @@ def _database(dsn: str | None):
         if applied:
             log.info("migrations applied", extra={"fields": {"applied": applied}})
         app[POOL] = pool
+        app[GENERIC_POOL] = await create_pool(target, settings, generic=True)
         app[DSN] = target
         yield
+        await app[GENERIC_POOL].close()
         await pool.close()
 
     return database
@@ -174,6 +177,7 @@ def create_app(settings: Settings, dsn: str | None = None) -> web.Application:
     if settings.key_cache_s > 0:
         app[KEY_CACHE] = KeyCache(settings.key_cache_s)
         app[NOTIFIER].subscribe(KEYS_CHANNEL, app[KEY_CACHE].clear, app[KEY_CACHE].set_live)
+    app[PREFIX_LENGTHS] = PrefixLengths()
     app[SHARED_READS] = SharedReads()
     app[METRICS] = Metrics()
     limiter = RateLimiter.from_settings(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 
 import orjson
@@ -254,3 +255,21 @@ async def test_a_bulk_lookup_matches_ranges_of_every_stored_length(http, base_ur
         third = int(value.split(".")[2])
         assert ids == ({wide["id"], narrow["id"]} if third == 7 else {wide["id"]}), value
     assert results[-1]["matches"] == []
+
+
+async def test_a_range_of_a_length_never_stored_before_is_found_at_once(http, base_url, world,
+                                                                       pool):
+    # The server keeps the stored prefix lengths in memory (server.intel.prefixes); a
+    # range of a new length, stored after that copy was made, must be probed by the very
+    # next lookup.
+    stored = {r["bits"] for r in await pool.fetch(
+        "SELECT bits FROM lookup_prefix_lengths WHERE kind = 'ipv6'")}
+    bits = next(b for b in range(121, 20, -1) if b not in stored)
+    host = ipaddress.IPv6Address(f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}")
+    net = ipaddress.IPv6Network(f"{host}/{bits}", strict=False)
+    [before] = await _lookup(http, base_url, world.bob.reader, str(host))  # the copy is made
+    range_ = _pattern_indicator(f"[ipv6-addr:value = '{net}']", object_marking_refs=[TLP_GREEN])
+    await post(http, base_url, world.collection_id, world.alice.contributor, range_)
+    assert range_["id"] not in {m["id"] for m in before["matches"]}
+    [after] = await _lookup(http, base_url, world.bob.reader, str(host))
+    assert [m["match"] for m in after["matches"] if m["id"] == range_["id"]] == ["range"]

@@ -6,9 +6,10 @@ from aiohttp import web
 
 from schemas import strict_json
 from schemas.lookup import LookupQuery, LookupRequest, LookupResponse
-from server.db.pool import POOL
+from server.db.pool import GENERIC_POOL, POOL
 from server.errors import BadRequest, UnsupportedMediaType
 from server.intel.lookup import lookup
+from server.intel.prefixes import PREFIX_LENGTHS
 from server.web.auth import principal_of
 from server.web.bodies import read_bounded
 from server.web.json_api import JSON, query, respond, validate
@@ -26,7 +27,10 @@ MAX_BULK_BODY = 4 * 1024 * 1024
 async def lookup_one(request: web.Request) -> web.Response:
     """Look up one value: the visible indicators and observables that match it."""
     q = query(request, LookupQuery)
-    return respond(await lookup(request.app[POOL], principal_of(request), [q.value]))
+    # A handful of index probes, on their generic plan: planning them cost three times
+    # running them (server.db.pool.create_pool).
+    return respond(await lookup(request.app[GENERIC_POOL], principal_of(request), [q.value],
+                                request.app[PREFIX_LENGTHS]))
 
 
 @admin.route("POST", "/lookup", role=ANY_ROLE, request=LookupRequest, response=LookupResponse,
@@ -41,4 +45,5 @@ async def lookup_many(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise BadRequest("the body is not valid JSON", details={"reason": str(exc)}) from None
     spec = validate(LookupRequest, data, "body")
-    return respond(await lookup(request.app[POOL], principal_of(request), spec.values))
+    return respond(await lookup(request.app[POOL], principal_of(request), spec.values,
+                                request.app[PREFIX_LENGTHS]))

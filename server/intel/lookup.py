@@ -11,6 +11,7 @@ from schemas.principal import Principal
 from schemas.stix import parse_timestamp
 from server.ingest import warninglists
 from server.ingest.lookup_values import classify
+from server.intel.prefixes import PrefixLengths
 from server.intel.score import decay_score
 from server.store import lookup as store
 from server.store import sightings
@@ -33,21 +34,28 @@ def _summary(found: sightings.Aggregate | None) -> SightingSummary:
                            expired=found.expired, credited=found.credited)
 
 
-async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str]) -> LookupResponse:
+async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
+                 prefixes: PrefixLengths) -> LookupResponse:
     """What the principal may see of each value, all values in one query."""
     hits: list[store.Hit] = []
     summaries: dict[str, sightings.Aggregate] = {}
     async with pool.acquire() as conn:
-        # An address is probed as each prefix a stored range can have, not all 32 (or 128).
-        lengths = await store.prefix_lengths(conn)
-        classified = [classify(v, lengths) for v in values]
-        probes = [store.Probe(i, kind, key, match)
-                  for i, (_, keys) in enumerate(classified) for kind, key, match in keys]
-        if probes:
-            hits = await store.find(conn, principal, probes)
-            # Over the sightings this reader can see: none goes wider than its indicator.
-            summaries = await sightings.aggregates(
-                conn, principal, sorted({h.stix_id for h in hits if h.stix_type == "indicator"}))
+        for _ in range(2):
+            # An address is probed as each prefix a stored range can have, not all 32 (or
+            # 128): at the lengths stored, as this process last read them.
+            lengths = await prefixes.get(conn)
+            classified = [classify(v, lengths) for v in values]
+            probes = [store.Probe(i, kind, key, match)
+                      for i, (_, keys) in enumerate(classified) for kind, key, match in keys]
+            if not probes:
+                break
+            found = await store.find(conn, principal, probes)
+            hits, summaries = found.hits, found.aggregates
+            if not prefixes.stale(found.prefix_lengths):
+                break
+            # A range of a new length was stored since the lengths were read: read them
+            # again and look again (once: a second new length in between is as good as
+            # stored after the lookup began).
     matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
     producers: list[set] = [set() for _ in values]
     now = datetime.now(UTC)

@@ -69,14 +69,12 @@ _KIND = ("CASE WHEN j -> 'labels' ? 'false-positive' THEN 'false-positive'"
          " WHEN j -> 'labels' ? 'expired' THEN 'expired' ELSE 'seen' END")
 
 
-async def aggregates(conn: asyncpg.Connection, principal: Principal,
-                     indicator_ids: list[str]) -> dict[str, Aggregate]:
-    """Sighting aggregates of these indicators over the sightings the principal can see
-    (the latest visible version of each sighting id, counted once across collections)."""
-    if not indicator_ids:
-        return {}
-    p = Params()
-    rows = await conn.fetch(
+def aggregates_sql(principal: Principal, p: Params, ids: str) -> str:
+    """SQL of the sighting aggregates (ref, orgs, count, last_seen, fps, expired, credited)
+    of the indicators whose ids the SQL array `ids` holds, over the sightings the principal
+    can see (the latest visible version of each sighting id, counted once across
+    collections)."""
+    return (
         f"SELECT s.ref,"
         f" count(DISTINCT s.producer_org) FILTER (WHERE s.kind = 'seen') AS orgs,"
         f" coalesce(sum(s.n) FILTER (WHERE s.kind = 'seen'), 0)::bigint AS count,"
@@ -92,15 +90,19 @@ async def aggregates(conn: asyncpg.Connection, principal: Principal,
         f" AS last_seen"
         f" FROM objects o, LATERAL (SELECT o.body::jsonb AS j) b"
         f" WHERE o.stix_type = 'sighting'"
-        f" AND (o.body::jsonb ->> 'sighting_of_ref') = ANY({p(indicator_ids)}::text[])"
+        f" AND (o.body::jsonb ->> 'sighting_of_ref') = ANY({ids})"
         f" AND {visible(principal, p, 'o')}"
         f" ORDER BY o.stix_id, o.version DESC) s"
-        f" JOIN organizations org ON org.id = s.producer_org GROUP BY s.ref",
-        *p.values,
+        f" JOIN organizations org ON org.id = s.producer_org GROUP BY s.ref"
     )
-    return {r["ref"]: Aggregate(r["orgs"], r["count"], r["last_seen"], r["fps"],
-                                r["expired"], sorted(r["credited"] or []))
-            for r in rows}
+
+
+def aggregate_of(row: asyncpg.Record) -> Aggregate | None:
+    """The Aggregate of a row holding aggregates_sql's columns (None where no sighting)."""
+    if row["ref"] is None:
+        return None
+    return Aggregate(row["orgs"], row["count"], row["last_seen"], row["fps"], row["expired"],
+                     sorted(row["credited"] or []))
 
 
 _HALF_LIFE = ("CASE coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]) "
