@@ -20,7 +20,7 @@ SESSION_SETTINGS = {"jit": "off"}
 # The process's pool and the DSN it was opened on, for as long as the application lives.
 POOL = web.AppKey("pool", asyncpg.Pool)
 # A few connections that run each prepared statement on its generic plan (see
-# create_generic_pool), for the single-value lookup.
+# create_pool's `generic`), for the single-value lookup.
 GENERIC_POOL = web.AppKey("generic_pool", asyncpg.Pool)
 DSN = web.AppKey("dsn", str)
 
@@ -50,9 +50,8 @@ async def create_pool(dsn: str, settings: Settings, *, generic: bool = False) ->
     The setting is a session's, so those statements get connections of their own and
     every other query keeps the planner's choice.
     """
-    settings_ = dict(SESSION_SETTINGS)
-    if generic:
-        settings_["plan_cache_mode"] = "force_generic_plan"
+    session = {**SESSION_SETTINGS, "plan_cache_mode": "force_generic_plan"} if generic \
+        else SESSION_SETTINGS
     return await asyncpg.create_pool(
         dsn,
         min_size=1 if generic else settings.pool_min_size,
@@ -60,7 +59,7 @@ async def create_pool(dsn: str, settings: Settings, *, generic: bool = False) ->
         # Statements are prepared per connection; keep the cache for the hot queries.
         statement_cache_size=256,
         reset=_keep_session,
-        server_settings=settings_,
+        server_settings=session,
     )
 
 

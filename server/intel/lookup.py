@@ -51,11 +51,11 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
                 break
             found = await store.find(conn, principal, probes)
             hits, summaries = found.hits, found.aggregates
+            # A range of a new length stored since the lengths were read: read them again
+            # and look again, once (a length stored in between is as good as stored after
+            # the lookup began).
             if not prefixes.stale(found.prefix_lengths):
                 break
-            # A range of a new length was stored since the lengths were read: read them
-            # again and look again (once: a second new length in between is as good as
-            # stored after the lookup began).
     matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
     producers: list[set] = [set() for _ in values]
     now = datetime.now(UTC)
