@@ -13,7 +13,17 @@ import orjson
 from schemas.accord_extension import ACCORD_EXTENSION_ID
 from server.store import exports
 from tests.feed_helpers import create_feed, json_auth
-from tests.helpers import TLP_RED, auth, indicator, objects_url, post, stamp
+from tests.helpers import (
+    TLP_GREEN,
+    TLP_RED,
+    auth,
+    indicator,
+    objects_url,
+    post,
+    release_withheld,
+    stamp,
+)
+from tests.test_sightings import sighting
 
 
 class Poller:
@@ -395,3 +405,61 @@ async def test_lines_are_the_stored_values_several_to_an_indicator_and_backslash
                             headers=auth(world.bob.reader)) as resp:
             by_kind += (await resp.text()).splitlines()
     assert sorted(by_kind) == sorted(stored)
+
+
+async def _scored_pair(http, base_url, world) -> tuple[Poller, dict, dict]:
+    """A min_score feed's poller holding two fresh confident indicators, fully fetched."""
+    poller = await _poller(http, base_url, world, min_score=50)
+    kept, misfired = (indicator(f"198.51.100.{n}", confidence=60, valid_from=stamp(),
+                                object_marking_refs=[TLP_GREEN]) for n in (61, 62))
+    await post(http, base_url, world.collection_id, world.alice.contributor, kept, misfired)
+    assert sorted(await poller.full()) == ["198.51.100.61", "198.51.100.62"]
+    return poller, kept, misfired
+
+
+async def test_a_false_positive_reaches_a_min_score_poller_as_a_removal(
+        http, base_url, world, pool):
+    # The sighting changes no row of the indicator, yet halves its score below the feed's
+    # threshold: the ETag moves and the delta says to remove the value.
+    poller, _, misfired = await _scored_pair(http, base_url, world)
+    await post(http, base_url, world.collection_id, world.carol.contributor,
+               sighting(misfired["id"], labels=["false-positive"]))
+    await release_withheld(pool)  # sightings are withheld until a release batch
+    old_etag = poller.etag
+    kind, lines = await poller.delta()
+    assert (kind, lines) == ("delta", ["-198.51.100.62"])
+    assert poller.values == await poller.truth() == {"198.51.100.61"}
+    poller.etag = old_etag
+    assert await poller.conditional() == 200
+
+
+async def test_a_deleted_sighting_answers_a_min_score_delta_in_full(
+        http, base_url, world, pool):
+    # A deleted sighting no longer names its indicator: only a full answer is sure.
+    poller, _, misfired = await _scored_pair(http, base_url, world)
+    fp = sighting(misfired["id"], labels=["false-positive"])
+    await post(http, base_url, world.collection_id, world.carol.contributor, fp)
+    await release_withheld(pool)
+    await poller.delta()
+    assert poller.values == {"198.51.100.61"}
+    async with http.delete(objects_url(base_url, world.collection_id, f"{fp['id']}/"),
+                           headers=auth(world.carol.contributor)) as resp:
+        assert resp.status == 200, await resp.text()
+    kind, lines = await poller.delta()
+    assert kind == "full"
+    assert set(lines) == poller.values == {"198.51.100.61", "198.51.100.62"}
+
+
+async def test_a_min_score_since_from_an_earlier_hour_answers_in_full(
+        http, base_url, world, pool):
+    # Scores decay with time alone; an ETag of an earlier hour was scored at another time.
+    poller, _, _ = await _scored_pair(http, base_url, world)
+    kind, _ = await poller.delta()
+    assert kind == "delta"
+    hour = datetime.now(UTC).strftime("%Y-%m-%dT%H")
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE export_marks SET basis = replace(basis, $2, 'earlier')"
+                           " WHERE etag = $1", poller.etag.strip('"'), hour)
+    kind, lines = await poller.delta()
+    assert kind == "full"
+    assert set(lines) == {"198.51.100.61", "198.51.100.62"}

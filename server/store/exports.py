@@ -102,11 +102,24 @@ async def watermark(
     sql = watermark_sql(principal, f, p)
     row = await conn.fetchrow(sql, *p.values)
     basis = (f"{principal.org_id}|{principal.sector.value}|{principal.is_platform_admin}|"
-             f"{feed_id}|{feed_updated.isoformat()}|{row['groups'] or ''}|{shape}")
+             f"{feed_id}|{feed_updated.isoformat()}|{row['groups'] or ''}|{shape}"
+             f"{_decay_epoch(f)}")
     at, expired = row["at"] or _FLOOR, row["expired"] or _FLOOR
     raw = f"{row['secret']}|{basis}|{at.isoformat()}|{expired.isoformat()}"
     etag = hashlib.sha256(raw.encode()).hexdigest()[:32]
     return Watermark(etag, basis, at, expired)
+
+
+def _decay_epoch(f: FeedFilter) -> str:
+    """The hour a `min_score` feed's answer is scored at ('' for other feeds).
+
+    Decay moves every score as time passes, with no row changing: which values crossed the
+    threshold is known only by scoring them all, so the hour is part of the basis (a new
+    ETag each hour, and a `since=` from an earlier hour is answered in full).
+    """
+    if f.min_score is None:
+        return ""
+    return "|" + datetime.now(UTC).strftime("%Y-%m-%dT%H")
 
 
 async def remember(conn: asyncpg.Connection, mark: Watermark) -> None:
@@ -318,7 +331,10 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
     p = Params()
     at, expired = p(since.at), p(since.expired)
     groups, colls = _scope(principal, f, p)
-    wide = f.model_copy(update={"types": ["indicator"], "valid_only": False})
+    # Candidates are judged without what time or sightings change (validity, score): a
+    # value that left the export by either must still be a candidate to be removed.
+    wide = f.model_copy(update={"types": ["indicator"], "valid_only": False,
+                                "min_score": None})
     cond = (f"{visible(principal, p, 'o', but_withdrawn=True)}"
             f" AND {feed_condition(wide, p, 'o', principal)} AND o.ioc_kinds IS NOT NULL")
     touched = (
@@ -329,6 +345,22 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
         f" UNION SELECT o.collection_id, o.stix_id FROM objects o WHERE o.group_id IN ({groups})"
         f" AND o.valid_until > {expired} AND o.valid_until <= {p(now.expired)}"
     )
+    if f.min_score is not None:
+        # A sighting moves its indicator's score: the indicators of sightings stored or
+        # changed since are touched too. A deleted sighting no longer names its indicator,
+        # so one deleted since makes the answer a full export.
+        q = Params()
+        if await conn.fetchval(
+                f"SELECT EXISTS (SELECT 1 FROM objects_deleted d WHERE d.collection_id IN"
+                f" ({_scope(principal, f, q)[1]}) AND d.deleted_at > {q(since.at)}"
+                f" AND d.stix_type = 'sighting')", *q.values):
+            return None
+        sighting = ("SELECT i.collection_id, i.stix_id FROM objects s, objects i"
+                    " WHERE s.stix_type = 'sighting' AND i.collection_id IN"
+                    " (SELECT c.id FROM collections c WHERE c.group_id = s.group_id)"
+                    " AND i.stix_id = (s.body::jsonb ->> 'sighting_of_ref') AND")
+        touched += (f" UNION {sighting} s.collection_id IN ({colls}) AND s.date_added > {at}"
+                    f" UNION {sighting} s.group_id IN ({groups}) AND s.changed > {at}")
     # The versions of each touched object through the (collection, id, version) index, one
     # probe per object whatever the statistics say (OFFSET 0 keeps the planner from
     # joining the other way round: without statistics it scanned the whole table, 2 s).
