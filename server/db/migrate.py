@@ -22,8 +22,9 @@ def available() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply every migration not yet applied; return the names applied now."""
+async def migrate(conn: asyncpg.Connection, upto: int | None = None) -> list[str]:
+    """Apply every migration not yet applied (numbered up to `upto`, if given); return the
+    names applied now."""
     applied_now = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
@@ -34,7 +35,7 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
         )
         done = {r["number"] for r in await conn.fetch("SELECT number FROM schema_migrations")}
         for number, name, sql in available():
-            if number in done:
+            if number in done or (upto is not None and number > upto):
                 continue
             async with conn.transaction():
                 await conn.execute(sql)
