@@ -27,7 +27,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from schemas.feeds import TLP1_MARKINGS
+from schemas.feeds import TLP1_MARKINGS, ObservableKind
 from schemas.principal import Role, Sector
 from schemas.tlp import Tlp
 
@@ -59,6 +59,15 @@ Cidr = Annotated[
 
 Attribution = Literal["credited", "withheld"]
 PrivacyPolicy = Literal["pass", "hold", "refuse"]
+WarninglistPolicy = Literal["warn", "refuse"]
+# A decay half-life in days: an hour at least, a hundred years at most.
+HalfLife = Annotated[float, Field(ge=1 / 24, le=36500, allow_inf_nan=False)]
+WARNINGLIST_POLICY = ("What an indicator with a value on a shipped warninglist becomes when"
+                      " posted: `warn` (stored, with a warning in the status) or `refuse` (a"
+                      " failure in the status, nothing stored).")
+HALF_LIVES = ("The group's decay half-lives in days, by observable kind (ipv4, ipv6, domain,"
+              " url, email, md5, sha1, sha256); a kind not named takes the default (README:"
+              " the decay score).")
 
 
 def _not_clear(level: Tlp) -> Tlp:
@@ -231,6 +240,9 @@ class GroupPolicy(Response):
                                           " address in them in an observed-data or a sighting"
                                           " is a finding (`victim-ip-addr`)."
     )
+    warninglist_policy: WarninglistPolicy = Field("warn", description=WARNINGLIST_POLICY)
+    half_lives: dict[ObservableKind, float] = Field(default_factory=dict,
+                                                    description=HALF_LIVES)
 
 
 class GroupPolicyPatch(Request):
@@ -258,6 +270,9 @@ class GroupPolicyPatch(Request):
     victim_ranges: Annotated[list[Cidr], Field(max_length=200)] | None = Field(
         None, description="Victim-side address ranges, CIDR (replaces the list; empty: none)."
     )
+    warninglist_policy: WarninglistPolicy | None = Field(None, description=WARNINGLIST_POLICY)
+    half_lives: dict[ObservableKind, HalfLife] | None = Field(
+        None, description=HALF_LIVES + " Replaces the group's; `{}`: the defaults.")
 
 
 class GroupCreate(Request):

@@ -104,6 +104,13 @@ def _own_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+def _event_loop() -> asyncio.AbstractEventLoop:
+    if os.environ.get("XLOOP") == "uvloop":
+        import uvloop
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     logs.configure(settings.log_level)
     dsn = resolve_dsn(settings)
@@ -127,7 +134,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     try:
         web.run_app(create_app(settings, dsn), host=settings.host, port=settings.port,
                     access_log=None, reuse_port=args.workers > 1 or args.reuse_port,
-                    **server_options(settings))
+                    loop=_event_loop(), **server_options(settings))
     finally:
         for worker in workers:
             worker.terminate()
@@ -244,6 +251,16 @@ async def _key_revoke(admin: Admin, args: argparse.Namespace) -> None:
     print(f"revoked key {key.id} at {key.revoked_at.isoformat()}")
 
 
+def _half_life(text: str) -> tuple[str, float]:
+    kind, sep, days = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return kind.strip(), float(days)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected KIND=DAYS (ipv4=7), got {text!r}") from None
+
+
 def _policy(args: argparse.Namespace) -> api.GroupPolicyPatch | None:
     values = {
         "default_tlp": args.default_tlp, "default_attribution": args.default_attribution,
@@ -253,6 +270,8 @@ def _policy(args: argparse.Namespace) -> api.GroupPolicyPatch | None:
         "privacy_policy": args.privacy,
         "privacy_reviewers": [] if args.no_reviewers else args.reviewer,
         "victim_ranges": [] if args.no_victim_ranges else args.victim_range,
+        "warninglist_policy": args.warninglisted,
+        "half_lives": {} if args.default_half_lives else dict(args.half_life or []) or None,
     }
     values = {k: v for k, v in values.items() if v is not None}
     return api.GroupPolicyPatch(**values) if values else None
@@ -579,6 +598,14 @@ def _parser() -> argparse.ArgumentParser:
                             " replaces the list)")
         p.add_argument("--no-victim-ranges", action="store_true",
                        help="mark no address range as victim-side")
+        p.add_argument("--warninglisted", choices=["warn", "refuse"],
+                       help="what an indicator with a warninglisted value becomes when posted:"
+                            " stored with a warning (default), or refused")
+        p.add_argument("--half-life", action="append", type=_half_life, metavar="KIND=DAYS",
+                       help="the group's decay half-life of a kind, in days, e.g. ipv4=7"
+                            " (repeatable; replaces the group's half-lives)")
+        p.add_argument("--default-half-lives", action="store_true",
+                       help="drop the group's half-lives: every kind takes the default")
 
     org = things.add_parser("org", help=_GROUP_LINES["org"]) \
         .add_subparsers(dest="action", required=True)

@@ -4,13 +4,13 @@ indicator, aggregated for readers and anonymous unless the sighter chooses."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
 from schemas.accord_extension import ACCORD_EXTENSION_ID
-from tests.feed_helpers import create_feed
+from tests.feed_helpers import create_feed, json_auth
 from tests.helpers import (
     TLP_AMBER,
     TLP_CLEAR,
@@ -215,3 +215,36 @@ async def test_a_producer_feed_receives_the_sightings_of_its_indicators(http, ba
     feed = await create_feed(http, base_url, world.alice.reader, filter={
         "collections": [str(world.collection_id)], "sightings_of_mine": True})
     assert await _feed_ids(http, base_url, world.alice.reader, feed["id"]) == {fed["id"]}
+
+
+async def test_a_group_sets_its_own_half_lives(http, base_url, world, factory):
+    platform = await factory.platform_key()
+    ip = _unique_ip()
+    four_weeks = (datetime.now(UTC) - timedelta(days=28)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    obj = indicator(ip, confidence=80, object_marking_refs=[TLP_GREEN], valid_from=four_weeks)
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    feed = await create_feed(http, base_url, world.bob.reader, filter={
+        "collections": [str(world.collection_id)], "types": ["indicator"], "min_score": 60})
+    [result] = await _lookup(http, base_url, world.bob.reader, ip)
+    assert result["matches"][0]["score"] == 20  # two half-lives of the default 14 days
+    assert obj["id"] not in await _feed_ids(http, base_url, world.bob.reader, feed["id"])
+
+    async def patch(policy: dict) -> tuple[int, dict]:
+        async with http.patch(f"{base_url}/api/v1/groups/{world.group_id}",
+                              headers=json_auth(platform),
+                              data=orjson.dumps({"policy": policy})) as resp:
+            return resp.status, await resp.json()
+
+    code, group = await patch({"half_lives": {"ipv4": 280}})
+    assert code == 200 and group["policy"]["half_lives"] == {"ipv4": 280.0}
+    [result] = await _lookup(http, base_url, world.bob.reader, ip)
+    assert result["matches"][0]["score"] == 75  # 80 x 0.5 ** (28 / 280)
+    # The feed's threshold scores alike (in SQL).
+    assert obj["id"] in await _feed_ids(http, base_url, world.bob.reader, feed["id"])
+    for bad in ({"ipv4": 0}, {"colour": 3}, {"ipv4": "soon"}, {"ipv4": float("inf")}):
+        code, body = await patch({"half_lives": bad})
+        assert code == 400, (bad, body)
+    code, group = await patch({"half_lives": {}})
+    assert code == 200 and group["policy"]["half_lives"] == {}
+    [result] = await _lookup(http, base_url, world.bob.reader, ip)
+    assert result["matches"][0]["score"] == 20

@@ -9,7 +9,8 @@ import orjson
 from server.cli import main
 from server.ingest import warninglists
 from tests.feed_helpers import SseReader, create_feed, json_auth
-from tests.helpers import TLP_GREEN, auth, get_json, indicator, post
+from tests.helpers import TLP_GREEN, auth, get_json, indicator, objects_url, post
+from tests.privacy.test_group_privacy import _accord
 
 
 def test_the_shipped_lists_load_with_their_versions():
@@ -171,3 +172,57 @@ async def test_the_default_export_reads_the_flag_from_blocklist_rows(http, base_
     views = await _feed_views(http, base_url, world.bob.reader, feed["id"])
     assert "93.184.216.77" not in views["txt"] and "93.184.216.77" not in views["csv"]
     assert plain["id"] in views["taxii"]  # the TAXII view reads objects, where it is not set
+
+
+async def _set_policy(http, base_url, group_id, key, **changes) -> tuple[int, dict]:
+    async with http.patch(f"{base_url}/api/v1/groups/{group_id}", headers=json_auth(key),
+                          data=orjson.dumps({"policy": changes})) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_a_group_may_refuse_warninglisted_indicators(http, base_url, world, factory):
+    platform = await factory.platform_key()
+    code, group = await _set_policy(http, base_url, world.group_id, platform,
+                                    warninglist_policy="refuse")
+    assert code == 200 and group["policy"]["warninglist_policy"] == "refuse"
+    listed = indicator("8.8.4.4", object_marking_refs=[TLP_GREEN])
+    plain = indicator("45.33.1.2", object_marking_refs=[TLP_GREEN])
+    status = await post(http, base_url, world.collection_id, world.alice.contributor,
+                        listed, plain)
+    assert [s["id"] for s in status["successes"]] == [plain["id"]]
+    [failure] = status["failures"]
+    assert failure["id"] == listed["id"]
+    assert "public-dns-v4" in failure["message"] and "refuses" in failure["message"]
+    code, _, _ = await get_json(http, objects_url(base_url, world.collection_id,
+                                                  f"{listed['id']}/"), world.bob.reader)
+    assert code == 404  # nothing of it stored
+    # Back to the default: the same indicator is stored, with the warning.
+    code, group = await _set_policy(http, base_url, world.group_id, platform,
+                                    warninglist_policy="warn")
+    assert code == 200
+    status = await post(http, base_url, world.collection_id, world.alice.contributor, listed)
+    [success] = status["successes"]
+    assert success["id"] == listed["id"] and "public-dns-v4" in success["message"]
+
+
+async def test_the_warninglist_policy_takes_warn_or_refuse_only(http, base_url, world, factory):
+    platform = await factory.platform_key()
+    code, body = await _set_policy(http, base_url, world.group_id, platform,
+                                   warninglist_policy="drop")
+    assert code == 400, body
+
+
+async def test_the_group_intelligence_policy_through_the_cli(http, base_url, world, factory):
+    platform = await factory.platform_key()
+    shown = orjson.loads(await _accord(
+        base_url, platform.token, "admin", "group", "policy", str(world.group_id),
+        "--warninglisted", "refuse", "--half-life", "ipv4=7", "--half-life", "sha256=3650"))
+    assert shown["warninglist_policy"] == "refuse"
+    assert shown["half_lives"] == {"ipv4": 7.0, "sha256": 3650.0}
+    err = await _accord(base_url, platform.token, "admin", "group", "policy",
+                        str(world.group_id), "--half-life", "ipv4", ok=False)
+    assert "KIND=DAYS" in err
+    shown = orjson.loads(await _accord(
+        base_url, platform.token, "admin", "group", "policy", str(world.group_id),
+        "--default-half-lives"))
+    assert shown["half_lives"] == {} and shown["warninglist_policy"] == "refuse"

@@ -80,6 +80,7 @@ def _policy(g: GroupInfo) -> api.GroupPolicy:
         privacy_policy=review.effective_policy(g.privacy_policy, g.member_sectors),
         privacy_policy_set=g.privacy_policy is not None,
         privacy_reviewers=sorted(g.privacy_reviewers), victim_ranges=g.victim_ranges,
+        warninglist_policy=g.warninglist_policy, half_lives=g.half_lives,
     )
 
 
@@ -132,6 +133,8 @@ def _policy_changes(patch: api.GroupPolicyPatch | None) -> dict[str, object]:
     for key in ("privacy_reviewers", "victim_ranges"):
         if key in changes:
             changes[key] = sorted(set(changes[key]))
+    if "half_lives" in changes:
+        changes["half_lives"] = orjson.dumps(changes["half_lives"]).decode()  # jsonb text
     return changes
 
 

@@ -447,6 +447,8 @@ class _IngestTransaction:
         admitted = await self._apply_submission_policy(fresh)
         staged += self._stage_admitted(admitted)
         staged = self._drop_refused_marking_refs(staged, items)
+        if self.collection.warninglist_policy == "refuse":
+            staged = self._refuse_warninglisted(staged, items)
         # Withheld objects are not stored in this commit: beside the poster's credited ones
         # (a microsecond apart in date_added) they would name their producer. They wait,
         # decided and durable, for a release batch mixed across producers (ingest/withheld).
@@ -572,6 +574,19 @@ class _IngestTransaction:
                 (c.index, c.facts.id, c.facts.version or "", self.awaiting[c.index],
                  _canonical(c.obj)) for c in self.pending
             ], orjson.dumps(_poster(self.principal)).decode(), now + PENDING_MARKING_WAIT)
+
+    def _refuse_warninglisted(self, staged: list[StagedObject],
+                              items: list[_Checked]) -> list[StagedObject]:
+        """The group refuses indicators with a warninglisted value: each is a failure."""
+        if not any(o.facets.warned for o in staged):
+            return staged
+        by_version = {(c.facts.id, c.version): c for c in items}
+        for o in staged:
+            if o.facets.warned:
+                values = zip(o.facets.ioc_kinds or (), o.facets.ioc_values or (), strict=True)
+                self._refuse(by_version[(o.stix_id, o.version)],
+                             warninglists.refusal(values), "warninglisted")
+        return [o for o in staged if not o.facets.warned]
 
     def _drop_refused_marking_refs(self, staged: list[StagedObject],
                                    items: list[_Checked]) -> list[StagedObject]:

@@ -14,6 +14,7 @@ import bisect
 import functools
 import ipaddress
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -208,11 +209,23 @@ WARNING = ("stored, with a warning: a value of this indicator is on a warninglis
            " the lookup flags it and feeds that exclude warninglisted values leave it out")
 
 
+REFUSAL = ("refused: a value of this indicator is on a warninglist ({names}), and the trust"
+           " group refuses such indicators (its warninglist policy); never block it blindly")
+
+
+def _names(values: Iterable[tuple[str, str]]) -> str:
+    lists = shipped()
+    return ", ".join(sorted({n for k, v in values for n in lists.names(k, v)}))
+
+
 def warn(successes: list[dict], warned: dict[str, list[tuple[str, str]]]) -> None:
     """Add the warninglist warning to the status successes of these ids (id -> values)."""
-    lists = shipped()
     for entry in successes:
         values = warned.get(entry["id"])
         if values:
-            names = sorted({n for k, v in values for n in lists.names(k, v)})
-            entry["message"] = WARNING.format(names=", ".join(names))
+            entry["message"] = WARNING.format(names=_names(values))
+
+
+def refusal(values: Iterable[tuple[str, str]]) -> str:
+    """The status message of an indicator refused for these (kind, value) pairs."""
+    return REFUSAL.format(names=_names(values))

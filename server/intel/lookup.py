@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
+import orjson
 
 from schemas.lookup import CollectionRef, LookupResponse, LookupResult, Match, SightingSummary
 from schemas.principal import Principal
@@ -24,6 +25,13 @@ def _timestamp(value: str | None) -> datetime | None:
         return parse_timestamp(value) if value else None
     except ValueError:
         return None
+
+
+def _parsed(cache: dict[str, dict[str, float]], text: str) -> dict[str, float]:
+    found = cache.get(text)
+    if found is None:
+        found = cache[text] = orjson.loads(text)
+    return found
 
 
 def _summary(found: sightings.Aggregate | None) -> SightingSummary:
@@ -59,6 +67,7 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
     matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
     producers: list[set] = [set() for _ in values]
     now = datetime.now(UTC)
+    half_lives: dict[str, dict[str, float]] = {}  # by the group's JSON (mostly "{}")
     for h in hits:  # newest version of an object first (the query's order)
         i = h.index
         if h.match != "parent":
@@ -82,7 +91,8 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
                               valid_from=_timestamp(h.valid_from),
                               last_seen=summary.last_seen,
                               false_positives=summary.false_positives, revoked=h.revoked,
-                              valid_until=h.valid_until, now=now),
+                              valid_until=h.valid_until, now=now,
+                              half_lives=_parsed(half_lives, h.half_lives)),
         )
     lists = warninglists.shipped()
     results = []

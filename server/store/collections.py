@@ -27,6 +27,7 @@ def _collection(row: asyncpg.Record) -> CollectionView:
         group_identity=row["group_identity"],
         allow_anonymous=row["allow_anonymous"],
         tlp1_markings=row["tlp1_markings"],
+        warninglist_policy=row["warninglist_policy"],
     )
 
 
@@ -42,7 +43,8 @@ def _select(principal: Principal, p: Params) -> str:
         f" coalesce(c.default_attribution, CASE WHEN g.confidential_roster AND"
         f" g.allow_anonymous THEN 'withheld' ELSE g.default_attribution END)"
         f" AS default_attribution,"
-        f" g.identity_id AS group_identity, g.allow_anonymous, {member} AS member"
+        f" g.identity_id AS group_identity, g.allow_anonymous, g.warninglist_policy,"
+        f" {member} AS member"
         f" FROM collections c JOIN trust_groups g ON g.id = c.group_id WHERE {where}"
     )
 

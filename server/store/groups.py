@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import orjson
 
 from server.errors import Conflict, NotFound
 from server.store.query import Params
@@ -12,19 +13,21 @@ from server.store.records import GroupInfo, GroupMember, Invitation, TrustGroup
 
 _POLICY = ("default_tlp", "default_attribution", "allow_anonymous", "allowed_sectors",
            "confidential_roster", "retention_days", "privacy_policy", "privacy_reviewers",
-           "victim_ranges")
+           "victim_ranges", "warninglist_policy", "half_lives")
 # The privacy columns of a group, with the distinct sectors of its members (an unset
 # privacy policy is decided from them: server/privacy/rules.py).
 _PRIVACY = (" g.privacy_policy, g.privacy_reviewers, g.victim_ranges::text[] AS victim_ranges,"
             " ARRAY(SELECT DISTINCT o.sector FROM group_members gm"
             " JOIN organizations o ON o.id = gm.org_id WHERE gm.group_id = g.id"
             " ORDER BY o.sector) AS member_sectors")
+# The analyst-intelligence columns of a group (0026): warninglist policy, decay half-lives.
+_INTEL = " g.warninglist_policy, g.half_lives::text AS half_lives,"
 # The reference group is the platform's own; the admin API never lists or changes it.
 _GROUP = (
     "SELECT g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
     " m.org_id IS NOT NULL AS is_member, coalesce(m.is_manager, false) AS is_manager,"
-    " g.archived, g.retention_days," + _PRIVACY +
+    " g.archived, g.retention_days," + _INTEL + _PRIVACY +
     " FROM trust_groups g LEFT JOIN group_members m ON m.group_id = g.id AND m.org_id = $1"
     " WHERE NOT g.is_reference"
 )
@@ -125,7 +128,8 @@ async def remove_member(
 
 
 def _group(row: asyncpg.Record) -> GroupInfo:
-    return GroupInfo(**{k: row[k] for k in GroupInfo.__slots__})
+    fields = {k: row[k] for k in GroupInfo.__slots__ if k != "half_lives"}
+    return GroupInfo(**fields, half_lives=orjson.loads(row["half_lives"]))
 
 
 async def get_group(
@@ -236,7 +240,8 @@ _INVITATION = (
     "SELECT i.org_id, o.name AS org_name, i.state, i.created AS invited, i.decided,"
     " g.id, g.name, g.description, g.identity_id, g.default_tlp, g.default_attribution,"
     " g.allow_anonymous, g.allowed_sectors, g.confidential_roster, g.created,"
-    " false AS is_member, false AS is_manager, g.archived, g.retention_days," + _PRIVACY +
+    " false AS is_member, false AS is_manager, g.archived, g.retention_days," + _INTEL
+    + _PRIVACY +
     " FROM group_invitations i JOIN trust_groups g ON g.id = i.group_id"
     " JOIN organizations o ON o.id = i.org_id"
 )

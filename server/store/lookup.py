@@ -50,6 +50,7 @@ class Hit:
     withheld: bool
     collection_id: uuid.UUID
     collection_title: str
+    half_lives: str  # the trust group's decay half-lives, JSON (0026)
 
 
 async def prefix_lengths(conn: asyncpg.Connection) -> dict[str, frozenset[int]]:
@@ -111,7 +112,7 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         f" o.confidence, o.valid_until, o.revoked, o.labels,"
         f" o.body::jsonb ->> 'valid_from' AS valid_from, o.producer_org,"
         f" org.name AS producer_name, o.withheld, o.collection_id, c.title AS collection_title,"
-        f" o.version"
+        f" g.half_lives::text AS half_lives, o.version"
         f" FROM unnest({kinds}::text[], {values}::text[]) AS q(kind, v)"
         f" CROSS JOIN LATERAL (SELECT o.* FROM objects o"
         f" WHERE (o.ioc_values && ARRAY[q.v] OR o.obs_values && ARRAY[q.v])"
@@ -123,6 +124,7 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         f" AND n.version > o.version AND {visible(principal, p, 'n')}))"
         f" OFFSET 0) o"
         f" JOIN collections c ON c.id = o.collection_id"
+        f" JOIN trust_groups g ON g.id = c.group_id"
         f" JOIN organizations org ON org.id = o.producer_org"
         # The value under the probe's kind (an array holds values of several kinds).
         f" WHERE EXISTS (SELECT 1 FROM unnest("
@@ -158,8 +160,8 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         if r[1] is None:  # the count's row, nothing matched
             continue
         for x in by_key[(r[1], r[2])]:
-            h = Hit(x.index, x.match, r[2], r[1], *r[3:16])
-            found.append((_order(h, r[16]), h))
+            h = Hit(x.index, x.match, r[2], r[1], *r[3:17])
+            found.append((_order(h, r[17]), h))
         summary = aggregate_of(r)
         if summary is not None:
             summaries[r["ref"]] = summary

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -77,6 +77,8 @@ class GroupInfo:
     victim_ranges: list[str]
     member_sectors: list[str]
     retention_days: int | None = None
+    warninglist_policy: str = "warn"
+    half_lives: dict[str, float] = field(default_factory=dict)  # days, by observable kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ class CollectionView:
     default_attribution: str = "credited"
     group_identity: str = ""
     allow_anonymous: bool = True
+    warninglist_policy: str = "warn"  # what a warninglisted indicator becomes: warn, refuse
 
 
 # --- stored versions as reads return them, one record class per projection ---

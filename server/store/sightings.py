@@ -105,9 +105,12 @@ def aggregate_of(row: asyncpg.Record) -> Aggregate | None:
                      sorted(row["credited"] or []))
 
 
-_HALF_LIFE = ("CASE coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]) "
+# The trust group's own half-life of the kind (0026), else the shipped default.
+_HALF_LIFE = ("coalesce((SELECT (hl.half_lives ->> coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]))"
+              "::float8 FROM trust_groups hl WHERE hl.id = {o}.group_id),"
+              " CASE coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]) "
               + " ".join(f"WHEN '{k}' THEN {v}" for k, v in HALF_LIFE_DAYS.items())
-              + f" ELSE {DEFAULT_HALF_LIFE} END")
+              + f" ELSE {DEFAULT_HALF_LIFE} END)")
 
 
 def score_at_least(principal: Principal | None, p: Params, minimum: int, o: str = "o") -> str:
