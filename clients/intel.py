@@ -108,9 +108,32 @@ async def sight_command(client: AccordClient, args: argparse.Namespace) -> int:
     return 0 if status.get("success_count") else 1
 
 
+async def exclusions_command(client: AccordClient, args: argparse.Namespace) -> int:
+    """`accord exclusions [list | add VALUE... | remove VALUE... | clear]` for your
+    organisation's exclusion list (changes need an org-admin key)."""
+    answer = await client._request("GET", "/api/v1/exclusions", accept=JSON)
+    entries = answer.json()["entries"]
+    if args.action != "list":
+        given = set(_values(args))
+        if args.action in ("add", "remove") and not given:
+            raise SystemExit(f"accord exclusions {args.action}: give values or --file")
+        # `remove` names values as the list shows them (as stored: `partner.example`).
+        kept = [] if args.action == "clear" else [
+            {"value": e["value"], "note": e["note"]} for e in entries
+            if args.action == "add" or e["value"] not in given]
+        if args.action == "add":
+            kept += [{"value": v, "note": args.note} for v in sorted(given)]
+        answer = await client._request("PUT", "/api/v1/exclusions", accept=JSON,
+                                       body=orjson.dumps({"entries": kept}), content_type=JSON)
+        entries = answer.json()["entries"]
+    for e in entries:
+        print(f"{e['kind']:6}  {e['value']}" + (f"  # {e['note']}" if e["note"] else ""))
+    return 0
+
+
 def add_intel_commands(commands: Any, connection_flags: Callable[[Any], None],
                        run: Callable[[Any], Any]) -> None:
-    """Register `accord lookup` and `accord sight`."""
+    """Register `accord lookup`, `accord sight` and `accord exclusions`."""
     p = commands.add_parser(
         "lookup", help="have we seen this? look values up (addresses, domains, URLs, hashes)",
         description="Look values up among the indicators and observables you may see. Exit"
@@ -138,3 +161,17 @@ def add_intel_commands(commands: Any, connection_flags: Callable[[Any], None],
                    help="name your organisation to the indicator's readers")
     connection_flags(p)
     p.set_defaults(run=run(sight_command))
+
+    p = commands.add_parser(
+        "exclusions", help="values your organisation must never block (its exclusion list)",
+        description="Your organisation's exclusion list: its feeds and blocklist exports leave"
+                    " matching values out and its lookups flag them. An address or range"
+                    " excludes every value overlapping it, a domain its subdomains too.",
+        epilog="example: accord exclusions add 203.0.113.0/24 intranet.example --note ours")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "add", "remove",
+                                                                  "clear"])
+    p.add_argument("values", nargs="*", metavar="VALUE", help="values to add or remove")
+    p.add_argument("--file", help="one value a line (# starts a comment)")
+    p.add_argument("--note", help="why (stored with the values added)")
+    connection_flags(p)
+    p.set_defaults(run=run(exclusions_command))

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_VALUES = 10_000
+MAX_EXCLUSIONS = 10_000
 # The decay score's half-life by observable kind, in days (README: the decay score):
 # addresses churn in days, file hashes stay bad for years. Read by server.intel.score and
 # by the feeds' `min_score` filter in SQL, so both score alike.
@@ -89,9 +90,46 @@ class LookupResult(BaseModel):
     producers: int = Field(description="Corroboration: distinct organisations whose visible"
                                        " objects match the value itself (exact or range);"
                                        " withheld producers are counted, never named.")
+    excluded: bool = Field(False, description="On your organisation's exclusion list: your"
+                                              " feeds and exports leave it out.")
 
 
 class LookupResponse(BaseModel):
     """The results, in the order the values were given."""
 
     results: list[LookupResult]
+
+
+class ExclusionIn(BaseModel):
+    """One value your organisation must never block."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: str = Field(min_length=1, max_length=2048,
+                       description="An address or CIDR range (excludes every value overlapping"
+                                   " it), a domain (and its subdomains), a URL, an e-mail"
+                                   " address or a hash.")
+    note: str | None = Field(None, max_length=500, description="Why (for your colleagues).")
+
+
+class ExclusionsPut(BaseModel):
+    """Your organisation's whole exclusion list (replaces the one stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    entries: list[ExclusionIn] = Field(max_length=MAX_EXCLUSIONS,
+                                       description=f"Up to {MAX_EXCLUSIONS:,} entries.")
+
+
+class Exclusion(BaseModel):
+    """One stored entry, as ingest spells values."""
+
+    kind: str
+    value: str
+    note: str | None
+    created: datetime
+
+
+class ExclusionList(BaseModel):
+    """Your organisation's exclusion list: its feeds and exports leave matching values out,
+    and its lookups flag them (`excluded`)."""
+
+    entries: list[Exclusion]

@@ -5,14 +5,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas import strict_json
-from schemas.lookup import LookupQuery, LookupRequest, LookupResponse
+from schemas.lookup import (
+    ExclusionList,
+    ExclusionsPut,
+    LookupQuery,
+    LookupRequest,
+    LookupResponse,
+)
 from server.db.pool import GENERIC_POOL, POOL
 from server.errors import BadRequest, UnsupportedMediaType
+from server.intel import exclusions
 from server.intel.lookup import lookup
 from server.intel.prefixes import PREFIX_LENGTHS
 from server.web.auth import principal_of
 from server.web.bodies import read_bounded
-from server.web.json_api import JSON, query, respond, validate
+from server.web.json_api import JSON, body, query, respond, validate
 from server.web.routes import JsonApiRoutes
 
 admin = JsonApiRoutes()
@@ -47,3 +54,17 @@ async def lookup_many(request: web.Request) -> web.Response:
     spec = validate(LookupRequest, data, "body")
     return respond(await lookup(request.app[POOL], principal_of(request), spec.values,
                                 request.app[PREFIX_LENGTHS]))
+
+
+@admin.route("GET", "/exclusions", role=ANY_ROLE, response=ExclusionList, errors=(401,))
+async def read_exclusions(request: web.Request) -> web.Response:
+    """Your organisation's exclusion list: values its feeds and exports leave out."""
+    return respond(await exclusions.read(request.app[POOL], principal_of(request)))
+
+
+@admin.route("PUT", "/exclusions", role="org-admin", request=ExclusionsPut,
+             response=ExclusionList, errors=(401, 403))
+async def replace_exclusions(request: web.Request) -> web.Response:
+    """Replace your organisation's exclusion list (every entry at once)."""
+    spec = await body(request, ExclusionsPut)
+    return respond(await exclusions.replace(request.app[POOL], principal_of(request), spec))

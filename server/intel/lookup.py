@@ -47,6 +47,7 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
     """What the principal may see of each value, all values in one query."""
     hits: list[store.Hit] = []
     summaries: dict[str, sightings.Aggregate] = {}
+    excluded: frozenset[tuple[str, str]] = frozenset()
     async with pool.acquire() as conn:
         for _ in range(2):
             # An address is probed as each prefix a stored range can have, not all 32 (or
@@ -58,7 +59,7 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
             if not probes:
                 break
             found = await store.find(conn, principal, probes)
-            hits, summaries = found.hits, found.aggregates
+            hits, summaries, excluded = found.hits, found.aggregates, found.excluded
             # A range of a new length stored since the lengths were read: read them again
             # and look again, once (a length stored in between is as good as stored after
             # the lookup began).
@@ -102,6 +103,8 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
         for m in found:
             m.collections.sort(key=lambda c: c.id)
         warned = lists.match(kind, keys[0][1]) if kind and keys else []
-        results.append(LookupResult(value=value, kind=kind, matches=found, warninglists=warned,
-                                    producers=len(producers[i])))
+        results.append(LookupResult(
+            value=value, kind=kind, matches=found, warninglists=warned,
+            producers=len(producers[i]),
+            excluded=any((k, v) in excluded for k, v, m in keys if m == "exact")))
     return LookupResponse(results=results)

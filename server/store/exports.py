@@ -3,7 +3,8 @@
 The watermark of an export is (basis, at, expired):
 - basis: what decides which rows the reader may see and the feed selects, apart from the
   rows themselves: the reader's organisation, sector, platform-admin role and trust-group
-  memberships, the feed's filter (its `updated`), the format and kinds asked for;
+  memberships, the feed's filter (its `updated`), the format and kinds asked for, when the
+  organisation's exclusion list last changed, and for a `min_score` feed the hour;
 - at: the newest commit-ordered instant of any change to a row of the scope (the trust
   groups the reader reads and the feed admits): a version stored (date_added), a stored
   version changed (withdrawn, restored: `changed`), a version deleted (objects_deleted);
@@ -23,6 +24,7 @@ import asyncpg
 
 from schemas.feeds import FeedFilter
 from schemas.principal import Principal
+from server.store import exclusions
 from server.store.feeds import condition as feed_condition
 from server.store.query import Params
 from server.store.visibility import visible
@@ -81,6 +83,7 @@ def watermark_sql(principal: Principal, f: FeedFilter, p: Params) -> str:
         f"WITH scope AS ({groups}), colls AS ({colls}) SELECT"
         f" (SELECT secret FROM export_secret) AS secret,"
         f" (SELECT string_agg(id::text, ',' ORDER BY id) FROM scope) AS groups,"
+        f" {exclusions.changed_sql(principal.org_id, p)} AS exclusions,"
         f" greatest("
         f"  (SELECT max((SELECT max(o.date_added) FROM objects o"
         f"   WHERE o.collection_id = colls.id)) FROM colls),"
@@ -103,6 +106,7 @@ async def watermark(
     row = await conn.fetchrow(sql, *p.values)
     basis = (f"{principal.org_id}|{principal.sector.value}|{principal.is_platform_admin}|"
              f"{feed_id}|{feed_updated.isoformat()}|{row['groups'] or ''}|{shape}"
+             f"|{row['exclusions'] or ''}"
              f"{_decay_epoch(f)}")
     at, expired = row["at"] or _FLOOR, row["expired"] or _FLOOR
     raw = f"{row['secret']}|{basis}|{at.isoformat()}|{expired.isoformat()}"

@@ -13,6 +13,7 @@ from schemas.feeds import FeedFilter
 from schemas.principal import Principal, Role, Sector
 from schemas.tlp import Tlp
 from server.errors import NotFound
+from server.store.exclusions import not_excluded
 from server.store.query import Params
 from server.store.sightings import of_producer, score_at_least
 
@@ -48,7 +49,8 @@ def _feed(row: asyncpg.Record) -> FeedRow:
 def condition(f: FeedFilter, p: Params, o: str = "o", principal: Principal | None = None) -> str:
     """SQL condition selecting the rows of `objects` the filter admits (visibility apart).
 
-    `principal`: the reader, whose visible sightings count in `min_score`.
+    `principal`: the reader, whose visible sightings count in `min_score`, and whose
+    organisation's exclusion list leaves values out (server.store.exclusions).
     """
     parts = ["true"]
     if f.collections:
@@ -81,6 +83,8 @@ def condition(f: FeedFilter, p: Params, o: str = "o", principal: Principal | Non
         parts.append(f"{o}.warned IS NOT TRUE")
     if f.sightings_of_mine:
         parts.append(of_producer(principal, p, o))
+    if principal is not None:
+        parts.append(not_excluded(principal.org_id, p, o))
     return " AND ".join(parts)
 
 

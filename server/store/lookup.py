@@ -14,6 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from schemas.principal import Principal
+from server.store import exclusions
 from server.store.query import Params
 from server.store.sightings import Aggregate, aggregate_of, aggregates_sql
 from server.store.visibility import visible
@@ -79,6 +80,8 @@ class Found:
     # How many prefix lengths the query saw stored (the probes' lengths were current if
     # they were as many: the set only grows).
     prefix_lengths: int
+    # The exact keys (kind, value) on the principal's organisation's exclusion list.
+    excluded: frozenset[tuple[str, str]] = frozenset()
 
 
 async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Probe]) -> Found:
@@ -103,8 +106,11 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
     for x in probes:
         by_key.setdefault((x.kind, x.value), []).append(x)
     keys = sorted(by_key)
+    exact = [k for k in keys if any(x.match == "exact" for x in by_key[k])]
     p = Params()
     kinds, values = p([k for k, _ in keys]), p([v for _, v in keys])
+    excluded = exclusions.excluded_keys(principal.org_id, p, p([k for k, _ in exact]),
+                                        p([v for _, v in exact]))
     ids_sql = ("ARRAY(SELECT DISTINCT stix_id COLLATE \"default\" FROM hits"
                " WHERE stix_type = 'indicator')")
     hits = (
@@ -138,8 +144,9 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         # (each query of its own was a sixth of a lookup's server time, most of it in the
         # socket writes). The count's row is there when nothing matches.
         f" agg AS ({aggregates_sql(principal, p, ids_sql)})"
-        f" SELECT n.lengths, h.*, a.*"
-        f" FROM (SELECT count(*) AS lengths FROM lookup_prefix_lengths) n"
+        f" SELECT n.lengths, h.*, a.*, n.excluded"
+        f" FROM (SELECT count(*) AS lengths, {excluded} AS excluded"
+        f" FROM lookup_prefix_lengths) n"
         f" LEFT JOIN hits h ON true"
         f" LEFT JOIN agg a ON h.stix_type = 'indicator' AND a.ref = h.stix_id"
     )
@@ -166,4 +173,5 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         if summary is not None:
             summaries[r["ref"]] = summary
     found.sort(key=lambda e: e[0])
-    return Found([h for _, h in found], summaries, rows[0][0])
+    listed = frozenset(tuple(t.split(" ", 1)) for t in rows[0]["excluded"] or ())
+    return Found([h for _, h in found], summaries, rows[0][0], listed)

@@ -76,7 +76,9 @@ async def after(
     not after `until`), in commit order; at most limit + 1."""
     p = Params()
     lower = (cursor.date_added, cursor.seq) if cursor else (datetime(1970, 1, 1), 0)
-    where = [visible(principal, p, "o"), feed_condition(_selects(f), p, "o", principal),
+    # No principal: the structural part depends on nobody (a removal of a value the
+    # organisation excludes is one it never received, which a set ignores).
+    where = [visible(principal, p, "o"), feed_condition(_selects(f), p, "o"),
              f"(o.date_added, o.seq) > ({p(lower[0])}::timestamptz, {p(lower[1])}::bigint)"]
     if until is not None:
         where.append(f"(o.date_added, o.seq) <= ({p(until.date_added)}::timestamptz,"

@@ -1,0 +1,90 @@
+"""An organisation's own exclusion list: stored entries, and the SQL that applies them.
+
+Feeds and exports of the organisation leave out values matching an entry; its lookups flag
+them. An address or range entry excludes every value overlapping it (a /8 that holds the
+member's own address would block it too); a domain entry also excludes its subdomains.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from server.store.query import Params
+
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """One entry of an organisation's exclusion list."""
+
+    kind: str
+    value: str
+    note: str | None
+    created: datetime
+
+
+async def list_exclusions(conn: asyncpg.Connection, org_id: uuid.UUID) -> list[Exclusion]:
+    """The organisation's entries, by kind and value."""
+    rows = await conn.fetch("SELECT kind, value, note, created FROM org_exclusions"
+                            " WHERE org_id = $1 ORDER BY kind, value", org_id)
+    return [Exclusion(r["kind"], r["value"], r["note"], r["created"]) for r in rows]
+
+
+async def replace_exclusions(conn: asyncpg.Connection, org_id: uuid.UUID,
+                             entries: list[tuple[str, str, str | None, str | None]]) -> None:
+    """Make (kind, value, net, note) the organisation's whole list (in the caller's
+    transaction); entries kept keep their `created`."""
+    await conn.execute("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", org_id)
+    kinds, values = [e[0] for e in entries], [e[1] for e in entries]
+    await conn.execute(
+        "DELETE FROM org_exclusions e WHERE e.org_id = $1 AND (e.kind, e.value) NOT IN"
+        " (SELECT * FROM unnest($2::text[], $3::text[]))", org_id, kinds, values)
+    await conn.execute(
+        "INSERT INTO org_exclusions (org_id, kind, value, net, note)"
+        " SELECT $1, k, v, n::cidr, t FROM unnest($2::text[], $3::text[], $4::text[],"
+        " $5::text[]) AS x(k, v, n, t)"
+        " ON CONFLICT (org_id, kind, value) DO UPDATE SET note = excluded.note",
+        org_id, kinds, values, [e[2] for e in entries], [e[3] for e in entries])
+    await conn.execute("UPDATE organizations SET exclusions_changed = clock_timestamp()"
+                       " WHERE id = $1", org_id)
+
+
+def _matches(e: str, kind: str, value: str) -> str:
+    """SQL: entry `e` excludes the value (one CASE, so that no value of another kind is
+    ever cast to inet)."""
+    return (f"CASE WHEN {e}.kind <> {kind} THEN false"
+            f" WHEN {e}.net IS NOT NULL THEN {e}.net && {value}::inet"
+            f" WHEN {e}.kind = 'domain' THEN {value} = {e}.value"
+            f" OR right({value}, length({e}.value) + 1) = '.' || {e}.value"
+            f" ELSE {value} = {e}.value END")
+
+
+def not_excluded(org_id: uuid.UUID, p: Params, o: str = "o") -> str:
+    """SQL condition: no blocklist value of row `o` is on the organisation's list. An
+    organisation without a list pays one probe per query (an InitPlan), not one per row."""
+    org = p(org_id)
+    return (f"(NOT EXISTS (SELECT 1 FROM org_exclusions WHERE org_id = {org})"
+            f" OR NOT EXISTS (SELECT 1 FROM unnest({o}.ioc_kinds, {o}.ioc_values) AS x(k, v),"
+            f" org_exclusions e WHERE e.org_id = {org} AND {_matches('e', 'x.k', 'x.v')}))")
+
+
+def excluded_keys(org_id: uuid.UUID, p: Params, kinds: str, values: str) -> str:
+    """SQL: the `kind value` texts, of the keys in the SQL arrays `kinds` and `values`, that
+    the organisation's list excludes (NULL if none)."""
+    org = p(org_id)
+    # The first EXISTS is a one-time filter: without a list, no key is probed.
+    return (f"(SELECT array_agg(x.k || ' ' || x.v) FROM unnest({kinds}::text[],"
+            f" {values}::text[]) AS x(k, v)"
+            f" WHERE EXISTS (SELECT 1 FROM org_exclusions WHERE org_id = {org})"
+            f" AND EXISTS (SELECT 1 FROM org_exclusions e"
+            f" WHERE e.org_id = {org} AND {_matches('e', 'x.k', 'x.v')}))")
+
+
+def changed_sql(org_id: uuid.UUID, p: Params) -> str:
+    """SQL: when the organisation's list last changed (NULL: never)."""
+    return f"(SELECT exclusions_changed FROM organizations WHERE id = {p(org_id)})"
