@@ -168,8 +168,9 @@ def add_intel_commands(commands: Any, connection_flags: Callable[[Any], None],
                     " matching values out and its lookups flag them. An address or range"
                     " excludes every value overlapping it, a domain its subdomains too.",
         epilog="example: accord exclusions add 203.0.113.0/24 intranet.example --note ours")
-    p.add_argument("action", nargs="?", default="list", choices=["list", "add", "remove",
-                                                                  "clear"])
+    p.add_argument("action", nargs="?", default="list",
+                   choices=["list", "add", "remove", "clear"],
+                   help="list (the default), add or remove values, or clear the list")
     p.add_argument("values", nargs="*", metavar="VALUE", help="values to add or remove")
     p.add_argument("--file", help="one value a line (# starts a comment)")
     p.add_argument("--note", help="why (stored with the values added)")

@@ -33,7 +33,7 @@ async def test_0025_drops_the_old_warninglist_opt_out_from_stored_feeds(admin_ds
                     "INSERT INTO feeds (id, org_id, name, filter, updated)"
                     " VALUES ($1, $2, 'f', $3::jsonb, $4)",
                     feed, org, orjson.dumps(filter_).decode(), before)
-            assert await migrate(conn) == ["0025_warninglisted_default.sql"]
+            assert await migrate(conn, upto=25) == ["0025_warninglisted_default.sql"]
             rows = {r["id"]: r for r in await conn.fetch(
                 "SELECT id, filter::text AS filter, updated > $1 AS moved"
                 " FROM feeds", before)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas import strict_json
 from schemas.lookup import (
     ExclusionList,
     ExclusionsPut,
@@ -13,19 +12,17 @@ from schemas.lookup import (
     LookupResponse,
 )
 from server.db.pool import GENERIC_POOL, POOL
-from server.errors import BadRequest, UnsupportedMediaType
 from server.intel import exclusions
 from server.intel.lookup import lookup
 from server.intel.prefixes import PREFIX_LENGTHS
 from server.web.auth import principal_of
-from server.web.bodies import read_bounded
-from server.web.json_api import JSON, body, query, respond, validate
+from server.web.json_api import body, query, respond
 from server.web.routes import JsonApiRoutes
 
 admin = JsonApiRoutes()
 routes = admin.table
 ANY_ROLE = "any role"
-# 10,000 values of a few hundred bytes each, with room to spare.
+# 10,000 values (or exclusions) of a few hundred bytes each, with room to spare.
 MAX_BULK_BODY = 4 * 1024 * 1024
 
 
@@ -44,14 +41,7 @@ async def lookup_one(request: web.Request) -> web.Response:
              errors=(401,))
 async def lookup_many(request: web.Request) -> web.Response:
     """Look up to 10,000 values in one query; results in the order given."""
-    if request.content_type != JSON:
-        raise UnsupportedMediaType(f"send the body as {JSON}")
-    raw = await read_bounded(request, MAX_BULK_BODY)
-    try:
-        data = strict_json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest("the body is not valid JSON", details={"reason": str(exc)}) from None
-    spec = validate(LookupRequest, data, "body")
+    spec = await body(request, LookupRequest, limit=MAX_BULK_BODY)
     return respond(await lookup(request.app[POOL], principal_of(request), spec.values,
                                 request.app[PREFIX_LENGTHS]))
 
@@ -66,5 +56,5 @@ async def read_exclusions(request: web.Request) -> web.Response:
              response=ExclusionList, errors=(401, 403))
 async def replace_exclusions(request: web.Request) -> web.Response:
     """Replace your organisation's exclusion list (every entry at once)."""
-    spec = await body(request, ExclusionsPut)
+    spec = await body(request, ExclusionsPut, limit=MAX_BULK_BODY)
     return respond(await exclusions.replace(request.app[POOL], principal_of(request), spec))

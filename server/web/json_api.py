@@ -35,8 +35,10 @@ def validate(model: type[M], data: object, what: str) -> M:
                          details={"errors": _errors(exc)}) from None
 
 
-async def body(request: web.Request, model: type[M], *, optional: bool = False) -> M:
-    """The request body as `model`: 415 unless JSON, 413 if too large, 400 if invalid.
+async def body(request: web.Request, model: type[M], *, optional: bool = False,
+               limit: int = MAX_BODY) -> M:
+    """The request body as `model`: 415 unless JSON, 413 if over `limit` bytes, 400 if
+    invalid.
 
     With `optional`, an absent body stands for `{}` (action routes that take no fields).
     """
@@ -44,7 +46,7 @@ async def body(request: web.Request, model: type[M], *, optional: bool = False) 
         return validate(model, {}, "body")
     if request.content_type != JSON:
         raise UnsupportedMediaType(f"send the body as {JSON}")
-    raw = await read_bounded(request, MAX_BODY)
+    raw = await read_bounded(request, limit)
     try:
         data = strict_json.loads(raw)
     except ValueError as exc:

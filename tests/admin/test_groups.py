@@ -19,7 +19,8 @@ async def test_create_and_describe_a_group_with_policy(api, factory):
                      {"name": f"g-{uuid.uuid4().hex[:6]}", "description": "d", "policy": policy})
     assert made.status == 201, made.body
     assert made.body["policy"] == {**policy, "privacy_policy_set": True,
-                                   "privacy_reviewers": [], "victim_ranges": []}
+                                   "privacy_reviewers": [], "victim_ranges": [],
+                                   "warninglist_policy": "warn", "half_lives": {}}
     assert made.body["is_manager"] and [m["name"] for m in made.body["managers"]] == [cert.name]
     listed = await api("GET", "/groups", cert.reader)
     assert made.body["id"] in [g["id"] for g in listed.body["groups"]]
