@@ -104,13 +104,6 @@ def _own_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    if os.environ.get("XLOOP") == "uvloop":
-        import uvloop
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
-
-
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     logs.configure(settings.log_level)
     dsn = resolve_dsn(settings)
@@ -134,7 +127,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     try:
         web.run_app(create_app(settings, dsn), host=settings.host, port=settings.port,
                     access_log=None, reuse_port=args.workers > 1 or args.reuse_port,
-                    loop=_event_loop(), **server_options(settings))
+                    **server_options(settings))
     finally:
         for worker in workers:
             worker.terminate()
