@@ -117,6 +117,10 @@ async def exclusions_command(client: AccordClient, args: argparse.Namespace) -> 
         given = set(_values(args))
         if args.action in ("add", "remove") and not given:
             raise SystemExit(f"accord exclusions {args.action}: give values or --file")
+        missing = sorted(given - {e["value"] for e in entries})
+        if args.action == "remove" and missing:
+            raise SystemExit(f"accord exclusions remove: not on the list (as listed):"
+                             f" {', '.join(missing)}")
         # `remove` names values as the list shows them (as stored: `partner.example`).
         kept = [] if args.action == "clear" else [
             {"value": e["value"], "note": e["note"]} for e in entries
@@ -165,8 +169,9 @@ def add_intel_commands(commands: Any, connection_flags: Callable[[Any], None],
     p = commands.add_parser(
         "exclusions", help="values your organisation must never block (its exclusion list)",
         description="Your organisation's exclusion list: its feeds and blocklist exports leave"
-                    " matching values out and its lookups flag them. An address or range"
-                    " excludes every value overlapping it, a domain its subdomains too.",
+                    " out every indicator with a matching value, and its lookups flag them. An"
+                    " address or range excludes every value overlapping it, a domain its"
+                    " subdomains too.",
         epilog="example: accord exclusions add 203.0.113.0/24 intranet.example --note ours")
     p.add_argument("action", nargs="?", default="list",
                    choices=["list", "add", "remove", "clear"],

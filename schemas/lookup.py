@@ -91,7 +91,8 @@ class LookupResult(BaseModel):
                                        " objects match the value itself (exact or range);"
                                        " withheld producers are counted, never named.")
     excluded: bool = Field(False, description="On your organisation's exclusion list: your"
-                                              " feeds and exports leave it out.")
+                                              " feeds and exports leave out the indicators"
+                                              " holding it.")
 
 
 class LookupResponse(BaseModel):
@@ -129,7 +130,7 @@ class Exclusion(BaseModel):
 
 
 class ExclusionList(BaseModel):
-    """Your organisation's exclusion list: its feeds and exports leave matching values out,
-    and its lookups flag them (`excluded`)."""
+    """Your organisation's exclusion list: its feeds and exports leave out every indicator
+    with a matching value, and its lookups flag such values (`excluded`)."""
 
     entries: list[Exclusion]

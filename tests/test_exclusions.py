@@ -82,6 +82,7 @@ async def test_an_organisations_exclusions_leave_its_feeds_and_flag_its_lookups(
     assert kind == "full" and set(lines) == {"45.33.1.2", "45.0.0.0/8", "45.34.1.1",
                                              "notpartner.example", SHA256}
     code, _ = await _put(http, base_url, world.bob.admin)  # an empty list: nothing excluded
+    assert code == 200
     assert await _feed_ids(http, base_url, world.bob.reader, feeds["bob"]["id"]) == (
         excluded | kept)
 
@@ -108,5 +109,7 @@ async def test_exclusions_through_the_cli(base_url, world):
     assert out.splitlines() == ["domain  partner.example  # ours", "ipv4    45.33.0.0/16  # ours"]
     out = await _accord(base_url, token, "exclusions", "remove", "partner.example")
     assert out.splitlines() == ["ipv4    45.33.0.0/16  # ours"]
+    err = await _accord(base_url, token, "exclusions", "remove", "45.33.1.0/16", ok=False)
+    assert "not on the list" in err and "45.33.1.0/16" in err
     assert await _accord(base_url, world.bob.reader.token, "exclusions") == out
     assert await _accord(base_url, token, "exclusions", "clear") == ""

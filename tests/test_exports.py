@@ -408,7 +408,13 @@ async def test_lines_are_the_stored_values_several_to_an_indicator_and_backslash
 
 
 async def _scored_pair(http, base_url, world) -> tuple[Poller, dict, dict]:
-    """A min_score feed's poller holding two fresh confident indicators, fully fetched."""
+    """A min_score feed's poller holding two fresh confident indicators, fully fetched.
+
+    Not within 10 s of the hour: a min_score ETag names its hour, and a delta asked across
+    the hour is answered in full (tested below)."""
+    now = datetime.now(UTC)
+    if now.minute == 59 and now.second >= 50:
+        await asyncio.sleep(61 - now.second)
     poller = await _poller(http, base_url, world, min_score=50)
     kept, misfired = (indicator(f"198.51.100.{n}", confidence=60, valid_from=stamp(),
                                 object_marking_refs=[TLP_GREEN]) for n in (61, 62))
@@ -463,3 +469,22 @@ async def test_a_min_score_since_from_an_earlier_hour_answers_in_full(
     kind, lines = await poller.delta()
     assert kind == "full"
     assert set(lines) == {"198.51.100.61", "198.51.100.62"}
+
+
+async def test_a_sighting_in_another_collection_moves_a_min_score_export(
+        http, base_url, world, factory, pool):
+    # The feed selects one collection; the sighting is stored in another collection of the
+    # group (where the sighter posts). It still halves the score the feed applies, so the
+    # ETag moves and the delta removes the value.
+    poller, _, misfired = await _scored_pair(http, base_url, world)
+    elsewhere = await factory.collection(world.group_id)
+    await post(http, base_url, elsewhere, world.alice.contributor, misfired)  # its copy there
+    await post(http, base_url, elsewhere, world.carol.contributor,
+               sighting(misfired["id"], labels=["false-positive"]))
+    await release_withheld(pool)
+    old_etag = poller.etag
+    assert await poller.conditional() == 200
+    assert poller.values == {"198.51.100.61"}
+    poller.etag, poller.values = old_etag, {"198.51.100.61", "198.51.100.62"}
+    kind, lines = await poller.delta()
+    assert (kind, lines) == ("delta", ["-198.51.100.62"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import orjson
 
@@ -203,6 +204,22 @@ async def test_a_group_may_refuse_warninglisted_indicators(http, base_url, world
     status = await post(http, base_url, world.collection_id, world.alice.contributor, listed)
     [success] = status["successes"]
     assert success["id"] == listed["id"] and "public-dns-v4" in success["message"]
+
+
+async def test_a_sighting_of_a_refused_indicator_in_the_same_envelope_is_refused(
+        http, base_url, world, factory):
+    platform = await factory.platform_key()
+    code, _ = await _set_policy(http, base_url, world.group_id, platform,
+                                warninglist_policy="refuse")
+    assert code == 200
+    listed = indicator("8.8.4.4", object_marking_refs=[TLP_GREEN])
+    seen = {"type": "sighting", "spec_version": "2.1", "id": f"sighting--{uuid.uuid4()}",
+            "created": "2026-03-01T00:00:00.000Z", "modified": "2026-03-01T00:00:00.000Z",
+            "sighting_of_ref": listed["id"], "count": 1}
+    status = await post(http, base_url, world.collection_id, world.alice.contributor,
+                        listed, seen)
+    assert status["successes"] == []
+    assert {f["id"] for f in status["failures"]} == {listed["id"], seen["id"]}
 
 
 async def test_the_warninglist_policy_takes_warn_or_refuse_only(http, base_url, world, factory):

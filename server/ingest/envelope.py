@@ -577,16 +577,30 @@ class _IngestTransaction:
 
     def _refuse_warninglisted(self, staged: list[StagedObject],
                               items: list[_Checked]) -> list[StagedObject]:
-        """The group refuses indicators with a warninglisted value: each is a failure."""
+        """The group refuses indicators with a warninglisted value: each is a failure, and
+        so is a sighting of one in the same envelope (it was bounded by that indicator, not
+        by a stored copy: server.ingest.sightings)."""
         if not any(o.facets.warned for o in staged):
             return staged
         by_version = {(c.facts.id, c.version): c for c in items}
+        refused = set()
         for o in staged:
             if o.facets.warned:
                 values = zip(o.facets.ioc_kinds or (), o.facets.ioc_values or (), strict=True)
                 self._refuse(by_version[(o.stix_id, o.version)],
                              warninglists.refusal(values), "warninglisted")
-        return [o for o in staged if not o.facets.warned]
+                refused.add(o.stix_id)
+        kept = []
+        for o in staged:
+            c = by_version[(o.stix_id, o.version)]
+            if o.facets.warned:
+                continue
+            if c.facts.type == "sighting" and c.obj.get("sighting_of_ref") in refused:
+                self._refuse(c, "refused: the indicator it sights was refused in this"
+                                " envelope (a warninglisted value)", "warninglisted")
+                continue
+            kept.append(o)
+        return kept
 
     def _drop_refused_marking_refs(self, staged: list[StagedObject],
                                    items: list[_Checked]) -> list[StagedObject]:

@@ -84,6 +84,8 @@ def watermark_sql(principal: Principal, f: FeedFilter, p: Params) -> str:
         f" (SELECT secret FROM export_secret) AS secret,"
         f" (SELECT string_agg(id::text, ',' ORDER BY id) FROM scope) AS groups,"
         f" {exclusions.changed_sql(principal.org_id, p)} AS exclusions,"
+        f" (SELECT string_agg(g.id || '=' || g.half_lives::text, ',' ORDER BY g.id)"
+        f"  FROM trust_groups g WHERE g.id IN (SELECT id FROM scope)) AS half_lives,"
         f" greatest("
         f"  (SELECT max((SELECT max(o.date_added) FROM objects o"
         f"   WHERE o.collection_id = colls.id)) FROM colls),"
@@ -102,28 +104,39 @@ async def watermark(
 ) -> Watermark:
     """The export's watermark and ETag, from index probes only (no row of the export)."""
     p = Params()
-    sql = watermark_sql(principal, f, p)
+    sql = watermark_sql(principal, _watched(f), p)
     row = await conn.fetchrow(sql, *p.values)
     basis = (f"{principal.org_id}|{principal.sector.value}|{principal.is_platform_admin}|"
              f"{feed_id}|{feed_updated.isoformat()}|{row['groups'] or ''}|{shape}"
-             f"|{row['exclusions'] or ''}"
-             f"{_decay_epoch(f)}")
+             f"|{row['exclusions'] or ''}")
+    if f.min_score is not None:
+        basis += f"|{_decay_epoch()}|{row['half_lives'] or ''}"
     at, expired = row["at"] or _FLOOR, row["expired"] or _FLOOR
     raw = f"{row['secret']}|{basis}|{at.isoformat()}|{expired.isoformat()}"
     etag = hashlib.sha256(raw.encode()).hexdigest()[:32]
     return Watermark(etag, basis, at, expired)
 
 
-def _decay_epoch(f: FeedFilter) -> str:
-    """The hour a `min_score` feed's answer is scored at ('' for other feeds).
+def _decay_epoch() -> str:
+    """The hour a `min_score` feed's answer is scored at (server.store.sightings scores at
+    the start of the hour).
 
     Decay moves every score as time passes, with no row changing: which values crossed the
     threshold is known only by scoring them all, so the hour is part of the basis (a new
-    ETag each hour, and a `since=` from an earlier hour is answered in full).
+    ETag each hour, and a `since=` from an earlier hour is answered in full), and so are
+    the groups' half-lives.
     """
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H")
+
+
+def _watched(f: FeedFilter) -> FeedFilter:
+    """The filter whose scope the watermark watches. A `min_score` feed's scores move with
+    the sightings of every trust group the reader reads (a sighting is stored beside its
+    indicator's copy, which may be in a group or collection the feed does not select), so
+    its watermark watches all of them."""
     if f.min_score is None:
-        return ""
-    return "|" + datetime.now(UTC).strftime("%Y-%m-%dT%H")
+        return f
+    return f.model_copy(update={"groups": None, "collections": None})
 
 
 async def remember(conn: asyncpg.Connection, mark: Watermark) -> None:
@@ -336,9 +349,11 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
     at, expired = p(since.at), p(since.expired)
     groups, colls = _scope(principal, f, p)
     # Candidates are judged without what time or sightings change (validity, score): a
-    # value that left the export by either must still be a candidate to be removed.
+    # value that left the export by either must still be a candidate to be removed. (Nor
+    # by sightings_of_mine, which reads bodies that deleted rows lack: such a feed holds
+    # sightings, never a blocklist value.)
     wide = f.model_copy(update={"types": ["indicator"], "valid_only": False,
-                                "min_score": None})
+                                "min_score": None, "sightings_of_mine": None})
     cond = (f"{visible(principal, p, 'o', but_withdrawn=True)}"
             f" AND {feed_condition(wide, p, 'o', principal)} AND o.ioc_kinds IS NOT NULL")
     touched = (
@@ -353,18 +368,22 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
         # A sighting moves its indicator's score: the indicators of sightings stored or
         # changed since are touched too. A deleted sighting no longer names its indicator,
         # so one deleted since makes the answer a full export.
+        all_groups, all_colls = _scope(principal, _watched(f), p)
         q = Params()
         if await conn.fetchval(
-                f"SELECT EXISTS (SELECT 1 FROM objects_deleted d WHERE d.collection_id IN"
-                f" ({_scope(principal, f, q)[1]}) AND d.deleted_at > {q(since.at)}"
+                f"SELECT EXISTS (SELECT 1 FROM objects_deleted d WHERE d.group_id IN"
+                f" ({_scope(principal, _watched(f), q)[0]}) AND d.deleted_at > {q(since.at)}"
                 f" AND d.stix_type = 'sighting')", *q.values):
             return None
-        sighting = ("SELECT i.collection_id, i.stix_id FROM objects s, objects i"
-                    " WHERE s.stix_type = 'sighting' AND i.collection_id IN"
-                    " (SELECT c.id FROM collections c WHERE c.group_id = s.group_id)"
-                    " AND i.stix_id = (s.body::jsonb ->> 'sighting_of_ref') AND")
-        touched += (f" UNION {sighting} s.collection_id IN ({colls}) AND s.date_added > {at}"
-                    f" UNION {sighting} s.group_id IN ({groups}) AND s.changed > {at}")
+        # Sightings the reader can see, wherever they are, touch the feed's copies of
+        # their indicators (a sighting it cannot see moves none of its scores).
+        sighting = (f"SELECT i.collection_id, i.stix_id FROM objects s, objects i"
+                    f" WHERE s.stix_type = 'sighting'"
+                    f" AND {visible(principal, p, 's', but_withdrawn=True)}"
+                    f" AND i.collection_id IN ({colls})"
+                    f" AND i.stix_id = (s.body::jsonb ->> 'sighting_of_ref') AND")
+        touched += (f" UNION {sighting} s.collection_id IN ({all_colls}) AND s.date_added > {at}"
+                    f" UNION {sighting} s.group_id IN ({all_groups}) AND s.changed > {at}")
     # The versions of each touched object through the (collection, id, version) index, one
     # probe per object whatever the statistics say (OFFSET 0 keeps the planner from
     # joining the other way round: without statistics it scanned the whole table, 2 s).

@@ -106,8 +106,8 @@ def aggregate_of(row: asyncpg.Record) -> Aggregate | None:
 
 
 # The trust group's own half-life of the kind (0026), else the shipped default.
-_HALF_LIFE = ("coalesce((SELECT (hl.half_lives ->> coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]))"
-              "::float8 FROM trust_groups hl WHERE hl.id = {o}.group_id),"
+_HALF_LIFE = ("coalesce((SELECT nullif((hl.half_lives ->> coalesce({o}.ioc_kinds[1],"
+              " {o}.obs_kinds[1]))::float8, 0) FROM trust_groups hl WHERE hl.id = {o}.group_id),"
               " CASE coalesce({o}.ioc_kinds[1], {o}.obs_kinds[1]) "
               + " ".join(f"WHEN '{k}' THEN {v}" for k, v in HALF_LIFE_DAYS.items())
               + f" ELSE {DEFAULT_HALF_LIFE} END)")
@@ -115,7 +115,10 @@ _HALF_LIFE = ("coalesce((SELECT (hl.half_lives ->> coalesce({o}.ioc_kinds[1], {o
 
 def score_at_least(principal: Principal | None, p: Params, minimum: int, o: str = "o") -> str:
     """SQL condition: the row is no indicator, or its decay score (server.intel.score, in
-    SQL) is at least `minimum`, counting the sightings the principal can see (none if None)."""
+    SQL) is at least `minimum`, counting the sightings the principal can see (none if None).
+
+    Scored at the start of the hour, so that every answer within an hour agrees with the
+    export ETag naming that hour (server.store.exports)."""
     seen = (f"SELECT s.body::jsonb AS j, s.producer_org FROM objects s"
             f" WHERE s.stix_type = 'sighting'"
             f" AND (s.body::jsonb ->> 'sighting_of_ref') = {o}.stix_id"
@@ -124,9 +127,10 @@ def score_at_least(principal: Principal | None, p: Params, minimum: int, o: str 
     kind = _KIND.replace("j ->", "x.j ->")
     start = (f"coalesce(greatest(({o}.body::jsonb ->> 'valid_from')::timestamptz,"
              f" max(coalesce(x.j ->> 'last_seen', x.j ->> 'modified')::timestamptz)"
-             f" FILTER (WHERE {kind} = 'seen')), now())")
+             f" FILTER (WHERE {kind} = 'seen')), date_trunc('hour', now(), 'UTC'))")
     score = (f"round(coalesce({o}.confidence, {DEFAULT_CONFIDENCE})"
-             f" * power(0.5, greatest(0, extract(epoch FROM now() - {start}) / 86400.0)"
+             f" * power(0.5, greatest(0, extract(epoch FROM date_trunc('hour', now(), 'UTC')"
+             f" - {start}) / 86400.0)"
              f" / ({_HALF_LIFE.format(o=o)}))"
              f" * power(0.5, count(DISTINCT x.producer_org)"
              f" FILTER (WHERE {kind} = 'false-positive')))")

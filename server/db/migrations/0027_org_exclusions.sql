@@ -15,6 +15,10 @@ CREATE TABLE org_exclusions (
     CHECK ((net IS NOT NULL) = (kind IN ('ipv4', 'ipv6')))
 );
 
+-- Addresses and ranges are matched by overlap (`&&`), through this index.
+CREATE INDEX org_exclusions_net ON org_exclusions USING gist (net inet_ops)
+    WHERE net IS NOT NULL;
+
 -- When an organisation's list last changed (an export's ETag must move with it, even when
 -- the change was a removal that leaves no row behind).
 ALTER TABLE organizations ADD COLUMN exclusions_changed timestamptz;
