@@ -53,17 +53,26 @@ async def replace_exclusions(conn: asyncpg.Connection, org_id: uuid.UUID,
 
 
 def _excludes(org: str, kind: str, value: str) -> str:
-    """SQL: the organisation's list excludes the value, by index probes only: the primary
-    key for the value itself and for each parent of a domain, the GiST index of `net` for
-    an address or range (cast to inet only when the kind is one)."""
-    return (f"(EXISTS (SELECT 1 FROM org_exclusions e WHERE e.org_id = {org}"
-            f" AND e.kind = {kind} AND e.value = {value})"
-            f" OR CASE WHEN {kind} = 'domain' THEN EXISTS (SELECT 1 FROM org_exclusions e"
-            f" WHERE e.org_id = {org} AND e.kind = 'domain' AND e.value = ANY(ARRAY("
-            f"SELECT array_to_string((string_to_array({value}, '.'))[i:], '.')"
-            f" FROM generate_series(2, cardinality(string_to_array({value}, '.'))) i)))"
-            f" WHEN {kind} IN ('ipv4', 'ipv6') THEN EXISTS (SELECT 1 FROM org_exclusions e"
-            f" WHERE e.net && {value}::inet AND e.org_id = {org})"
+    """SQL: the organisation's list excludes the value, by primary-key probes only: the
+    value itself, each parent of a domain, each prefix of an address or range at the
+    lengths the list's ranges have; and, for a range value, the GiST index of `net` for the
+    entries inside it (rare). OFFSET 0 keeps each probe a probe: pulled up into a join,
+    the planner hashed the whole list for every row (270 µs a row at 1,000 entries)."""
+    def probe(k: str, v: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM org_exclusions e WHERE e.org_id = {org}"
+                f" AND e.kind = {k} AND e.value = {v} OFFSET 0)")
+    parent = f"array_to_string((string_to_array({value}, '.'))[i:], '.')"
+    lengths = (f"(SELECT array_agg(DISTINCT masklen(n.net)) FROM org_exclusions n"
+               f" WHERE n.org_id = {org} AND n.net IS NOT NULL)")
+    return (f"({probe(kind, value)}"
+            f" OR CASE WHEN {kind} = 'domain' THEN EXISTS (SELECT 1 FROM"
+            f" generate_series(2, cardinality(string_to_array({value}, '.'))) i"
+            f" WHERE {probe(kind, parent)})"
+            f" WHEN {kind} IN ('ipv4', 'ipv6') THEN EXISTS (SELECT 1 FROM unnest({lengths}) l"
+            f" WHERE l < masklen({value}::cidr)"
+            f" AND {probe(kind, f'set_masklen({value}::cidr, l)::text')})"
+            f" OR (strpos({value}, '/') > 0 AND EXISTS (SELECT 1 FROM org_exclusions e"
+            f" WHERE e.net << {value}::inet AND e.org_id = {org} OFFSET 0))"
             f" ELSE false END)")
 
 
