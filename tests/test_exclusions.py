@@ -113,3 +113,18 @@ async def test_exclusions_through_the_cli(base_url, world):
     assert "not on the list" in err and "45.33.1.0/16" in err
     assert await _accord(base_url, world.bob.reader.token, "exclusions") == out
     assert await _accord(base_url, token, "exclusions", "clear") == ""
+
+
+async def test_a_list_made_after_a_lookup_is_flagged_by_the_next(http, base_url, world):
+    # The server remembers that the organisation had no list (and skips the check); the
+    # next lookup learns of the new list in its own answer and looks again.
+    [before] = await _lookup(http, base_url, world.bob.reader, "45.33.9.9")
+    assert before["excluded"] is False
+    code, _ = await _put(http, base_url, world.bob.admin, {"value": "45.33.0.0/16"})
+    assert code == 200
+    [after] = await _lookup(http, base_url, world.bob.reader, "45.33.9.9")
+    assert after["excluded"] is True
+    code, _ = await _put(http, base_url, world.bob.admin)
+    assert code == 200
+    [cleared] = await _lookup(http, base_url, world.bob.reader, "45.33.9.9")
+    assert cleared["excluded"] is False

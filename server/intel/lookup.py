@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
@@ -18,6 +19,9 @@ from server.store import lookup as store
 from server.store import sightings
 
 _RANK = {"exact": 0, "range": 1, "parent": 2}
+# Per process: whether each organisation had an exclusion list at its last lookup (unknown:
+# assume so). A list made since is seen in the same answer, and the lookup runs again.
+_HAS_LIST: dict[uuid.UUID, bool] = {}
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -58,12 +62,14 @@ async def lookup(pool: asyncpg.Pool, principal: Principal, values: list[str],
                       for i, (_, keys) in enumerate(classified) for kind, key, match in keys]
             if not probes:
                 break
-            found = await store.find(conn, principal, probes)
+            checked = _HAS_LIST.get(principal.org_id, True)
+            found = await store.find(conn, principal, probes, checked)
             hits, summaries, excluded = found.hits, found.aggregates, found.excluded
+            _HAS_LIST[principal.org_id] = found.has_list
             # A range of a new length stored since the lengths were read: read them again
             # and look again, once (a length stored in between is as good as stored after
-            # the lookup began).
-            if not prefixes.stale(found.prefix_lengths):
+            # the lookup began). The same for an exclusion list made since.
+            if not prefixes.stale(found.prefix_lengths) and (checked or not found.has_list):
                 break
     matches: list[dict[tuple[str, str], Match]] = [{} for _ in values]
     producers: list[set] = [set() for _ in values]

@@ -97,6 +97,11 @@ def excluded_keys(org_id: uuid.UUID, p: Params, kinds: str, values: str) -> str:
             f" AND {_excludes(org, 'x.k', 'x.v')})")
 
 
+def has_list_sql(org_id: uuid.UUID, p: Params) -> str:
+    """SQL: whether the organisation has an exclusion list (one index probe)."""
+    return f"EXISTS (SELECT 1 FROM org_exclusions WHERE org_id = {p(org_id)})"
+
+
 def changed_sql(org_id: uuid.UUID, p: Params) -> str:
     """SQL: when the organisation's list last changed (NULL: never)."""
     return f"(SELECT exclusions_changed FROM organizations WHERE id = {p(org_id)})"

@@ -80,11 +80,14 @@ class Found:
     # How many prefix lengths the query saw stored (the probes' lengths were current if
     # they were as many: the set only grows).
     prefix_lengths: int
-    # The exact keys (kind, value) on the principal's organisation's exclusion list.
+    # Whether the principal's organisation has an exclusion list, and the exact keys (kind,
+    # value) on it (checked only when asked: `find`'s `exclusions`).
+    has_list: bool = False
     excluded: frozenset[tuple[str, str]] = frozenset()
 
 
-async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Probe]) -> Found:
+async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Probe],
+               exclusions_check: bool = True) -> Found:
     """Every current version visible to the principal holding a probe's value (of its kind),
     in request order, then id, newest version first; and the sighting aggregates of the
     indicators among them over the sightings the principal can see (none goes wider than
@@ -109,8 +112,13 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
     exact = [k for k in keys if any(x.match == "exact" for x in by_key[k])]
     p = Params()
     kinds, values = p([k for k, _ in keys]), p([v for _, v in keys])
-    excluded = exclusions.excluded_keys(principal.org_id, p, p([k for k, _ in exact]),
-                                        p([v for _, v in exact]))
+    # The check of the exclusion list, a sixth of a single lookup's PostgreSQL time even
+    # when the list is empty, only where the caller knows there is one; whether there is
+    # comes back either way.
+    excluded = (exclusions.excluded_keys(principal.org_id, p, p([k for k, _ in exact]),
+                                         p([v for _, v in exact]))
+                if exclusions_check else "NULL::text[]")
+    has_list = exclusions.has_list_sql(principal.org_id, p)
     ids_sql = ("ARRAY(SELECT DISTINCT stix_id COLLATE \"default\" FROM hits"
                " WHERE stix_type = 'indicator')")
     hits = (
@@ -144,8 +152,8 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
         # (each query of its own was a sixth of a lookup's server time, most of it in the
         # socket writes). The count's row is there when nothing matches.
         f" agg AS ({aggregates_sql(principal, p, ids_sql)})"
-        f" SELECT n.lengths, h.*, a.*, n.excluded"
-        f" FROM (SELECT count(*) AS lengths, {excluded} AS excluded"
+        f" SELECT n.lengths, h.*, a.*, n.excluded, n.has_list"
+        f" FROM (SELECT count(*) AS lengths, {excluded} AS excluded, {has_list} AS has_list"
         f" FROM lookup_prefix_lengths) n"
         f" LEFT JOIN hits h ON true"
         f" LEFT JOIN agg a ON h.stix_type = 'indicator' AND a.ref = h.stix_id"
@@ -174,4 +182,4 @@ async def find(conn: asyncpg.Connection, principal: Principal, probes: list[Prob
             summaries[r["ref"]] = summary
     found.sort(key=lambda e: e[0])
     listed = frozenset(tuple(t.split(" ", 1)) for t in rows[0]["excluded"] or ())
-    return Found([h for _, h in found], summaries, rows[0][0], listed)
+    return Found([h for _, h in found], summaries, rows[0][0], rows[0]["has_list"], listed)
