@@ -368,13 +368,14 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
         # A sighting moves its indicator's score: the indicators of sightings stored or
         # changed since are touched too. A deleted sighting no longer names its indicator,
         # so one deleted since makes the answer a full export.
-        all_groups, all_colls = _scope(principal, _watched(f), p)
         q = Params()
+        deleted_in, _ = _scope(principal, _watched(f), q)
         if await conn.fetchval(
                 f"SELECT EXISTS (SELECT 1 FROM objects_deleted d WHERE d.group_id IN"
-                f" ({_scope(principal, _watched(f), q)[0]}) AND d.deleted_at > {q(since.at)}"
+                f" ({deleted_in}) AND d.deleted_at > {q(since.at)}"
                 f" AND d.stix_type = 'sighting')", *q.values):
             return None
+        all_groups, all_colls = _scope(principal, _watched(f), p)
         # Sightings the reader can see, wherever they are, touch the feed's copies of
         # their indicators (a sighting it cannot see moves none of its scores).
         sighting = (f"SELECT i.collection_id, i.stix_id FROM objects s, objects i"

@@ -81,7 +81,7 @@ class Found:
     # they were as many: the set only grows).
     prefix_lengths: int
     # Whether the principal's organisation has an exclusion list, and the exact keys (kind,
-    # value) on it (checked only when asked: `find`'s `exclusions`).
+    # value) on it (checked only when asked: `find`'s `exclusions_check`).
     has_list: bool = False
     excluded: frozenset[tuple[str, str]] = frozenset()
 
