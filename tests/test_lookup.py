@@ -211,6 +211,10 @@ def test_parent_domains_are_bounded():
     assert len(parents) == 8 and parents[0].count(".") == 99
 
 
+def _net_args(net) -> tuple[int, int, int]:
+    return int(net.network_address), net.max_prefixlen, net.prefixlen
+
+
 def test_supernets_by_integer_masks_are_those_of_ipaddress():
     import ipaddress
 
@@ -219,10 +223,34 @@ def test_supernets_by_integer_masks_are_those_of_ipaddress():
     for text in ("10.1.2.3/32", "0.0.0.0/32", "255.255.255.255/32", "172.16.5.0/24",
                  "2001:db8:abcd::1/128", "ffff::/16", "::1/128"):
         net = ipaddress.ip_network(text)
-        assert _supernets(net) == [str(net.supernet(new_prefix=b))
-                                   for b in range(net.prefixlen - 1, -1, -1)]
-    assert _supernets(ipaddress.ip_network("10.1.2.3/32"), frozenset({8, 24})) == [
+        assert _supernets(*_net_args(net)) == [str(net.supernet(new_prefix=b))
+                                               for b in range(net.prefixlen - 1, -1, -1)]
+    assert _supernets(*_net_args(ipaddress.ip_network("10.1.2.3/32")), frozenset({8, 24})) == [
         "10.1.2.0/24", "10.0.0.0/8"]
+
+
+def test_a_dotted_quad_read_without_ipaddress_gets_the_keys_ipaddress_would_give():
+    import ipaddress
+    import random
+
+    from server.ingest.lookup_values import _supernets
+
+    rng = random.Random(7)
+    addresses = ["0.0.0.0", "255.255.255.255", "10.0.0.1", "192.168.1.1", "9.99.199.249"]
+    addresses += [".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(500)]
+    for lengths in (None, {"ipv4": frozenset({24})}, {"ipv4": frozenset({8, 16, 32})}):
+        stored = None if lengths is None else lengths["ipv4"]
+        for text in addresses:
+            net = ipaddress.ip_network(text)
+            expected = [("ipv4", text, "exact")]
+            if stored is None or 32 in stored:
+                expected.append(("ipv4", f"{text}/32", "exact"))
+            expected += [("ipv4", p, "range") for p in _supernets(*_net_args(net), stored)]
+            assert classify(text, lengths) == ("ipv4", expected), text
+    # What ipaddress refuses is no address on the quick path either: leading zeros (octal
+    # or decimal?), an octet past 255, digits of other scripts, three or five parts.
+    for text in ("01.2.3.4", "1.2.3.004", "256.1.1.1", "\u0661.2.3.4", "1.2.3", "1.2.3.4.5"):
+        assert classify(text)[0] != "ipv4", text
 
 
 def test_an_address_is_probed_only_at_the_stored_prefix_lengths():

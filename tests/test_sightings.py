@@ -91,6 +91,31 @@ async def test_sightings_are_stored_aggregated_and_anonymous_by_default(
     assert status == 404
 
 
+async def test_a_bulk_lookup_split_over_two_queries_answers_each_value_alike(
+        http, base_url, world):
+    # Past 2,000 probes the values go, every other one, to two queries at once
+    # (server.intel.lookup): an indicator reached from both halves carries the same
+    # sightings in both, and every value keeps its place.
+    ip, domain = _unique_ip(), f"split-{uuid.uuid4().hex[:10]}.example"
+    obj = indicator(ip, object_marking_refs=[TLP_GREEN],
+                    pattern=f"[ipv4-addr:value = '{ip}'] OR [domain-name:value = '{domain}']")
+    await post(http, base_url, world.collection_id, world.alice.contributor, obj)
+    await post(http, base_url, world.collection_id, world.bob.contributor,
+               sighting(obj["id"], count=5))
+    [single] = await _lookup(http, base_url, world.carol.reader, ip)
+    filler = [f"100.127.{i // 250}.{i % 250}" for i in range(2_400)]
+    values = [*filler[:1200], ip, domain, *filler[1200:]]  # indices 1200 and 1201
+    results = await _lookup(http, base_url, world.carol.reader, *values)
+    assert [r["value"] for r in results] == values
+    by_value = {r["value"]: r for r in results}
+    assert [m["id"] for m in by_value[ip]["matches"]] == [obj["id"]]
+    assert [m["id"] for m in by_value[domain]["matches"]] == [obj["id"]]
+    assert by_value[ip]["matches"][0]["sightings"] == single["matches"][0]["sightings"]
+    assert by_value[domain]["matches"][0]["sightings"] == single["matches"][0]["sightings"]
+    assert single["matches"][0]["sightings"]["count"] == 5
+    assert all(r["matches"] == [] for r in results if r["value"] not in (ip, domain))
+
+
 async def test_a_sighter_may_choose_to_be_credited(http, base_url, world):
     ip = _unique_ip()
     obj = indicator(ip, object_marking_refs=[TLP_GREEN])

@@ -60,6 +60,10 @@ async def create_pool(dsn: str, settings: Settings, *, generic: bool = False) ->
         statement_cache_size=256,
         reset=_keep_session,
         server_settings=session,
+        # Every release of a connection would arm (and the next acquire cancel) a timer to
+        # close it after idling: a thirtieth of a single lookup's server time. The generic
+        # pool is a few connections, held open.
+        **({"max_inactive_connection_lifetime": 0} if generic else {}),
     )
 
 

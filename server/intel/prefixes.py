@@ -22,7 +22,7 @@ class PrefixLengths:
     def __init__(self) -> None:
         self._lengths: dict[str, frozenset[int]] | None = None
 
-    async def get(self, conn: asyncpg.Connection) -> dict[str, frozenset[int]]:
+    async def get(self, conn: asyncpg.Pool | asyncpg.Connection) -> dict[str, frozenset[int]]:
         """The lengths, read from the database the first time and after `stale`."""
         if self._lengths is None:
             self._lengths = await store.prefix_lengths(conn)
