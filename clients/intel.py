@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import random
 import sys
 import uuid
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from typing import Any
 import orjson
 
 from clients.client import AccordClient
+from clients.errors import ApiError
 from clients.iocs import ACCORD_EXTENSION
 
 JSON = "application/json"
@@ -108,15 +111,20 @@ async def sight_command(client: AccordClient, args: argparse.Namespace) -> int:
     return 0 if status.get("success_count") else 1
 
 
+_EDIT_ATTEMPTS = 10
+
+
 async def exclusions_command(client: AccordClient, args: argparse.Namespace) -> int:
     """`accord exclusions [list | add VALUE... | remove VALUE... | clear]` for your
     organisation's exclusion list (changes need an org-admin key)."""
-    answer = await client._request("GET", "/api/v1/exclusions", accept=JSON)
-    entries = answer.json()["entries"]
-    if args.action != "list":
-        given = set(_values(args))
-        if args.action in ("add", "remove") and not given:
-            raise SystemExit(f"accord exclusions {args.action}: give values or --file")
+    given = set(_values(args)) if args.action != "list" else set()
+    if args.action in ("add", "remove") and not given:
+        raise SystemExit(f"accord exclusions {args.action}: give values or --file")
+    for attempt in range(_EDIT_ATTEMPTS):
+        answer = await client._request("GET", "/api/v1/exclusions", accept=JSON)
+        entries = answer.json()["entries"]
+        if args.action == "list":
+            break
         missing = sorted(given - {e["value"] for e in entries})
         if args.action == "remove" and missing:
             raise SystemExit(f"accord exclusions remove: not on the list (as listed):"
@@ -127,9 +135,19 @@ async def exclusions_command(client: AccordClient, args: argparse.Namespace) -> 
             if args.action == "add" or e["value"] not in given]
         if args.action == "add":
             kept += [{"value": v, "note": args.note} for v in sorted(given)]
-        answer = await client._request("PUT", "/api/v1/exclusions", accept=JSON,
-                                       body=orjson.dumps({"entries": kept}), content_type=JSON)
+        # The change is made to the list as read: if another admin changed it meanwhile,
+        # the server refuses (412) and the change is made again to the list as it is now.
+        try:
+            answer = await client._request(
+                "PUT", "/api/v1/exclusions", accept=JSON, body=orjson.dumps({"entries": kept}),
+                content_type=JSON, headers={"If-Match": answer.headers.get("ETag", "*")})
+        except ApiError as exc:
+            if exc.http_status != 412 or attempt == _EDIT_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # out of step
+            continue
         entries = answer.json()["entries"]
+        break
     for e in entries:
         print(f"{e['kind']:6}  {e['value']}" + (f"  # {e['note']}" if e["note"] else ""))
     return 0

@@ -36,6 +36,12 @@ class Conflict(AccordError):
     title = "Conflict"
 
 
+class PreconditionFailed(AccordError):
+    """An If-Match the resource no longer matches: someone changed it since it was read."""
+
+    title = "Precondition failed"
+
+
 class NotAcceptable(AccordError):
     title = "Not acceptable"
 
@@ -60,6 +66,7 @@ HTTP_STATUS: dict[type[AccordError], int] = {
     NotFound: 404,
     NotAcceptable: 406,
     Conflict: 409,
+    PreconditionFailed: 412,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
 }

@@ -3,6 +3,8 @@ its lookups flag them, other organisations are untouched, and the ETag moves wit
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from tests.feed_helpers import create_feed, json_auth
@@ -113,6 +115,48 @@ async def test_exclusions_through_the_cli(base_url, world):
     assert "not on the list" in err and "45.33.1.0/16" in err
     assert await _accord(base_url, world.bob.reader.token, "exclusions") == out
     assert await _accord(base_url, token, "exclusions", "clear") == ""
+
+
+async def _put_if(http, base_url, key, if_match: str, *values: str):
+    async with http.put(f"{base_url}/api/v1/exclusions",
+                        headers={**json_auth(key), "If-Match": if_match},
+                        data=orjson.dumps({"entries": [{"value": v} for v in values]})) as r:
+        return r.status, r.headers.get("ETag"), await r.json()
+
+
+async def test_a_change_sent_with_if_match_is_refused_once_the_list_moved_on(
+        http, base_url, world):
+    async with http.get(f"{base_url}/api/v1/exclusions", headers=auth(world.bob.reader)) as r:
+        assert r.status == 200
+        first = r.headers["ETag"]
+    status, second, body = await _put_if(http, base_url, world.bob.admin, first,
+                                         "45.33.0.0/16")
+    assert status == 200 and second not in (None, first), body
+    # A second admin still holding the first ETag would undo that change: refused, and
+    # nothing changes.
+    status, _, body = await _put_if(http, base_url, world.bob.admin, first, "partner.example")
+    assert status == 412 and body["details"]["etag"] == second, body
+    status, _, body = await _put_if(http, base_url, world.bob.admin, f"W/{second}",
+                                    "partner.example")
+    assert status == 412, body  # If-Match compares strongly: a weak tag never matches
+    async with http.get(f"{base_url}/api/v1/exclusions", headers=auth(world.bob.reader)) as r:
+        assert r.headers["ETag"] == second
+        assert [e["value"] for e in (await r.json())["entries"]] == ["45.33.0.0/16"]
+    status, third, body = await _put_if(http, base_url, world.bob.admin, f'"x", {second}',
+                                        "45.33.0.0/16", "partner.example")
+    assert status == 200 and third != second, body
+    status, _, body = await _put_if(http, base_url, world.bob.admin, "*")
+    assert status == 200 and body["entries"] == []
+
+
+async def test_cli_changes_made_at_once_are_all_kept(base_url, world):
+    # Each run reads the list, changes it and sends it back with If-Match; a run that lost
+    # the race (412) makes its change again to the list as it is now.
+    token = world.bob.admin.token
+    values = [f"45.{n}.0.0/16" for n in range(40, 46)]
+    await asyncio.gather(*(_accord(base_url, token, "exclusions", "add", v) for v in values))
+    listed = await _accord(base_url, token, "exclusions")
+    assert sorted(line.split()[1] for line in listed.splitlines()) == sorted(values)
 
 
 async def test_a_list_made_after_a_lookup_is_flagged_by_the_next(http, base_url, world):

@@ -295,6 +295,17 @@ def test_log_lines_scrub_secrets_from_messages_fields_and_tracebacks():
     assert scrub("match[type]=indicator&added_after=x") == "match[type]=indicator&added_after=x"
 
 
+@pytest.mark.parametrize("text", [
+    "GET /x?\u017fession=abc123", "?pa\u017f\u017fword=abc123", "?\u017fig=abc123",
+    "?credent\u0131al=abc123", "?api_\u212aey=abc123", "Ba\u017fic abc123",
+    "bas\u0130c abc123", "BEARER abc123",
+])
+def test_scrubbing_sees_the_letters_case_folding_turns_into_ascii(text):
+    # Each expression runs only when a cheap test of the lowered text says it could match;
+    # under (?i) these letters match ASCII ones, so the test must see them too.
+    assert "abc123" not in scrub(text) and REDACTED in scrub(text)
+
+
 def test_log_level_comes_from_settings():
     assert Settings.from_env({"ACCORD_LOG_LEVEL": "debug"}).log_level == "DEBUG"
     with pytest.raises(ValidationError):

@@ -26,10 +26,13 @@ def test_the_shipped_lists_load_with_their_versions():
 def test_ranges_hostnames_and_strings_match_as_in_misp():
     lists = warninglists.Warninglists()
     lists.add("nets", "cidr", ["10.0.0.0/8", "2001:db8::/32", "not a net"])
+    lists.add("private", "cidr", ["192.168.0.0/16", "10.0.0.0/8"])  # added after the first
     lists.add("hosts", "hostname", ["example.com"])
     lists.add("exact", "string", ["example.org"])
-    assert lists.match("ipv4", "10.9.8.7") == ["nets"]
+    assert lists.match("ipv4", "10.9.8.7") == ["nets"]  # the first list to name a range
+    assert lists.match("ipv4", "192.168.1.1") == ["private"]
     assert lists.match("ipv4", "10.9.0.0/16") == ["nets"]
+    assert lists.match("ipv4", "300.1.1.1") == lists.match("ipv4", "1.2.3.4x") == []
     assert lists.match("ipv4", "0.0.0.0/0") == []  # wider than the listed range
     assert lists.match("ipv6", "2001:db8::1") == ["nets"]
     assert lists.match("domain", "a.b.example.com") == ["hosts"]

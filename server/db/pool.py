@@ -61,8 +61,8 @@ async def create_pool(dsn: str, settings: Settings, *, generic: bool = False) ->
         reset=_keep_session,
         server_settings=session,
         # Every release of a connection would arm (and the next acquire cancel) a timer to
-        # close it after idling: a thirtieth of a single lookup's server time. The generic
-        # pool is a few connections, held open.
+        # close it after idling: a thirtieth of a single lookup's server time. So the
+        # generic pool's connections (up to max_size, half the main pool's) stay open.
         **({"max_inactive_connection_lifetime": 0} if generic else {}),
     )
 

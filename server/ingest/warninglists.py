@@ -108,6 +108,9 @@ class Warninglists:
                 self.hostnames.setdefault(entry, set()).add(name)
             else:
                 self.strings.setdefault(entry, set()).add(name)
+        if kind == "cidr":  # `listed` and `match` read the merged intervals
+            self.v4.seal()
+            self.v6.seal()
 
     def listed(self, kind: str, value: str) -> bool:
         """Whether a canonical value (schemas.observables) touches a list: an address or
@@ -148,8 +151,11 @@ class Warninglists:
         if kind in ("ipv4", "ipv6"):
             # Most addresses touch no list: one bisection says so (a list holding the
             # address touches it), without parsing it into a network.
-            if kind == "ipv4" and "/" not in value and not self.listed(kind, value):
-                return []
+            try:
+                if kind == "ipv4" and "/" not in value and not self.listed(kind, value):
+                    return []
+            except OSError:  # no dotted quad: as ipaddress would, below
+                pass
             try:
                 net = ipaddress.ip_network(value, strict=False)
             except ValueError:
@@ -198,8 +204,6 @@ def load(directory: Path) -> Warninglists:
         raw = orjson.loads(path.read_bytes())
         loaded.add(raw["name"], raw["type"], raw["list"])
         loaded.versions[raw["name"]] = raw["version"]
-    loaded.v4.seal()
-    loaded.v6.seal()
     return loaded
 
 

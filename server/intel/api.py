@@ -40,21 +40,31 @@ async def lookup_one(request: web.Request) -> web.Response:
 @admin.route("POST", "/lookup", role=ANY_ROLE, request=LookupRequest, response=LookupResponse,
              errors=(401,))
 async def lookup_many(request: web.Request) -> web.Response:
-    """Look up to 10,000 values in one query; results in the order given."""
+    """Look up to 10,000 values at once, under one snapshot; results in the order given."""
     spec = await body(request, LookupRequest, limit=MAX_BULK_BODY)
     return respond(await lookup(request.app[POOL], principal_of(request), spec.values,
                                 request.app[PREFIX_LENGTHS]))
 
 
+def _with_etag(answer: tuple[ExclusionList, str]) -> web.Response:
+    listed, etag = answer
+    response = respond(listed)
+    response.headers["ETag"] = etag
+    return response
+
+
 @admin.route("GET", "/exclusions", role=ANY_ROLE, response=ExclusionList, errors=(401,))
 async def read_exclusions(request: web.Request) -> web.Response:
-    """Your organisation's exclusion list: values its feeds and exports leave out."""
-    return respond(await exclusions.read(request.app[POOL], principal_of(request)))
+    """Your organisation's exclusion list: values its feeds and exports leave out (with an
+    ETag, for the If-Match of a change)."""
+    return _with_etag(await exclusions.read(request.app[POOL], principal_of(request)))
 
 
 @admin.route("PUT", "/exclusions", role="org-admin", request=ExclusionsPut,
-             response=ExclusionList, errors=(401, 403))
+             response=ExclusionList, errors=(401, 403, 412))
 async def replace_exclusions(request: web.Request) -> web.Response:
-    """Replace your organisation's exclusion list (every entry at once)."""
+    """Replace your organisation's exclusion list (every entry at once); with If-Match, only
+    if it is still the list of that ETag (412 otherwise)."""
     spec = await body(request, ExclusionsPut, limit=MAX_BULK_BODY)
-    return respond(await exclusions.replace(request.app[POOL], principal_of(request), spec))
+    return _with_etag(await exclusions.replace(request.app[POOL], principal_of(request), spec,
+                                               request.headers.get("If-Match")))

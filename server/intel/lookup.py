@@ -1,4 +1,5 @@
-"""The observable lookup: classify values, run one store query, shape the answer."""
+"""The observable lookup: classify values, run the store query (two for a large bulk),
+shape the answer."""
 
 from __future__ import annotations
 
@@ -49,25 +50,35 @@ def _summary(found: sightings.Aggregate | None) -> SightingSummary:
 
 
 # Past this many probes a bulk lookup's query is split in two, run on two connections at
-# once: PostgreSQL runs one query on one core, and the query was half of a 10,000-value
-# lookup's time.
+# once under one snapshot: PostgreSQL runs one query on one core, and the query was half of
+# a 10,000-value lookup's time.
 _SPLIT_ABOVE = 2_000
+# How long a bulk lookup waits for its second connection before running as one query: it
+# holds the first meanwhile, and lookups holding one each must not wait on one another.
+_SECOND_WAIT_S = 0.05
 
 
 async def _find(pool: asyncpg.Pool, principal: Principal, probes: list[store.Probe],
                 checked: bool) -> store.Found:
-    if len(probes) <= _SPLIT_ABOVE:
-        async with pool.acquire() as conn:
-            return await store.find(conn, principal, probes, checked)
-
-    async def part(some: list[store.Probe]) -> store.Found:
-        async with pool.acquire() as conn:
-            return await store.find(conn, principal, some, checked)
-
     # Every other value to each part (a run of unknown values costs more than one of known
     # ones), whole; each part's hits are in request order, and merged in it.
-    first, second = await asyncio.gather(part([x for x in probes if x.index % 2 == 0]),
-                                         part([x for x in probes if x.index % 2 == 1]))
+    parts = ([x for x in probes if x.index % 2 == 0], [x for x in probes if x.index % 2 == 1])
+    async with pool.acquire() as conn:
+        if len(probes) <= _SPLIT_ABOVE or not all(parts):
+            return await store.find(conn, principal, probes, checked)
+        try:
+            other = await pool.acquire(timeout=_SECOND_WAIT_S)
+        except TimeoutError:
+            return await store.find(conn, principal, probes, checked)
+        try:
+            async with conn.transaction(isolation="repeatable_read", readonly=True), \
+                    other.transaction(isolation="repeatable_read", readonly=True):
+                await store.share_snapshot(conn, other)
+                first, second = await asyncio.gather(
+                    store.find(conn, principal, parts[0], checked),
+                    store.find(other, principal, parts[1], checked))
+        finally:
+            await pool.release(other)
     hits = list(heapq.merge(first.hits, second.hits, key=lambda h: h.index))
     return store.Found(hits, {**first.aggregates, **second.aggregates},
                        max(first.prefix_lengths, second.prefix_lengths),

@@ -3,7 +3,7 @@
 A looked-up address is probed at these lengths only (server.store.lookup). Reading them
 before every lookup was a round trip of its own, about a sixth of a lookup's server time.
 The set only grows (migration 0025), so its size tells whether a copy is current: the
-lookup query returns the size it saw, and a copy of another size is read again and the
+lookup's query returns the size it saw, and a copy of another size is read again and the
 lookup run again under the same snapshot rules. No notification is needed and none can
 be late: a range stored before a lookup begins is always probed.
 """

@@ -33,11 +33,19 @@ async def list_exclusions(conn: asyncpg.Connection, org_id: uuid.UUID) -> list[E
     return [Exclusion(r["kind"], r["value"], r["note"], r["created"]) for r in rows]
 
 
+async def list_changed(conn: asyncpg.Connection, org_id: uuid.UUID, *,
+                       lock: bool = False) -> datetime | None:
+    """When the organisation's list last changed (None: never); `lock` holds it against
+    other changes until the caller's transaction ends."""
+    return await conn.fetchval("SELECT exclusions_changed FROM organizations WHERE id = $1"
+                               + (" FOR UPDATE" if lock else ""), org_id)
+
+
 async def replace_exclusions(conn: asyncpg.Connection, org_id: uuid.UUID,
                              entries: list[tuple[str, str, str | None, str | None]]) -> None:
     """Make (kind, value, net, note) the organisation's whole list (in the caller's
-    transaction); entries kept keep their `created`."""
-    await conn.execute("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", org_id)
+    transaction, which holds `list_changed(lock=True)`); entries kept keep their
+    `created`."""
     kinds, values = [e[0] for e in entries], [e[1] for e in entries]
     await conn.execute(
         "DELETE FROM org_exclusions e WHERE e.org_id = $1 AND (e.kind, e.value) NOT IN"

@@ -67,6 +67,13 @@ async def prefix_lengths(conn: asyncpg.Pool | asyncpg.Connection,
     return {k: frozenset(v) for k, v in found.items()}
 
 
+async def share_snapshot(first: asyncpg.Connection, second: asyncpg.Connection) -> None:
+    """Make `second`'s transaction see what `first`'s sees (both repeatable read, begun by
+    the caller; `first` stays open while `second` runs): one answer of two queries."""
+    snapshot = await first.fetchval("SELECT pg_export_snapshot()")
+    await second.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+
+
 _FEW_KEYS = 64
 
 

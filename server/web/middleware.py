@@ -80,7 +80,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     The line names the route template, the key id (not its secret) and the query string with
     credential-like parameters redacted; headers are never logged.
     """
-    request_id = os.urandom(16).hex()  # as random as uuid4().hex, a third of its cost
+    request_id = os.urandom(16).hex()  # uuid4().hex's form, a third of its cost
     request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
     started = time.perf_counter()
