@@ -365,15 +365,15 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
         f" AND o.valid_until > {expired} AND o.valid_until <= {p(now.expired)}"
     )
     if f.min_score is not None:
-        # A sighting moves its indicator's score: the indicators of sightings stored or
-        # changed since are touched too. A deleted sighting no longer names its indicator,
-        # so one deleted since makes the answer a full export.
+        # A sighting moves its indicator's score: the indicators of sightings stored,
+        # changed or deleted since are touched too. A sighting deleted before migration
+        # 0028 does not name its indicator, so one of those makes the answer a full export.
         q = Params()
         deleted_in, _ = _scope(principal, _watched(f), q)
         if await conn.fetchval(
                 f"SELECT EXISTS (SELECT 1 FROM objects_deleted d WHERE d.group_id IN"
                 f" ({deleted_in}) AND d.deleted_at > {q(since.at)}"
-                f" AND d.stix_type = 'sighting')", *q.values):
+                f" AND d.stix_type = 'sighting' AND d.sighting_of_ref IS NULL)", *q.values):
             return None
         all_groups, all_colls = _scope(principal, _watched(f), p)
         # Sightings the reader can see, wherever they are, touch the feed's copies of
@@ -384,7 +384,12 @@ async def delta(conn: asyncpg.Connection, principal: Principal, f: FeedFilter,
                     f" AND i.collection_id IN ({colls})"
                     f" AND i.stix_id = (s.body::jsonb ->> 'sighting_of_ref') AND")
         touched += (f" UNION {sighting} s.collection_id IN ({all_colls}) AND s.date_added > {at}"
-                    f" UNION {sighting} s.group_id IN ({all_groups}) AND s.changed > {at}")
+                    f" UNION {sighting} s.group_id IN ({all_groups}) AND s.changed > {at}"
+                    f" UNION SELECT i.collection_id, i.stix_id FROM objects_deleted s, objects i"
+                    f" WHERE s.group_id IN ({all_groups}) AND s.deleted_at > {at}"
+                    f" AND s.stix_type = 'sighting'"
+                    f" AND {visible(principal, p, 's', but_withdrawn=True)}"
+                    f" AND i.collection_id IN ({colls}) AND i.stix_id = s.sighting_of_ref")
     # The versions of each touched object through the (collection, id, version) index, one
     # probe per object whatever the statistics say (OFFSET 0 keeps the planner from
     # joining the other way round: without statistics it scanned the whole table, 2 s).
