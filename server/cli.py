@@ -458,6 +458,9 @@ def _warninglists_update(args: argparse.Namespace, _settings: Settings) -> int:
     target = args.to or warninglists.data_dir()
     for name, version, count in warninglists.update(args.source, target):
         print(f"{name}  version {version}  {count} entries")
+    # Flags of stored objects were set at ingest against the old lists.
+    print("Restart the server to use them; `accord admin reindex` flags stored objects anew.",
+          file=sys.stderr)
     return 0
 
 
