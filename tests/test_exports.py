@@ -439,10 +439,9 @@ async def test_a_false_positive_reaches_a_min_score_poller_as_a_removal(
     assert await poller.conditional() == 200
 
 
-async def test_a_deleted_sighting_moves_its_indicator_back_in_a_min_score_delta(
-        http, base_url, world, pool):
-    # A deleted sighting keeps naming its indicator (migration 0028): the delta judges that
-    # value again, and only it, instead of answering in full.
+async def _false_positive_deleted(http, base_url, world, pool) -> tuple[Poller, dict]:
+    """A scored pair polled after a false positive dropped one value, then that false
+    positive deleted by its sighter; (the poller, the deleted sighting)."""
     poller, _, misfired = await _scored_pair(http, base_url, world)
     fp = sighting(misfired["id"], labels=["false-positive"])
     await post(http, base_url, world.collection_id, world.carol.contributor, fp)
@@ -452,6 +451,14 @@ async def test_a_deleted_sighting_moves_its_indicator_back_in_a_min_score_delta(
     async with http.delete(objects_url(base_url, world.collection_id, f"{fp['id']}/"),
                            headers=auth(world.carol.contributor)) as resp:
         assert resp.status == 200, await resp.text()
+    return poller, fp
+
+
+async def test_a_deleted_sighting_moves_its_indicator_back_in_a_min_score_delta(
+        http, base_url, world, pool):
+    # A deleted sighting keeps naming its indicator (migration 0028): the delta judges that
+    # value again, and only it, instead of answering in full.
+    poller, _ = await _false_positive_deleted(http, base_url, world, pool)
     kind, lines = await poller.delta()
     assert (kind, lines) == ("delta", ["+198.51.100.62"])
     assert poller.values == {"198.51.100.61", "198.51.100.62"}
@@ -460,14 +467,7 @@ async def test_a_deleted_sighting_moves_its_indicator_back_in_a_min_score_delta(
 async def test_a_sighting_deleted_before_it_named_its_indicator_answers_in_full(
         http, base_url, world, pool):
     # Rows recorded before migration 0028 have no sighting_of_ref: only a full answer is sure.
-    poller, _, misfired = await _scored_pair(http, base_url, world)
-    fp = sighting(misfired["id"], labels=["false-positive"])
-    await post(http, base_url, world.collection_id, world.carol.contributor, fp)
-    await release_withheld(pool)
-    await poller.delta()
-    async with http.delete(objects_url(base_url, world.collection_id, f"{fp['id']}/"),
-                           headers=auth(world.carol.contributor)) as resp:
-        assert resp.status == 200, await resp.text()
+    poller, fp = await _false_positive_deleted(http, base_url, world, pool)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE objects_deleted SET sighting_of_ref = NULL"
                            " WHERE stix_id = $1", fp["id"])

@@ -106,11 +106,12 @@ def extra_values(body: dict, exported: bool) -> tuple[list[str], list[str]] | No
 
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _HEX = re.compile(r"[0-9a-fA-F]+")
+# The usual address, read without ipaddress (ASCII digits, no leading zero, as it reads).
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 # How an address or a network can be spelt (an IPv6 one with a zone after `%`): anything
 # else (a domain, a URL, a hash) skips the parse, whose two failures cost more than the
 # rest of classifying it.
-_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zero, as ipaddress
-_DOTTED_QUAD = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 _ADDRESS = re.compile(r"[0-9a-fA-F.:/]*[.:][0-9a-fA-F.:/]*(?:%.*)?")
 _MAX_LOOKED_UP = 2048
 _PARENTS = 8  # a name of a thousand labels must not cost a thousand probes

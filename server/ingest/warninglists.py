@@ -149,16 +149,13 @@ class Warninglists:
     def match(self, kind: str, value: str) -> list[str]:
         """The lists that hold a normalised observable (server.ingest.lookup_values)."""
         if kind in ("ipv4", "ipv6"):
-            # Most addresses touch no list: one bisection says so (a list holding the
-            # address touches it), without parsing it into a network.
             try:
-                if kind == "ipv4" and "/" not in value and not self.listed(kind, value):
+                # Most values touch no list, which one bisection says (a listed range
+                # holding the value touches it), without parsing it into a network.
+                if not self.listed(kind, value):
                     return []
-            except OSError:  # no dotted quad: as ipaddress would, below
-                pass
-            try:
                 net = ipaddress.ip_network(value, strict=False)
-            except ValueError:
+            except (ValueError, OSError):  # no address: ipaddress's and inet_aton's refusals
                 return []
             return sorted((self.v4 if net.version == 4 else self.v6).match(net))
         if kind == "domain":

@@ -62,9 +62,10 @@ async def _find(pool: asyncpg.Pool, principal: Principal, probes: list[store.Pro
                 checked: bool) -> store.Found:
     # Every other value to each part (a run of unknown values costs more than one of known
     # ones), whole; each part's hits are in request order, and merged in it.
-    parts = ([x for x in probes if x.index % 2 == 0], [x for x in probes if x.index % 2 == 1])
+    parts = ([x for x in probes if x.index % 2 == 0], [x for x in probes if x.index % 2 == 1]) \
+        if len(probes) > _SPLIT_ABOVE else ()
     async with pool.acquire() as conn:
-        if len(probes) <= _SPLIT_ABOVE or not all(parts):
+        if not parts or not all(parts):
             return await store.find(conn, principal, probes, checked)
         try:
             other = await pool.acquire(timeout=_SECOND_WAIT_S)
