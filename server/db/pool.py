@@ -68,12 +68,15 @@ async def create_pool(dsn: str, settings: Settings, *, generic: bool = False) ->
 
 
 @asynccontextmanager
-async def atomic(pool: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+async def atomic(pool: asyncpg.Pool | asyncpg.Connection, *, snapshot: bool = False,
+                 ) -> AsyncIterator[asyncpg.Connection]:
     """One transaction on a pool or on a connection already held (the CLI hands in a
-    connection, the server a pool)."""
+    connection, the server a pool); `snapshot`: read-only, every statement seeing the
+    same snapshot (repeatable read), for an answer read by several queries."""
+    options = {"isolation": "repeatable_read", "readonly": True} if snapshot else {}
     if isinstance(pool, asyncpg.Connection):
-        async with pool.transaction():
+        async with pool.transaction(**options):
             yield pool
         return
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction(**options):
         yield conn

@@ -80,7 +80,9 @@ async def show_peer(pool: asyncpg.Pool | asyncpg.Connection, principal: Principa
                     name: str) -> api.PeerDetail:
     """A peer with its agreements and latest push attempts."""
     need_platform_admin(principal, "reading a peer")
-    async with atomic(pool) as conn:
+    # One snapshot: an attempt committed between the reads would show a batch dead-lettered
+    # with its last attempt missing from the log.
+    async with atomic(pool, snapshot=True) as conn:
         peer = await store.peer_by_name(conn, name)
         log = await store.deliveries(conn, peer.id)
         return api.PeerDetail(
